@@ -1,0 +1,37 @@
+# The two quickstart commands (`make bench`, `make test`) set everything up themselves:
+# a virtualenv in .venv with the pinned packages, installed once and again only when
+# pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: bench test unit integration lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## The side-by-side benchmark on the 400k-row fixture (legacy latency modelled like RDS).
+bench: $(STAMP)
+	$(BIN)/harness bench --profile rds $(ARGS)
+
+## All tests: unit tests, then integration tests against real servers it starts itself.
+test: $(STAMP)
+	scripts/ensure-postgres
+	$(BIN)/python -m pytest $(ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(ARGS)
+
+integration: $(STAMP)
+	scripts/ensure-postgres
+	$(BIN)/python -m pytest -m integration $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check harness tests benchmarks
+
+clean:
+	rm -rf $(VENV) .harness

@@ -1,0 +1,1 @@
+"""emr-rehearsal: rehearse and benchmark an EMR Spark pipeline locally."""

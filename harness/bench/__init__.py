@@ -1,0 +1,16 @@
+"""Side-by-side benchmarks: run variants, prove outputs equal, time them, report."""
+
+from harness.bench.equivalence import Comparison, compare_outputs
+from harness.bench.runner import (
+    REFERENCE,
+    BenchOptions,
+    BenchReport,
+    BenchRun,
+    VariantResult,
+    variant_names,
+)
+
+__all__ = [
+    "REFERENCE", "BenchOptions", "BenchReport", "BenchRun", "Comparison", "VariantResult",
+    "compare_outputs", "variant_names",
+]

@@ -1,0 +1,370 @@
+"""Side-by-side runs: every chosen variant on the same fixture, outputs proven equal to the
+reference before any speed is reported.
+
+The reference is the vectorised single-node implementation, computed once per run. Legacy
+variants run against a fresh legacy database (dimensions loaded first, not timed); the
+row-at-a-time ones run on a sample of the fact table by default and their full-size time
+is projected (and marked so). Spark runs as a real spark-submit of the workload's job.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from harness.bench.equivalence import compare_outputs, restrict
+from harness.config import LatencyProfile
+from harness.db import LegacyDatabase, sqlite_url
+from harness.errors import FixtureError, SparkError, UsageError
+from harness.spark import java_executable, spark_submit
+from harness.workloads.base import LegacyContext, Outputs, Workload
+from harness.workloads.fixtures import Fixture
+
+REFERENCE = "vectorised"
+SPARK = "spark"
+
+
+def variant_names(workload: Workload) -> list[str]:
+    """All variants of a workload, in report order: legacy ones first, then the others."""
+    return [*workload.legacy, REFERENCE, SPARK]
+
+
+class ProgressSink(Protocol):
+    def begin(self, variant: str, total: int | None) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def end(self, variant: str) -> None: ...
+
+
+class NoProgress:
+    def begin(self, variant: str, total: int | None) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def end(self, variant: str) -> None:
+        pass
+
+
+@dataclass
+class BenchOptions:
+    variants: list[str]
+    profile: LatencyProfile
+    work_dir: Path
+    db_url: str | None = None
+    sample: int | None = None  # None: the profile's default; 0: run everything in full
+    spark_master: str = "local[*]"
+    spark_driver_memory: str = "2g"
+    java_home: Path | None = None
+    async_concurrency: int = 8
+    chunk_rows: int = 1_000
+
+
+@dataclass
+class VariantResult:
+    """One variant's figures. `seconds` and `rows_per_s` are for the whole fixture
+    (`rows_full`): measured, or projected from `measured_rows` when `projected` is true.
+    Both are None when the output did not match the reference."""
+
+    variant: str
+    profile: str
+    rows_in: int
+    rows_enriched: int
+    rows_quarantined: int
+    seconds: float | None
+    rows_per_s: float | None
+    projected: bool
+    output_equal: bool
+    rows_full: int
+    measured_rows: int
+    measured_seconds: float
+    db_rtt_ms: float | None = None
+    modelled_latency: bool = False
+    setup_seconds: float | None = None
+    round_trips: int | None = None
+    speedup_vs_per_row: float | None = None
+    mismatch: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BenchReport:
+    workload: str
+    fixture: dict[str, Any]
+    profile: dict[str, Any]
+    database: str | None
+    reference: str
+    machine: dict[str, Any]
+    results: list[VariantResult]
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                               time.gmtime()))
+
+    @property
+    def all_equal(self) -> bool:
+        return all(r.output_equal for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workload": self.workload,
+            "created": self.created,
+            "machine": self.machine,
+            "fixture": self.fixture,
+            "profile": self.profile,
+            "database": self.database,
+            "reference": self.reference,
+            "results": [asdict(r) for r in self.results],
+        }
+
+
+def _check_variants(workload: Workload, variants: list[str]) -> None:
+    known = variant_names(workload)
+    unknown = [v for v in variants if v not in known]
+    if unknown:
+        raise UsageError(f"unknown variant(s): {', '.join(unknown)}",
+                         f"choose from: {', '.join(known)}")
+    if not variants:
+        raise UsageError("no variants chosen", f"choose from: {', '.join(known)}")
+
+
+class BenchRun:
+    """One side-by-side benchmark of a workload on a fixture."""
+
+    def __init__(self, workload: Workload, fixture: Fixture, options: BenchOptions,
+                 progress: ProgressSink | None = None,
+                 machine: Callable[[], dict] | None = None) -> None:
+        _check_variants(workload, options.variants)
+        if fixture.workload != workload.name:
+            raise FixtureError(
+                f"fixture {fixture.path} belongs to workload {fixture.workload!r}, "
+                f"not {workload.name!r}",
+                f"pass a fixture generated for {workload.name!r}",
+            )
+        self.workload = workload
+        self.fixture = fixture
+        self.options = options
+        self.progress = progress or NoProgress()
+        self._machine = machine
+        self._checked = False
+        self.options.work_dir.mkdir(parents=True, exist_ok=True)
+
+    def preflight(self) -> None:
+        """Fail fast, before anything is timed: the database answers, Java is there, the
+        fixture's files are readable."""
+        if any(v in self.workload.legacy for v in self.options.variants) and \
+                self.options.db_url:
+            db = LegacyDatabase(self.options.db_url)
+            try:
+                db.check_reachable()
+            finally:
+                db.dispose()
+        if SPARK in self.options.variants:
+            java_executable(self.options.java_home)
+        self.fixture.read_tables()
+        self._checked = True
+
+    def run(self) -> BenchReport:
+        if not self._checked:
+            self.preflight()
+        tables = self.fixture.read_tables()
+        fact = tables[self.workload.fact_table]
+        self.progress.begin("reference", None)
+        reference = self.workload.vectorised(tables)
+        self.progress.end("reference")
+        results: list[VariantResult] = []
+        for name in variant_names(self.workload):
+            if name not in self.options.variants:
+                continue
+            if name in self.workload.legacy:
+                result = self._run_legacy(name, tables)
+            elif name == REFERENCE:
+                result = self._run_vectorised()
+            else:
+                result = self._run_spark()
+            outputs = result.pop("outputs")
+            results.append(self._verify(name, result, outputs, reference, fact))
+        per_row = next((r for r in results if r.variant == "per-row" and r.rows_per_s), None)
+        for r in results:
+            if per_row and r.rows_per_s:
+                r.speedup_vs_per_row = r.rows_per_s / per_row.rows_per_s
+        from harness.bench.machine import machine_info
+
+        return BenchReport(
+            workload=self.workload.name,
+            fixture={
+                "path": str(self.fixture.path),
+                "rows": self.fixture.rows,
+                "seed": self.fixture.seed,
+                "bad_share": self.fixture.manifest.get("bad_share"),
+                "sha256": {name: t["files"]["parquet"]["sha256"]
+                           for name, t in self.fixture.manifest["tables"].items()},
+            },
+            profile={
+                "name": self.options.profile.name,
+                "db_rtt_ms": self.options.profile.rtt_ms,
+                "modelled": self.options.profile.rtt_ms > 0,
+                "description": self.options.profile.description,
+            },
+            database=self._db_label(),
+            reference=REFERENCE,
+            machine=(self._machine or (lambda: machine_info(self.options.java_home)))(),
+            results=results,
+        )
+
+    # -- variants -------------------------------------------------------------------------
+
+    def _db_label(self) -> str | None:
+        if not any(v in self.workload.legacy for v in self.options.variants):
+            return None
+        if self.options.db_url:
+            return LegacyDatabase(self.options.db_url).display_url
+        return "sqlite (embedded, one file per variant)"
+
+    def _sample_size(self, name: str, total: int) -> int:
+        impl = self.workload.legacy[name]
+        sample = self.options.sample
+        if sample is None:
+            sample = self.options.profile.legacy_sample if impl.row_at_a_time else 0
+        if sample < 0:
+            raise UsageError(f"--sample must be >= 0, got {sample}", "pass 0 to run in full")
+        return total if sample == 0 else min(sample, total)
+
+    def _run_legacy(self, name: str, tables: dict) -> dict[str, Any]:
+        fact = tables[self.workload.fact_table]
+        n = self._sample_size(name, fact.num_rows)
+        rows = fact.slice(0, n)
+        if self.options.db_url:
+            url = self.options.db_url
+        else:
+            path = self.options.work_dir / f"legacy-{name}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            url = sqlite_url(path)
+        db = LegacyDatabase(url, rtt_ms=0.0)
+        try:
+            db.recreate(self.workload.legacy_schema)
+            started = time.perf_counter()
+            self.workload.load_legacy_db(db.engine, tables)
+            setup = time.perf_counter() - started
+            db.rtt_s = self.options.profile.rtt_ms / 1000.0
+            db.round_trips = 0
+            ctx = LegacyContext(
+                rows=rows, db=db, progress=self.progress.advance,
+                options={"async_concurrency": self.options.async_concurrency},
+                chunk_rows=self.options.chunk_rows,
+            )
+            self.progress.begin(name, n)
+            started = time.perf_counter()
+            self.workload.legacy[name].run(ctx)
+            seconds = time.perf_counter() - started
+            self.progress.end(name)
+            db.rtt_s = 0.0
+            with db.engine.connect() as conn:
+                outputs = {
+                    o: pd.read_sql_query(f"SELECT * FROM {o}", conn)
+                    for o in self.workload.output_names
+                }
+            trips = db.round_trips
+        finally:
+            db.dispose()
+        return {
+            "outputs": outputs, "measured_rows": n, "measured_seconds": seconds,
+            "setup_seconds": setup, "round_trips": trips,
+            "db_rtt_ms": self.options.profile.rtt_ms,
+            "modelled_latency": self.options.profile.rtt_ms > 0,
+        }
+
+    def _run_vectorised(self) -> dict[str, Any]:
+        out = self.options.work_dir / "vectorised-out"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        self.progress.begin(REFERENCE, None)
+        started = time.perf_counter()
+        tables = self.fixture.read_tables()  # reading the files is part of the job, as in Spark
+        outputs = self.workload.vectorised(tables)
+        for name, frame in outputs.items():
+            frame.to_parquet(out / f"{name}.parquet", index=False)
+        seconds = time.perf_counter() - started
+        self.progress.end(REFERENCE)
+        return {"outputs": outputs, "measured_rows": self.fixture.rows,
+                "measured_seconds": seconds}
+
+    def _run_spark(self) -> dict[str, Any]:
+        out = self.options.work_dir / "spark-out"
+        shutil.rmtree(out, ignore_errors=True)
+        self.progress.begin(SPARK, None)
+        result = spark_submit(
+            self.workload.spark_job, [self.fixture.uri(), out.resolve().as_uri()],
+            master=self.options.spark_master, driver_memory=self.options.spark_driver_memory,
+            java_home=self.options.java_home,
+        )
+        self.progress.end(SPARK)
+        if result.returncode != 0:
+            raise SparkError(
+                f"the Spark job {self.workload.spark_job.name} failed "
+                f"(exit {result.returncode}): {result.error_excerpt()}",
+                "run it by hand with spark-submit to see the whole log",
+            )
+        outputs: Outputs = {}
+        for name in self.workload.output_names:
+            try:
+                outputs[name] = pq.read_table(out / name).to_pandas()
+            except FileNotFoundError:
+                outputs[name] = pd.DataFrame()
+        return {
+            "outputs": outputs, "measured_rows": self.fixture.rows,
+            "measured_seconds": result.seconds,
+            "details": {"master": self.options.spark_master,
+                        "session_start_s": result.metrics.get("session_start_s"),
+                        "job_s": result.metrics.get("job_s"),
+                        "submit_wall_s": round(result.seconds, 3)},
+        }
+
+    # -- verification ---------------------------------------------------------------------
+
+    def _verify(self, name: str, run: dict[str, Any], outputs: Outputs, reference: Outputs,
+                fact) -> VariantResult:  # noqa: ANN001
+        measured_rows = run.pop("measured_rows")
+        measured_seconds = run.pop("measured_seconds")
+        full = self.fixture.rows
+        expected = reference
+        if measured_rows < full:
+            keys = fact.slice(0, measured_rows).select(
+                sorted({k for o in self.workload.outputs for k in o.key
+                        if k in fact.column_names})
+            ).to_pandas()
+            expected = restrict(reference, self.workload.outputs, keys)
+        comparison = compare_outputs(self.workload.outputs, expected, outputs,
+                                     self.workload.float_tolerance)
+        counts = {o: len(outputs.get(o, ())) for o in self.workload.output_names}
+        problems = [str(d) for d in comparison.differences]
+        produced = sum(counts.values())
+        if produced != measured_rows:
+            problems.insert(0, f"row accounting: {measured_rows} in, {produced} out "
+                               f"({', '.join(f'{k} {v}' for k, v in counts.items())})")
+        equal = not problems
+        names = list(counts)
+        rate = measured_rows / measured_seconds if measured_seconds > 0 else None
+        projected = measured_rows < full
+        return VariantResult(
+            variant=name,
+            profile=self.options.profile.name,
+            rows_in=measured_rows,
+            rows_enriched=counts.get(names[0], 0),
+            rows_quarantined=sum(counts[n] for n in names[1:]),
+            seconds=(full / rate if projected else measured_seconds) if equal and rate else None,
+            rows_per_s=rate if equal else None,
+            projected=projected,
+            output_equal=equal,
+            rows_full=full,
+            measured_rows=measured_rows,
+            measured_seconds=measured_seconds,
+            mismatch="; ".join(problems[:3]) if problems else None,
+            **run,
+        )

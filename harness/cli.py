@@ -1,0 +1,163 @@
+"""The `harness` command line: parses arguments and calls into the packages; no logic here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from harness.config import PROFILES, Settings, get_profile
+from harness.errors import HarnessError, OutputMismatch, UsageError
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Rehearse and benchmark an EMR Spark pipeline on one machine.",
+)
+fixtures_app = typer.Typer(no_args_is_help=True, help="Generate workload fixtures.")
+app.add_typer(fixtures_app, name="fixtures")
+
+out = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False,
+) -> None:
+    """Rehearse and benchmark an EMR Spark pipeline on one machine."""
+
+
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise UsageError(f"{name} must be a positive whole number, got {value}",
+                         f"pass e.g. {name} 400000")
+
+
+def _share(value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise UsageError(f"--bad-share must be between 0 and 1, got {value}",
+                         "pass e.g. --bad-share 0.02 for 2% bad rows")
+
+
+@fixtures_app.command("generate")
+def fixtures_generate(
+    rows: Annotated[int | None, typer.Option(help="fact rows (default 400,000)")] = None,
+    seed: Annotated[int | None, typer.Option(help="generator seed (default 42)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="fixture directory")] = None,
+    bad_share: Annotated[float | None, typer.Option(help="share of bad rows (0-1)")] = None,
+    workload: Annotated[str, typer.Option(help="workload name")] = "cascade",
+    force: Annotated[bool, typer.Option(help="regenerate even if cached")] = False,
+) -> None:
+    """Generate a deterministic fixture (Parquet + CSV + manifest), reusing a cached one."""
+    from harness.workloads import generate_fixture, get_workload
+    from harness.workloads.fixtures import fixture_dir
+
+    settings = Settings()
+    wl = get_workload(workload)
+    rows, seed = rows or wl.default_rows, wl.default_seed if seed is None else seed
+    bad = wl.default_bad_share if bad_share is None else bad_share
+    _positive("--rows", rows)
+    _share(bad)
+    path = out_dir or fixture_dir(settings.fixtures_dir, wl, rows, seed, bad)
+    fixture, reused = generate_fixture(wl, rows, seed, bad, path, force=force)
+    verb = "reused cached" if reused else "generated"
+    out.print(f"{verb} fixture {fixture.path} ({fixture.rows:,} {wl.fact_table}, seed {seed})")
+
+
+@app.command()
+def bench(
+    rows: Annotated[int | None, typer.Option(help="fact rows to generate (default 400,000)")]
+    = None,
+    fixture: Annotated[Path | None, typer.Option(help="use this fixture directory")] = None,
+    variants: Annotated[str, typer.Option(help="comma-separated variants, or 'all'")] = "all",
+    profile: Annotated[str, typer.Option(help=f"latency profile: {'|'.join(PROFILES)}")]
+    = "local",
+    db_rtt_ms: Annotated[float | None, typer.Option(help="modelled DB round trip, ms")] = None,
+    db_url: Annotated[str | None, typer.Option(help="legacy DB URL (default: SQLite)")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    sample: Annotated[int | None, typer.Option(
+        help="rows for per-row/async before projecting (0 = all; default by profile)")] = None,
+    seed: Annotated[int | None, typer.Option(help="generator seed")] = None,
+    workload: Annotated[str, typer.Option(help="workload name")] = "cascade",
+    spark_master: Annotated[str | None, typer.Option(help="Spark master URL")] = None,
+) -> None:
+    """Run the variants side by side on one fixture, prove outputs equal, print timings."""
+    from harness.bench.report import RichProgress, render_table, write_json
+    from harness.bench.runner import BenchOptions, BenchRun, variant_names
+    from harness.workloads import generate_fixture, get_workload, load_fixture
+    from harness.workloads.fixtures import fixture_dir
+
+    settings = Settings()
+    wl = get_workload(workload)
+    if rows is not None and fixture is not None:
+        raise UsageError("--rows and --fixture exclude each other",
+                         "pass --rows to generate a fixture, or --fixture to use one")
+    _positive("--rows", rows)
+    chosen = variant_names(wl) if variants.strip() == "all" else \
+        [v.strip() for v in variants.split(",") if v.strip()]
+    lat = get_profile(profile, db_rtt_ms)
+    options = BenchOptions(
+        variants=chosen, profile=lat, work_dir=settings.work_dir / "bench",
+        db_url=db_url or settings.db_url, sample=sample,
+        spark_master=spark_master or settings.spark_master,
+        spark_driver_memory=settings.spark_driver_memory, java_home=settings.java_home,
+    )
+    if fixture is not None:
+        fx = load_fixture(fixture)
+    else:
+        n = rows or wl.default_rows
+        s = wl.default_seed if seed is None else seed
+        path = fixture_dir(settings.fixtures_dir, wl, n, s, wl.default_bad_share)
+        with err.status(f"preparing fixture {path} ..."):
+            fx, _ = generate_fixture(wl, n, s, wl.default_bad_share, path)
+    run = BenchRun(wl, fx, options)  # validates variants before anything runs
+    run.preflight()
+    with RichProgress(err) as progress:
+        run.progress = progress
+        report = run.run()
+    out.print(render_table(report))
+    target = json_path or settings.work_dir / "bench-latest.json"
+    write_json(report, target)
+    out.print(f"results written to {target}")
+    if not report.all_equal:
+        bad = [r.variant for r in report.results if not r.output_equal]
+        raise OutputMismatch(
+            f"output of {', '.join(bad)} differs from the reference; no speed reported for it",
+            "see the 'output' column and the JSON's 'mismatch' field for the first difference",
+        )
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: unknown option, not a number, ...
+        show = getattr(exc, "show", None)
+        show() if show else err.print(f"error: {exc.format_message()}", markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("interrupted")
+        sys.exit(130)
+    except HarnessError as exc:
+        if debug:
+            raise
+        err.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: still one line unless --debug
+        if debug:
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc} -- rerun with --debug for the "
+                  "traceback and report it", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

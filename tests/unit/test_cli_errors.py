@@ -1,0 +1,92 @@
+"""Bad input exits non-zero with one short line naming the problem and the remedy, never a
+traceback. These run the real `harness` command; none of them reaches Spark or a server."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HARNESS = [sys.executable, "-m", "harness.cli"]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*HARNESS, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, check=False)
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    text = proc.stderr + proc.stdout
+    assert proc.returncode != 0, text
+    assert "Traceback" not in text, text
+    for needle in needles:
+        assert needle in text, text
+    return text
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["bench", "--no-such-option"], ["No such option", "--help"]),
+        (["bench", "--rows", "lots"], ["Invalid value for '--rows'", "valid integer", "--help"]),
+        (["bench", "--rows", "0"], ["--rows must be a positive whole number"]),
+        (["bench", "--variants", "per-row,turbo"], ["unknown variant(s): turbo", "choose from"]),
+        (["bench", "--profile", "mars"], ["unknown latency profile 'mars'", "use one of"]),
+        (["bench", "--rows", "10", "--fixture", "x"], ["exclude each other"]),
+        (["fixtures", "generate", "--bad-share", "2"], ["--bad-share must be between 0 and 1"]),
+    ],
+)
+def test_bad_options_give_a_one_line_error(tmp_path, args, needles):
+    assert_clean_error(run(*args, cwd=tmp_path), *needles)
+
+
+def test_missing_fixture_directory(tmp_path):
+    text = assert_clean_error(run("bench", "--fixture", str(tmp_path / "nope"), cwd=tmp_path),
+                              "does not exist", "harness fixtures generate")
+    assert len(text.strip().splitlines()) == 1
+
+
+def test_missing_fixture_file(tmp_path, small_fixture):
+    copy = tmp_path / "fx"
+    shutil.copytree(small_fixture.path, copy)
+    (copy / "parquet" / "products.parquet").unlink()
+    assert_clean_error(run("bench", "--fixture", str(copy), "--variants", "batched",
+                           cwd=tmp_path), "products.parquet is missing", "--force")
+
+
+def test_corrupt_parquet_file(tmp_path, small_fixture):
+    copy = tmp_path / "fx"
+    shutil.copytree(small_fixture.path, copy)
+    target = copy / "parquet" / "orders.parquet"
+    target.write_bytes(target.read_bytes()[:200])  # truncated, as by a failed copy
+    text = assert_clean_error(run("bench", "--fixture", str(copy), "--variants", "batched",
+                                  cwd=tmp_path), "orders.parquet", "regenerate")
+    assert len(text.strip().splitlines()) == 1
+
+
+def test_unreachable_database(tmp_path, small_fixture):
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    text = assert_clean_error(
+        run("bench", "--fixture", str(small_fixture.path), "--variants", "batched",
+            "--db-url", "postgresql://nobody@127.0.0.1:1/legacy", cwd=tmp_path),
+        "cannot reach the legacy database", "--db-url",
+    )
+    assert len(text.strip().splitlines()) == 1
+
+
+def test_unsupported_database_url(tmp_path, small_fixture):
+    assert_clean_error(
+        run("bench", "--fixture", str(small_fixture.path), "--variants", "batched",
+            "--db-url", "oracle://x@127.0.0.1/db", cwd=tmp_path),
+        "not supported", "postgresql://",
+    )
+
+
+def test_fixtures_generate_then_reuse(tmp_path):
+    first = run("fixtures", "generate", "--rows", "300", "--out", "fx", cwd=tmp_path)
+    assert first.returncode == 0 and "generated fixture" in first.stdout
+    again = run("fixtures", "generate", "--rows", "300", "--out", "fx", cwd=tmp_path)
+    assert again.returncode == 0 and "reused cached fixture" in again.stdout
