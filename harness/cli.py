@@ -130,8 +130,99 @@ def bench(
         )
 
 
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="endpoint port on 127.0.0.1")] = 4566,
+    region: Annotated[str, typer.Option(help="AWS region the endpoint claims")] = "us-east-1",
+) -> None:
+    """Start the local AWS endpoint (moto: S3, EMR, ...) in the background."""
+    from harness import runtime
+
+    result = runtime.up(Settings().work_dir, port, region)
+    if result.already_running:
+        out.print(f"already running: endpoint {result.endpoint.url} (harness down stops it)")
+    else:
+        out.print(f"endpoint ready on {result.endpoint.url}; for another shell:")
+    print(result.endpoint.exports())
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Show what `harness up` started."""
+    import json
+
+    from harness import runtime
+
+    data = runtime.status(Settings().work_dir)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    endpoint = data["endpoint"]
+    if endpoint is None and not data["clusters"]:
+        out.print("nothing is running (harness up starts the endpoint)")
+        return
+    if endpoint is not None:
+        out.print(f"endpoint  {endpoint['url']}  {endpoint['provider']}  pid {endpoint['pid']}"
+                  f"  {endpoint['state']}")
+
+
+@app.command()
+def down() -> None:
+    """Stop everything `harness up` started."""
+    from harness import runtime
+
+    stopped = runtime.down(Settings().work_dir)
+    out.print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
+
+
+@fixtures_app.command("upload")
+def fixtures_upload(
+    to: Annotated[str, typer.Option("--to", help="s3://BUCKET/PREFIX")],
+    rows: Annotated[int | None, typer.Option(help="fact rows (default 400,000)")] = None,
+    fixture: Annotated[Path | None, typer.Option(help="upload this fixture directory")]
+    = None,
+    seed: Annotated[int | None, typer.Option(help="generator seed (default 42)")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="AWS endpoint (default: harness "
+                                                          "up's)")] = None,
+    workload: Annotated[str, typer.Option(help="workload name")] = "cascade",
+) -> None:
+    """Upload a fixture (generated if needed) to S3, creating the bucket; idempotent."""
+    from harness.aws import resolve_endpoint
+    from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
+    from harness.aws.server import EndpointError
+    from harness.workloads import generate_fixture, get_workload, load_fixture
+    from harness.workloads.fixtures import fixture_dir
+
+    settings = Settings()
+    target = S3Uri.parse(to)
+    endpoint = resolve_endpoint(endpoint_url or settings.endpoint_url, settings.work_dir)
+    if endpoint is None:
+        raise EndpointError("no local AWS endpoint is running",
+                            "start one with harness up, or pass --endpoint-url")
+    if fixture is not None:
+        fx = load_fixture(fixture)
+    else:
+        wl = get_workload(workload)
+        n, s = rows or wl.default_rows, wl.default_seed if seed is None else seed
+        _positive("--rows", n)
+        fx, _ = generate_fixture(wl, n, s, wl.default_bad_share,
+                                 fixture_dir(settings.fixtures_dir, wl, n, s,
+                                             wl.default_bad_share))
+    s3 = endpoint.client("s3")
+    created = ensure_bucket(s3, target.bucket, endpoint.region)
+    report = upload_dir(s3, fx.path, target)
+    out.print(f"{'created bucket ' + target.bucket + '; ' if created else ''}"
+              f"uploaded {len(report.uploaded)} object(s) ({report.bytes_uploaded:,} bytes), "
+              f"skipped {len(report.skipped)} unchanged, to {target}")
+
+
 def main() -> None:
+    from harness.procs import install_signal_handlers
+
     debug = "--debug" in sys.argv
+    install_signal_handlers()
     try:
         app(standalone_mode=False)
     except typer.Exit as exc:

@@ -39,3 +39,12 @@ def postgres_url() -> str:
 @pytest.fixture
 def work_dir(tmp_path: Path) -> Path:
     return tmp_path / "work"
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    """The embedded moto endpoint on a free 127.0.0.1 port for the session (integration)."""
+    from harness.aws import EmbeddedEndpoint
+
+    with EmbeddedEndpoint(port=0) as ep:
+        yield ep

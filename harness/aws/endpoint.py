@@ -1,0 +1,212 @@
+"""The AWS endpoint contract: a URL, a region and credentials that boto3 clients, child
+processes and Spark's S3A all use. Providers: the embedded moto server (started here),
+an attached endpoint the user runs (LocalStack, another moto), or real AWS (explicit)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.aws import guard
+from harness.aws.server import EndpointError, port_in_use_error
+from harness.procs import OwnedProcess
+
+DUMMY_KEY = "testing"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_PORT = 4566  # LocalStack's port: tools built for LocalStack find us unchanged
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where AWS API calls go, and as whom. `target` is "local" or "aws"."""
+
+    url: str | None
+    region: str = DEFAULT_REGION
+    access_key: str = DUMMY_KEY
+    secret_key: str = DUMMY_KEY
+    provider: str = "moto"
+    target: str = "local"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def check(self) -> Endpoint:
+        """Run the local-mode guard (no-op for an explicit AWS target)."""
+        if self.target == "local":
+            guard.check_local(self.url, self.access_key, self.secret_key)
+        return self
+
+    def env(self) -> dict[str, str]:
+        """The variables a child process needs so its own boto3/AWS CLI land here too."""
+        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        if self.target == "local":
+            env.update({
+                "AWS_ENDPOINT_URL": self.url or "",
+                "AWS_ACCESS_KEY_ID": self.access_key,
+                "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                # no stray profile or session token may override the dummy credentials
+                "AWS_SESSION_TOKEN": "",
+                "AWS_PROFILE": "",
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            })
+        return env
+
+    def child_env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """`base` (default os.environ) with this endpoint's variables applied."""
+        merged = dict(os.environ if base is None else base)
+        for key, value in self.env().items():
+            if value == "":
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
+
+    def exports(self) -> str:
+        """`export ...` lines for a user's shell."""
+        return "\n".join(f"export {k}={v}" for k, v in self.env().items()
+                         if v and k.startswith(("AWS_ENDPOINT", "AWS_ACCESS", "AWS_SECRET",
+                                                "AWS_DEFAULT_REGION", "AWS_REGION")))
+
+    def session(self):  # noqa: ANN201 (boto3.Session)
+        import boto3
+
+        self.check()
+        if self.target == "aws":
+            return boto3.Session(region_name=self.region)
+        return boto3.Session(aws_access_key_id=self.access_key,
+                             aws_secret_access_key=self.secret_key, region_name=self.region)
+
+    def client(self, service: str, **kwargs: Any):  # noqa: ANN201 (a boto3 client)
+        """A boto3 client bound to this endpoint (guarded in local mode)."""
+        from botocore.config import Config
+
+        config = kwargs.pop("config", None) or Config(
+            retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5,
+            read_timeout=120,
+            s3={"addressing_style": "path"},
+        )
+        endpoint = self.url if self.target == "local" else None
+        return self.session().client(service, endpoint_url=endpoint, config=config, **kwargs)
+
+    def healthy(self, timeout: float = 2.0) -> bool:
+        """True when the endpoint answers an S3 ListBuckets."""
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            client = self.client("s3", config=Config(connect_timeout=timeout,
+                                                     read_timeout=timeout,
+                                                     retries={"max_attempts": 1}))
+            client.list_buckets()
+            return True
+        except (BotoCoreError, ClientError):
+            return False
+
+    def wait_healthy(self, deadline_s: float = 30.0, process: OwnedProcess | None = None,
+                     log: Path | None = None) -> None:
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            if process is not None and not process.alive():
+                detail = log.read_text().strip().splitlines()[-1] if log and log.exists() \
+                    else f"exit code {process.proc.returncode}"
+                if "already in use" in detail:
+                    raise EndpointError(detail.removeprefix("error: ").split(" -- ")[0],
+                                        "stop what runs there, or choose another --port")
+                raise EndpointError(f"the endpoint process died: {detail}",
+                                    "see the log for details")
+            if self.healthy(timeout=1.0):
+                return
+            time.sleep(0.1)
+        raise EndpointError(f"the endpoint {self.url} did not answer within {deadline_s:.0f} s",
+                            "check that it is running (harness status) and reachable")
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port (sockets in TIME_WAIT do not count, as for
+    any server that sets SO_REUSEADDR)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedEndpoint:
+    """The embedded moto server as a child process (`python -m harness.aws.server`),
+    owned: `with EmbeddedEndpoint(port) as endpoint: ...` stops it on every exit path."""
+
+    def __init__(self, port: int | None = DEFAULT_PORT, host: str = "127.0.0.1",
+                 region: str = DEFAULT_REGION, log: Path | None = None,
+                 detached: bool = False) -> None:
+        self.host = host
+        self.port = free_port(host) if port in (None, 0) else port
+        self.region = region
+        self.log = log
+        self.detached = detached
+        self.process: OwnedProcess | None = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(url=f"http://{self.host}:{self.port}", region=self.region,
+                        provider="moto", extra={"pid": self.process.pid if self.process
+                                                else None})
+
+    def start(self) -> Endpoint:
+        guard.check_endpoint(f"http://{self.host}:{self.port}")
+        if not port_free(self.host, self.port):
+            raise port_in_use_error(self.host, self.port)
+        if self.log:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.process = OwnedProcess(
+            [sys.executable, "-m", "harness.aws.server", "--host", self.host,
+             "--port", str(self.port)],
+            log=self.log, detached=self.detached,
+        )
+        try:
+            self.endpoint.wait_healthy(process=self.process, log=self.log)
+        except BaseException:
+            self.stop()
+            raise
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    def __enter__(self) -> Endpoint:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def attach(url: str, region: str = DEFAULT_REGION, provider: str = "attached") -> Endpoint:
+    """An endpoint the user already runs (LocalStack, moto): guarded, then health-checked."""
+    endpoint = Endpoint(url=url.rstrip("/"), region=region, provider=provider).check()
+    if not endpoint.healthy(timeout=3.0):
+        raise EndpointError(f"no AWS endpoint answers at {url}",
+                            "start it (e.g. harness up) or fix --endpoint-url")
+    return endpoint
+
+
+def aws_target(region: str | None) -> Endpoint:
+    """Real AWS with the user's own credentials (only for an explicit --target aws)."""
+    if not region:
+        raise EndpointError("--target aws needs a region",
+                            "pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+    return Endpoint(url=None, region=region, access_key="", secret_key="", provider="aws",
+                    target="aws")
