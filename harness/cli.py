@@ -19,7 +19,8 @@ app = typer.Typer(
 fixtures_app = typer.Typer(no_args_is_help=True, help="Generate workload fixtures.")
 app.add_typer(fixtures_app, name="fixtures")
 
-out = Console()
+# Wide enough for the tables when output goes to a file or CI log instead of a terminal.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
@@ -83,6 +84,8 @@ def bench(
     seed: Annotated[int | None, typer.Option(help="generator seed")] = None,
     workload: Annotated[str, typer.Option(help="workload name")] = "cascade",
     spark_master: Annotated[str | None, typer.Option(help="Spark master URL")] = None,
+    cluster: Annotated[bool, typer.Option(
+        "--cluster", help="run Spark on the cluster harness up started")] = False,
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
     from harness.bench.report import RichProgress, render_table, write_json
@@ -99,10 +102,16 @@ def bench(
     chosen = variant_names(wl) if variants.strip() == "all" else \
         [v.strip() for v in variants.split(",") if v.strip()]
     lat = get_profile(profile, db_rtt_ms)
+    spark_conf: dict[str, str] = {}
+    if cluster:
+        from harness import runtime
+
+        running = runtime.running_cluster(settings.work_dir)
+        spark_master, spark_conf = running.master_url, running.spark_conf()
     options = BenchOptions(
         variants=chosen, profile=lat, work_dir=settings.work_dir / "bench",
         db_url=db_url or settings.db_url, sample=sample,
-        spark_master=spark_master or settings.spark_master,
+        spark_master=spark_master or settings.spark_master, spark_conf=spark_conf,
         spark_driver_memory=settings.spark_driver_memory, java_home=settings.java_home,
     )
     if fixture is not None:
@@ -134,23 +143,55 @@ def bench(
 def up(
     port: Annotated[int, typer.Option(help="endpoint port on 127.0.0.1")] = 4566,
     region: Annotated[str, typer.Option(help="AWS region the endpoint claims")] = "us-east-1",
+    cluster: Annotated[str | None, typer.Option(
+        help="also start a cluster: preset 'small' or an InstanceGroups JSON file")] = None,
+    backend: Annotated[str, typer.Option(help="cluster backend")] = "process",
 ) -> None:
-    """Start the local AWS endpoint (moto: S3, EMR, ...) in the background."""
+    """Start the local AWS endpoint (moto: S3, EMR, ...) and optionally a cluster, in the
+    background."""
     from harness import runtime
 
-    result = runtime.up(Settings().work_dir, port, region)
+    settings = Settings()
+    if cluster is not None:  # validate before starting anything
+        runtime.check_cluster(cluster, backend, settings.cluster_memory_mb, settings.java_home)
+    result = runtime.up(settings.work_dir, port, region)
     if result.already_running:
         out.print(f"already running: endpoint {result.endpoint.url} (harness down stops it)")
     else:
-        out.print(f"endpoint ready on {result.endpoint.url}; for another shell:")
+        out.print(f"endpoint ready on {result.endpoint.url}")
+    if cluster is not None:
+        running, already = runtime.up_cluster(settings.work_dir, cluster, backend,
+                                              settings.cluster_memory_mb, settings.java_home)
+        if already:
+            out.print(f"already running: cluster {running.id} at {running.master_url}")
+        else:
+            out.print(f"cluster {running.id} ready at {running.master_url} in "
+                      f"{running.startup_s} s (UI {running.master_ui_url})")
+        _print_cluster(runtime.status(settings.work_dir)["clusters"][-1])
+    out.print("for another shell:")
     print(result.endpoint.exports())
+
+
+def _print_cluster(data: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"cluster {data['id']} ({data['backend']}) {data['master_url']}",
+                  caption="; ".join(data.get("notes") or []))
+    for col in ("name", "role", "instance type", "market", "cores", "memory", "state", "UI"):
+        table.add_column(col)
+    for n in data["nodes"]:
+        table.add_row(n["name"], n["role"], n["instance_type"], n["market"],
+                      str(n["cores"]) if n["role"] != "MASTER" else "-",
+                      f"{n['memory_mb']} MB" if n["role"] != "MASTER" else "-",
+                      n["state"], n["ui_url"])
+    out.print(table)
 
 
 @app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Show what `harness up` started."""
+    """Show what `harness up` started: the endpoint and each cluster's nodes."""
     import json
 
     from harness import runtime
@@ -166,6 +207,20 @@ def status(
     if endpoint is not None:
         out.print(f"endpoint  {endpoint['url']}  {endpoint['provider']}  pid {endpoint['pid']}"
                   f"  {endpoint['state']}")
+    for cluster in data["clusters"]:
+        _print_cluster(cluster)
+
+
+@app.command("kill-node")
+def kill_node(
+    node: Annotated[str, typer.Argument(help="node name, e.g. task-1")],
+    notice: Annotated[float, typer.Option(help="seconds of notice before the kill")] = 0.0,
+) -> None:
+    """Take a node away abruptly, the way EC2 reclaims a spot instance."""
+    from harness import runtime
+
+    runtime.kill_node(Settings().work_dir, node, notice)
+    out.print(f"killed {node}; running jobs re-run its tasks on the remaining nodes")
 
 
 @app.command()

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     spark_master: str = Field(default="local[*]", description="Spark master URL")
     spark_driver_memory: str = Field(default="2g")
     java_home: Path | None = Field(default=None)
+    cluster_memory_mb: int | None = Field(default=None, description="memory for all workers")
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")

@@ -4,14 +4,17 @@ was recorded and checks that nothing is left."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.aws import EmbeddedEndpoint, Endpoint
 from harness.aws.endpoint import DEFAULT_REGION, port_free
+from harness.cluster import BACKENDS, ClusterError, RunningCluster, build_topology, load_groups
 from harness.errors import HarnessError
-from harness.procs import stop_group
+from harness.procs import pid_alive, stop_group
+from harness.spark import java_executable
 from harness.state import EndpointRecord, RuntimeState
 
 
@@ -23,6 +26,7 @@ class UpResult:
 
 def up(work_dir: Path, port: int, region: str = DEFAULT_REGION) -> UpResult:
     """Start the embedded endpoint in the background, unless one `up` started still runs."""
+    work_dir.mkdir(parents=True, exist_ok=True)
     state = RuntimeState.load(work_dir)
     record = state.endpoint
     if record is not None and record.alive:
@@ -43,9 +47,76 @@ def up(work_dir: Path, port: int, region: str = DEFAULT_REGION) -> UpResult:
     return UpResult(endpoint, already_running=False)
 
 
+def up_cluster(work_dir: Path, source: str, backend: str = "process",
+               memory_budget_mb: int | None = None,
+               java_home: Path | None = None) -> tuple[RunningCluster, bool]:
+    """Start a cluster of the given topology in the background (one at a time); returns it
+    and whether it was already running."""
+    state = RuntimeState.load(work_dir)
+    for data in state.clusters:
+        cluster = RunningCluster.from_dict(data)
+        if any(n.pid and pid_alive(n.pid) for n in cluster.nodes):
+            return cluster, True
+    state.clusters = []
+    topology = build_topology(load_groups(source), memory_budget_mb)
+    impl = _backend(backend, java_home)
+    cluster = impl.start(topology, work_dir, f"c-{secrets.token_hex(4)}", detached=True)
+    state.clusters.append(cluster.to_dict())
+    state.save()
+    return cluster, False
+
+
+def check_cluster(source: str, backend: str, memory_budget_mb: int | None,
+                  java_home: Path | None) -> None:
+    """Everything that can be checked before a process starts: topology, backend, Java."""
+    build_topology(load_groups(source), memory_budget_mb)
+    _backend(backend, java_home)
+    java_executable(java_home)
+
+
+def running_cluster(work_dir: Path) -> RunningCluster:
+    """The cluster `harness up --cluster` started; ClusterError with the remedy if none."""
+    for data in RuntimeState.load(work_dir).clusters:
+        cluster = RunningCluster.from_dict(data)
+        master = cluster.nodes[0]
+        if master.pid and pid_alive(master.pid):
+            return cluster
+    raise ClusterError("no cluster is running", "start one with harness up --cluster small")
+
+
+def kill_node(work_dir: Path, node: str, notice_s: float = 0.0) -> RunningCluster:
+    cluster = running_cluster(work_dir)
+    _backend(cluster.backend).kill_node(cluster, node, notice_s)
+    state = RuntimeState.load(work_dir)
+    state.clusters = [cluster.to_dict() if c["id"] == cluster.id else c
+                      for c in state.clusters]
+    state.save()
+    return cluster
+
+
+def _backend(name: str, java_home: Path | None = None):  # noqa: ANN202
+    if name not in BACKENDS:
+        raise HarnessError(f"unknown cluster backend {name!r}",
+                           f"use one of: {', '.join(BACKENDS)}")
+    return BACKENDS[name](java_home=java_home)
+
+
 def status(work_dir: Path) -> dict[str, Any]:
     state = RuntimeState.load(work_dir)
-    data: dict[str, Any] = {"endpoint": None, "clusters": state.clusters}
+    data: dict[str, Any] = {"endpoint": None, "clusters": []}
+    for raw in state.clusters:
+        cluster = RunningCluster.from_dict(raw)
+        nodes = []
+        for node in cluster.nodes:
+            item = node.to_dict()
+            if node.state != "LOST":
+                item["state"] = "RUNNING" if node.pid and pid_alive(node.pid) else "TERMINATED"
+            nodes.append(item)
+        data["clusters"].append({"id": cluster.id, "backend": cluster.backend,
+                                 "master_url": cluster.master_url,
+                                 "master_ui_url": cluster.master_ui_url,
+                                 "startup_s": cluster.startup_s, "notes": cluster.notes,
+                                 "nodes": nodes})
     if state.endpoint is not None:
         record = state.endpoint
         healthy = record.alive and Endpoint(url=record.url, region=record.region).healthy()
@@ -59,6 +130,12 @@ def down(work_dir: Path) -> list[str]:
     """Stop everything `up` recorded; return what was stopped. Raises if a port stays busy."""
     state = RuntimeState.load(work_dir)
     stopped = []
+    for raw in state.clusters:
+        cluster = RunningCluster.from_dict(raw)
+        for node in sorted(cluster.nodes, key=lambda n: n.spec.role == "MASTER"):
+            if node.pid and pid_alive(node.pid):
+                stop_group(node.pid, grace_s=5.0)
+        stopped.append(f"cluster {cluster.id} ({len(cluster.nodes)} nodes)")
     if state.endpoint is not None:
         _stop_endpoint(state.endpoint)
         if not port_free("127.0.0.1", state.endpoint.port):

@@ -61,6 +61,7 @@ class BenchOptions:
     db_url: str | None = None
     sample: int | None = None  # None: the profile's default; 0: run everything in full
     spark_master: str = "local[*]"
+    spark_conf: dict[str, str] = field(default_factory=dict)
     spark_driver_memory: str = "2g"
     java_home: Path | None = None
     async_concurrency: int = 8
@@ -301,7 +302,8 @@ class BenchRun:
         self.progress.begin(SPARK, None)
         result = spark_submit(
             self.workload.spark_job, [self.fixture.uri(), out.resolve().as_uri()],
-            master=self.options.spark_master, driver_memory=self.options.spark_driver_memory,
+            master=self.options.spark_master, conf=self.options.spark_conf,
+            driver_memory=self.options.spark_driver_memory,
             java_home=self.options.java_home,
         )
         self.progress.end(SPARK)

@@ -27,7 +27,9 @@ from harness.errors import FixtureError
 from harness.workloads.base import Tables, Workload
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Row groups of 50k rows let Spark split a 400k-row file across executors.
+ROW_GROUP_ROWS = 50_000
 
 
 def sha256_file(path: Path) -> str:
@@ -162,8 +164,8 @@ def generate_fixture(
     entries: dict[str, Any] = {}
     for name, table in tables.items():
         pq_rel, csv_rel = f"parquet/{name}.parquet", f"csv/{name}.csv"
-        # Fixed row-group size and codec keep the bytes identical across runs.
-        pq.write_table(table, tmp / pq_rel, compression="zstd", row_group_size=1 << 20)
+        # A fixed row-group size and codec keep the bytes identical across runs.
+        pq.write_table(table, tmp / pq_rel, compression="zstd", row_group_size=ROW_GROUP_ROWS)
         pacsv.write_csv(table, tmp / csv_rel)
         entries[name] = {
             "rows": table.num_rows,

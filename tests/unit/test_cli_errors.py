@@ -90,3 +90,35 @@ def test_fixtures_generate_then_reuse(tmp_path):
     assert first.returncode == 0 and "generated fixture" in first.stdout
     again = run("fixtures", "generate", "--rows", "300", "--out", "fx", cwd=tmp_path)
     assert again.returncode == 0 and "reused cached fixture" in again.stdout
+
+
+def test_missing_java_is_reported_before_anything_starts(tmp_path):
+    env = {"PATH": "/usr/bin/nonexistent", "JAVA_HOME": str(tmp_path / "no-jdk"),
+           "HARNESS_WORK_DIR": str(tmp_path / ".harness")}
+    proc = subprocess.run([*HARNESS, "up", "--cluster", "small"], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=60, check=False)
+    text = assert_clean_error(proc, "no Java runtime found", "JAVA_HOME")
+    assert len(text.strip().splitlines()) == 1
+    assert not (tmp_path / ".harness" / "state.json").exists()  # nothing was started
+
+
+def test_unknown_instance_type_and_oversized_cluster_on_the_cli(tmp_path):
+    import json
+
+    flow = tmp_path / "groups.json"
+    flow.write_text(json.dumps([
+        {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1},
+        {"InstanceRole": "CORE", "InstanceType": "m5.xlarg", "InstanceCount": 2}]))
+    assert_clean_error(run("up", "--cluster", str(flow), cwd=tmp_path),
+                       "unknown instance type 'm5.xlarg'", "did you mean m5.xlarge")
+    flow.write_text(json.dumps([
+        {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1},
+        {"InstanceRole": "CORE", "InstanceType": "m5.xlarge", "InstanceCount": 40}]))
+    assert_clean_error(run("up", "--cluster", str(flow), cwd=tmp_path),
+                       "40 worker nodes do not fit", "fewer or smaller")
+
+
+def test_bench_on_a_cluster_when_none_runs(tmp_path, small_fixture):
+    assert_clean_error(run("bench", "--fixture", str(small_fixture.path), "--variants", "spark",
+                           "--cluster", cwd=tmp_path),
+                       "no cluster is running", "harness up --cluster small")

@@ -1,0 +1,29 @@
+"""An EMR-shaped Spark standalone cluster from instance groups: topology, backends."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness.cluster.base import ClusterBackend, ClusterError, Node, RunningCluster
+from harness.cluster.process import ProcessBackend
+from harness.cluster.topology import PRESETS, NodeSpec, Topology, build_topology, load_groups
+
+BACKENDS = {ProcessBackend.alias: ProcessBackend}
+
+
+@contextmanager
+def running(topology: Topology, work_dir: Path, backend: str = "process",
+            cluster_id: str = "c-local", java_home: Path | None = None
+            ) -> Iterator[tuple[RunningCluster, ClusterBackend]]:
+    """A cluster for the duration of a `with` block, stopped on every exit path."""
+    impl = BACKENDS[backend](java_home=java_home)
+    cluster = impl.start(topology, work_dir, cluster_id)
+    try:
+        yield cluster, impl
+    finally:
+        impl.stop(cluster)
+
+__all__ = [
+    "BACKENDS", "PRESETS", "ClusterBackend", "ClusterError", "Node", "NodeSpec",
+    "ProcessBackend", "RunningCluster", "Topology", "build_topology", "load_groups", "running",
+]

@@ -1,0 +1,175 @@
+"""The process backend (the default): pyspark's own Spark master and workers as local
+JVM processes on 127.0.0.1, one per EMR node, each with its own work and log directory.
+
+The master starts first; once its RPC port answers, the workers start in parallel (a
+worker that finds no master backs off for 5-15 s, which would dominate a cold start).
+Readiness is the master's JSON status listing every worker ALIVE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from pathlib import Path
+
+from harness.aws.endpoint import free_port
+from harness.cluster.base import ClusterError, Node, RunningCluster
+from harness.cluster.topology import NodeSpec, Topology
+from harness.procs import OwnedProcess, pid_alive, stop_group
+from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
+
+MASTER_CLASS = "org.apache.spark.deploy.master.Master"
+WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    interesting = [ln for ln in text if "ERROR" in ln or "Exception" in ln] or text
+    return " | ".join(interesting[-lines:])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class ProcessBackend:
+    alias = "process"
+
+    def __init__(self, java_home: Path | None = None, daemon_memory: str = "256m",
+                 ready_timeout_s: float = 90.0) -> None:
+        self.java_home = java_home
+        self.daemon_memory = daemon_memory
+        self.ready_timeout_s = ready_timeout_s
+        self._procs: dict[str, OwnedProcess] = {}
+
+    def _env(self, node_dir: Path) -> dict[str, str]:
+        java = java_executable(self.java_home)
+        return {
+            **os.environ,
+            "JAVA_HOME": str(java.resolve().parent.parent),
+            "SPARK_HOME": str(spark_home()),
+            "SPARK_DAEMON_MEMORY": self.daemon_memory,
+            "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
+            # a killed worker is declared lost after 10 s instead of 60 s
+            "SPARK_MASTER_OPTS": "-Dspark.worker.timeout=10 -Dspark.deploy.retainedApplications=20",
+            "SPARK_LOCAL_DIRS": str(node_dir / "local"),
+            "SPARK_WORKER_DIR": str(node_dir / "work"),
+            "SPARK_LOG_DIR": str(node_dir / "logs"),
+            "SPARK_PID_DIR": str(node_dir),
+            "SPARK_NO_DAEMONIZE": "1",
+        }
+
+    def _launch(self, node: NodeSpec, args: list[str], base: Path,
+                detached: bool) -> tuple[OwnedProcess, Path]:
+        node_dir = base / node.name
+        for sub in ("local", "work", "logs"):
+            (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        log = node_dir / "logs" / f"{node.name}.log"
+        cmd = [str(spark_home() / "bin" / "spark-class"), *args]
+        proc = OwnedProcess(cmd, env=self._env(node_dir), cwd=node_dir, log=log,
+                            detached=detached)
+        self._procs[node.name] = proc
+        return proc, log
+
+    def start(self, topology: Topology, work_dir: Path, cluster_id: str,
+              detached: bool = False) -> RunningCluster:
+        started = time.perf_counter()
+        base = (work_dir / "clusters" / cluster_id).resolve()
+        base.mkdir(parents=True, exist_ok=True)
+        master_port, master_ui = free_port(), free_port()
+        master_spec = topology.master
+        nodes: list[Node] = []
+        try:
+            proc, log = self._launch(master_spec, [
+                MASTER_CLASS, "--host", "127.0.0.1", "--port", str(master_port),
+                "--webui-port", str(master_ui)], base, detached)
+            nodes.append(Node(master_spec, f"http://127.0.0.1:{master_ui}", proc.pid,
+                              str(log), port=master_port))
+            self._wait(lambda: _port_open(master_port), nodes, "the master to listen")
+            master_url = f"spark://127.0.0.1:{master_port}"
+            for spec in topology.workers:
+                ui = free_port()
+                proc, log = self._launch(spec, [
+                    WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
+                    "--memory", f"{spec.memory_mb}m", "--webui-port", str(ui),
+                    "--work-dir", str(base / spec.name / "work"), master_url], base, detached)
+                nodes.append(Node(spec, f"http://127.0.0.1:{ui}", proc.pid, str(log)))
+            cluster = RunningCluster(
+                id=cluster_id, backend=self.alias, master_url=master_url,
+                master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
+                nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+                notes=list(topology.notes),
+            )
+            self._wait(lambda: self._all_registered(cluster), nodes,
+                       "every worker to register with the master")
+        except BaseException:
+            self._stop_nodes(nodes)
+            raise
+        for node in nodes:
+            node.state = "RUNNING"
+        cluster.startup_s = round(time.perf_counter() - started, 2)
+        return cluster
+
+    def _all_registered(self, cluster: RunningCluster) -> bool:
+        try:
+            status = cluster.master_status(timeout=1.0)
+        except OSError:
+            return False
+        alive = {w.get("webuiaddress") for w in status.get("workers", [])
+                 if w.get("state") == "ALIVE"}
+        return all(n.ui_url in alive for n in cluster.workers)
+
+    def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + self.ready_timeout_s
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            for node in nodes:
+                if node.pid is not None and not pid_alive(node.pid):
+                    raise ClusterError(
+                        f"{node.spec.name} exited while waiting for {what}: "
+                        f"{_tail(Path(node.log or ''))}",
+                        f"see its log {node.log}",
+                    )
+            time.sleep(0.1)
+        raise ClusterError(f"timed out after {self.ready_timeout_s:.0f} s waiting for {what}",
+                           f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
+
+    def _stop_nodes(self, nodes: list[Node]) -> None:
+        # workers first (with their executors: same process group), then the master
+        for node in sorted(nodes, key=lambda n: n.spec.role == "MASTER"):
+            proc = self._procs.pop(node.spec.name, None)
+            if proc is not None:
+                proc.stop(grace_s=5.0)
+            elif node.pid is not None and pid_alive(node.pid):
+                stop_group(node.pid, grace_s=5.0)
+            node.state = "TERMINATED"
+
+    def stop(self, cluster: RunningCluster) -> None:
+        self._stop_nodes(cluster.nodes)
+
+    def kill_node(self, cluster: RunningCluster, node: str, notice_s: float = 0.0) -> None:
+        """Take a worker away abruptly, as EC2 reclaims a spot instance: after the notice
+        period, SIGKILL the worker and its executors (no graceful shutdown)."""
+        target = cluster.node(node)
+        if target.spec.role == "MASTER":
+            raise ClusterError("the master node cannot be killed like a spot instance",
+                               "kill a CORE or TASK node (e.g. task-1)")
+        if target.state == "LOST":
+            raise ClusterError(f"{node} is already lost", "kill another node")
+        if notice_s > 0:
+            time.sleep(notice_s)  # the two-minute warning, shortened
+        if target.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(target.pid, 9)
+            proc = self._procs.pop(node, None)
+            if proc is not None:
+                proc.proc.wait()
+        target.state = "LOST"
