@@ -1,5 +1,6 @@
-"""The EC2 instance catalog, as data (`harness/data/instances.json`): vCPU, memory,
-storage and purpose of each instance type the team considers."""
+"""The EC2 instance catalog, as data: `harness/data/instances.json` curates the types the
+team considers (vCPU, memory, storage, purpose); the other types EMR supports come from
+the list moto ships, so any EMR instance type can be rehearsed."""
 
 from __future__ import annotations
 
@@ -32,14 +33,44 @@ def _load() -> dict:
     return json.loads(CATALOG.read_text())
 
 
+@cache
+def _emr_types() -> dict[str, dict]:
+    """Every instance type EMR knows (moto ships EMR's list with vCPU and memory)."""
+    try:
+        from moto.utilities.utils import load_resource
+
+        return load_resource("emr/resources/instance_types.json")
+    except Exception:  # noqa: BLE001 - the curated catalog still works without it
+        return {}
+
+
+_PURPOSE = {"COMPUTE": "compute", "MEMORY": "memory", "STORAGE": "storage",
+            "GENERAL": "general", "GPU": "accelerated"}
+
+
 def instance_types() -> dict[str, InstanceType]:
-    return {name: InstanceType(name=name, **spec)
-            for name, spec in _load()["instance_types"].items()}
+    """The curated catalog, completed with the other types EMR supports."""
+    types = {}
+    for name, spec in _emr_types().items():
+        family = str(spec.get("InstanceFamilyId", ""))
+        purpose = next((v for k, v in _PURPOSE.items() if family.startswith(k)), "general")
+        storage = "EBS only" if spec.get("EbsStorageOnly") else \
+            f"{spec.get('NumberOfDisks')} disk(s), {spec.get('StorageGB')} GB"
+        types[name] = InstanceType(name, int(spec["VCPU"]), float(spec["MemoryGB"]), storage,
+                                   purpose)
+    types.update({name: InstanceType(name=name, **spec)
+                  for name, spec in _load()["instance_types"].items()})
+    return types
+
+
+@cache
+def _all() -> dict[str, InstanceType]:
+    return instance_types()
 
 
 def instance_type(name: str) -> InstanceType:
     """The named type; UsageError naming the closest known types when it is unknown."""
-    types = instance_types()
+    types = _all()
     try:
         return types[name]
     except KeyError:

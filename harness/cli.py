@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -86,6 +87,12 @@ def bench(
     spark_master: Annotated[str | None, typer.Option(help="Spark master URL")] = None,
     cluster: Annotated[bool, typer.Option(
         "--cluster", help="run Spark on the cluster harness up started")] = False,
+    storage: Annotated[str, typer.Option(
+        help="where the Spark job reads and writes: local files or s3 (the endpoint)")]
+    = "local",
+    endpoint_url: Annotated[str | None, typer.Option(
+        help="AWS endpoint for --storage s3 (default: harness up's, else one for the run)")]
+    = None,
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
     from harness.bench.report import RichProgress, render_table, write_json
@@ -122,11 +129,25 @@ def bench(
         path = fixture_dir(settings.fixtures_dir, wl, n, s, wl.default_bad_share)
         with err.status(f"preparing fixture {path} ..."):
             fx, _ = generate_fixture(wl, n, s, wl.default_bad_share, path)
+    if storage not in {"local", "s3"}:
+        raise UsageError(f"unknown storage {storage!r}", "use --storage local or --storage s3")
     run = BenchRun(wl, fx, options)  # validates variants before anything runs
     run.preflight()
-    with RichProgress(err) as progress:
-        run.progress = progress
-        report = run.run()
+    with contextlib.ExitStack() as stack:
+        if storage == "s3":
+            from harness.aws import EmbeddedEndpoint, resolve_endpoint
+            from harness.aws.s3a import resolve_jars
+
+            options.storage = "s3"
+            options.endpoint = resolve_endpoint(endpoint_url or settings.endpoint_url,
+                                                settings.work_dir)
+            if options.endpoint is None:  # none running: one for this run only
+                options.endpoint = stack.enter_context(EmbeddedEndpoint(port=0))
+            with err.status("resolving S3A jars ..."):
+                options.s3a_jars = resolve_jars(settings.jar_cache).jars
+        with RichProgress(err) as progress:
+            run.progress = progress
+            report = run.run()
     out.print(render_table(report))
     target = json_path or settings.work_dir / "bench-latest.json"
     write_json(report, target)
@@ -271,6 +292,60 @@ def fixtures_upload(
     out.print(f"{'created bucket ' + target.bucket + '; ' if created else ''}"
               f"uploaded {len(report.uploaded)} object(s) ({report.bytes_uploaded:,} bytes), "
               f"skipped {len(report.skipped)} unchanged, to {target}")
+
+
+@app.command("spark-job")
+def spark_job(
+    input_uri: Annotated[str, typer.Option("--input", help="fixture root: local path, "
+                                                            "file://, s3:// or s3a://")],
+    output_uri: Annotated[str, typer.Option("--output", help="where outputs are written")],
+    workload: Annotated[str, typer.Option(help="workload name")] = "cascade",
+    cluster: Annotated[bool, typer.Option("--cluster", help="on harness up's cluster")]
+    = False,
+    endpoint_url: Annotated[str | None, typer.Option(help="AWS endpoint for s3:// URIs")]
+    = None,
+) -> None:
+    """Run a workload's Spark job once, on local files or s3:// URIs, as spark-submit would."""
+    from harness.aws import resolve_endpoint
+    from harness.aws.s3 import S3Uri, check_readable
+    from harness.aws.s3a import resolve_jars, spark_conf
+    from harness.aws.server import EndpointError
+    from harness.errors import SparkError
+    from harness.spark import spark_submit
+    from harness.workloads import get_workload
+
+    settings = Settings()
+    wl = get_workload(workload)
+    conf: dict[str, str] = {}
+    master = settings.spark_master
+    env = None
+    if any(u.startswith(("s3://", "s3a://")) for u in (input_uri, output_uri)):
+        endpoint = resolve_endpoint(endpoint_url or settings.endpoint_url, settings.work_dir)
+        if endpoint is None:
+            raise EndpointError("no local AWS endpoint is running",
+                                "start one with harness up, or pass --endpoint-url")
+        if input_uri.startswith(("s3://", "s3a://")):
+            check_readable(endpoint.client("s3"), S3Uri.parse(input_uri))
+        conf.update(spark_conf(endpoint, resolve_jars(settings.jar_cache).jars))
+        env = endpoint.child_env({})
+    elif not input_uri.startswith("file:"):
+        input_uri = Path(input_uri).resolve().as_uri()
+    if not output_uri.startswith(("s3://", "s3a://", "file:")):
+        output_uri = Path(output_uri).resolve().as_uri()
+    if cluster:
+        from harness import runtime
+
+        running = runtime.running_cluster(settings.work_dir)
+        master = running.master_url
+        conf.update(running.spark_conf())
+    result = spark_submit(wl.spark_job, [input_uri, output_uri], master=master, conf=conf,
+                          env=env, java_home=settings.java_home)
+    if result.returncode != 0:
+        raise SparkError(f"the Spark job failed (exit {result.returncode}): "
+                         f"{result.error_excerpt(2)}", "see the job's log above")
+    out.print(f"wrote {output_uri} in {result.seconds:.1f} s "
+              f"(session start {result.metrics.get('session_start_s')} s, "
+              f"job {result.metrics.get('job_s')} s, master {master})")
 
 
 def main() -> None:

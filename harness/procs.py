@@ -12,6 +12,7 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 _owned: set[OwnedProcess] = set()
 _lock = threading.Lock()
@@ -22,13 +23,14 @@ class OwnedProcess:
 
     def __init__(self, cmd: Sequence[str], env: Mapping[str, str] | None = None,
                  cwd: Path | None = None, log: Path | None = None,
-                 detached: bool = False) -> None:
+                 detached: bool = False, stdout: IO | None = None,
+                 stderr: IO | None = None) -> None:
         self.cmd = list(cmd)
         self._log = log.open("ab") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             self.cmd, env=dict(env) if env is not None else None, cwd=cwd,
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=stdout or self._log,
+            stderr=stderr or subprocess.STDOUT, start_new_session=True,
         )
         self.detached = detached  # detached processes outlive us (harness up): not reaped
         if not detached:

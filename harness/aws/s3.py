@@ -144,3 +144,23 @@ def download_prefix(s3, uri: S3Uri, local: Path) -> list[Path]:  # noqa: ANN001
             raise _error(exc, f"downloading s3://{uri.bucket}/{obj['Key']}") from None
         paths.append(dest)
     return paths
+
+
+def check_readable(s3, uri: S3Uri) -> int:  # noqa: ANN001
+    """Raise S3Error (NoSuchBucket / NoSuchKey) unless objects exist under the URI; return
+    how many there are. Used before a job starts, so it fails with S3's reason, not Spark's."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=uri.bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchBucket"}:
+            raise S3Error(f"NoSuchBucket: bucket {uri.bucket!r} does not exist",
+                          "create it and upload the input (harness fixtures upload --to "
+                          f"s3://{uri.bucket}/...)") from None
+        raise _error(exc, f"checking {uri}") from None
+    count = sum(1 for _ in list_keys(s3, uri))
+    if count == 0:
+        raise S3Error(f"NoSuchKey: nothing is stored under {uri}",
+                      f"upload the input first (harness fixtures upload --to {uri})")
+    return count

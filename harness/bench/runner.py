@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -24,6 +24,9 @@ from harness.config import LatencyProfile
 from harness.db import LegacyDatabase, sqlite_url
 from harness.errors import FixtureError, SparkError, UsageError
 from harness.spark import java_executable, spark_submit
+
+if TYPE_CHECKING:
+    from harness.aws.endpoint import Endpoint
 from harness.workloads.base import LegacyContext, Outputs, Workload
 from harness.workloads.fixtures import Fixture
 
@@ -66,6 +69,11 @@ class BenchOptions:
     java_home: Path | None = None
     async_concurrency: int = 8
     chunk_rows: int = 1_000
+    storage: str = "local"  # or "s3": the Spark job reads and writes s3:// on the endpoint
+    endpoint: Endpoint | None = None
+    s3a_jars: list[Path] = field(default_factory=list)
+    raw_bucket: str = "harness-raw"
+    curated_bucket: str = "harness-curated"
 
 
 @dataclass
@@ -296,15 +304,51 @@ class BenchRun:
         return {"outputs": outputs, "measured_rows": self.fixture.rows,
                 "measured_seconds": seconds}
 
-    def _run_spark(self) -> dict[str, Any]:
+    def _spark_locations(self) -> tuple[str, str, dict[str, str]]:
+        """Input and output URIs for the job, and the extra Spark settings they need."""
         out = self.options.work_dir / "spark-out"
         shutil.rmtree(out, ignore_errors=True)
+        if self.options.storage == "local":
+            return self.fixture.uri(), out.resolve().as_uri(), {}
+        from harness.aws import s3a
+        from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
+
+        endpoint = self.options.endpoint
+        if endpoint is None:
+            raise UsageError("--storage s3 needs an endpoint", "run harness up first")
+        s3 = endpoint.client("s3")
+        raw = S3Uri(self.options.raw_bucket, f"{self.workload.name}/{self.fixture.path.name}")
+        curated = S3Uri(self.options.curated_bucket, f"{self.workload.name}/bench/spark-out")
+        for bucket in (raw.bucket, curated.bucket):
+            ensure_bucket(s3, bucket, endpoint.region)
+        upload_dir(s3, self.fixture.path, raw)
+        return str(raw), str(curated), s3a.spark_conf(endpoint, self.options.s3a_jars)
+
+    def _read_spark_outputs(self, output_uri: str) -> Outputs:
+        local = self.options.work_dir / "spark-out"
+        if output_uri.startswith("s3://"):
+            from harness.aws.s3 import S3Uri, download_prefix
+
+            assert self.options.endpoint is not None
+            download_prefix(self.options.endpoint.client("s3"), S3Uri.parse(output_uri), local)
+        outputs: Outputs = {}
+        for name in self.workload.output_names:
+            try:
+                outputs[name] = pq.read_table(local / name).to_pandas()
+            except FileNotFoundError:
+                outputs[name] = pd.DataFrame()
+        return outputs
+
+    def _run_spark(self) -> dict[str, Any]:
+        input_uri, output_uri, storage_conf = self._spark_locations()
         self.progress.begin(SPARK, None)
         result = spark_submit(
-            self.workload.spark_job, [self.fixture.uri(), out.resolve().as_uri()],
-            master=self.options.spark_master, conf=self.options.spark_conf,
+            self.workload.spark_job, [input_uri, output_uri],
+            master=self.options.spark_master,
+            conf={**self.options.spark_conf, **storage_conf},
             driver_memory=self.options.spark_driver_memory,
             java_home=self.options.java_home,
+            env=self.options.endpoint.child_env({}) if self.options.endpoint else None,
         )
         self.progress.end(SPARK)
         if result.returncode != 0:
@@ -313,16 +357,13 @@ class BenchRun:
                 f"(exit {result.returncode}): {result.error_excerpt()}",
                 "run it by hand with spark-submit to see the whole log",
             )
-        outputs: Outputs = {}
-        for name in self.workload.output_names:
-            try:
-                outputs[name] = pq.read_table(out / name).to_pandas()
-            except FileNotFoundError:
-                outputs[name] = pd.DataFrame()
         return {
-            "outputs": outputs, "measured_rows": self.fixture.rows,
+            "outputs": self._read_spark_outputs(output_uri),
+            "measured_rows": self.fixture.rows,
             "measured_seconds": result.seconds,
             "details": {"master": self.options.spark_master,
+                        "storage": self.options.storage,
+                        "input": input_uri, "output": output_uri,
                         "session_start_s": result.metrics.get("session_start_s"),
                         "job_s": result.metrics.get("job_s"),
                         "submit_wall_s": round(result.seconds, 3)},
