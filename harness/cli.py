@@ -294,6 +294,56 @@ def fixtures_upload(
               f"skipped {len(report.skipped)} unchanged, to {target}")
 
 
+@app.command()
+def rehearse(
+    jobflow: Annotated[Path, typer.Argument(help="run_job_flow request as JSON")],
+    upload: Annotated[list[str] | None, typer.Option(
+        help="DIR=s3://BUCKET/PREFIX to upload first (repeatable)")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(
+        help="use this endpoint instead of starting one")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds before giving up")] = 3600,
+) -> None:
+    """Run an EMR job flow unchanged on the local endpoint and cluster; exit 0 only when
+    every step completed."""
+    from rich.table import Table
+
+    from harness.aws import EmbeddedEndpoint, attach
+    from harness.emr import rehearse as rh
+
+    settings = Settings()
+    request = rh.load_job_flow(jobflow)  # EMR's validation, before anything starts
+    with contextlib.ExitStack() as stack:
+        if endpoint_url:
+            endpoint = attach(endpoint_url)
+        else:
+            err.print("starting the local endpoint ...")
+            endpoint = stack.enter_context(EmbeddedEndpoint(
+                port=0, log=settings.work_dir / "logs" / "rehearse-endpoint.log"))
+        for spec in upload or []:
+            out.print(f"uploaded {rh.upload(endpoint, spec)}")
+        result = rh.rehearse(endpoint, request, on_event=lambda line: out.print(line),
+                             timeout_s=timeout)
+    table = Table(title=f"job flow {result.cluster_id}: {result.state} ({result.state_reason})")
+    for col in ("step", "state", "seconds", "logs", "reason"):
+        table.add_column(col)
+    for step in result.steps:
+        table.add_row(step.name, step.state,
+                      "-" if step.seconds is None else f"{step.seconds:.1f}",
+                      step.logs or "-", step.reason or "")
+    out.print(table)
+    if result.seconds_to_ready is not None:
+        out.print(f"run_job_flow to ready: {result.seconds_to_ready:.1f} s")
+    if result.outputs:
+        out.print(f"{len(result.outputs)} object(s) written, e.g. "
+                  + ", ".join(result.outputs[:3]))
+    for note in result.notes:
+        out.print(f"note: {note}")
+    if not result.ok:
+        bad = [s.name for s in result.steps if s.state != "COMPLETED"] or ["(no steps)"]
+        raise HarnessError(f"not every step completed: {', '.join(bad)}",
+                           "read the step's stderr.gz under LogUri")
+
+
 @app.command("spark-job")
 def spark_job(
     input_uri: Annotated[str, typer.Option("--input", help="fixture root: local path, "

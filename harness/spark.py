@@ -107,6 +107,7 @@ def spark_submit(
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         "SPARK_HOME": str(spark_home()),
+        "SPARK_LOCAL_IP": "127.0.0.1",  # never bind a driver to a public interface
         **(env or {}),
     }
     started = time.perf_counter()

@@ -42,9 +42,11 @@ def work_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def endpoint():
-    """The embedded moto endpoint on a free 127.0.0.1 port for the session (integration)."""
+def endpoint(tmp_path_factory: pytest.TempPathFactory):
+    """The embedded endpoint (moto + the EMR control plane) on a free 127.0.0.1 port for the
+    session (integration)."""
     from harness.aws import EmbeddedEndpoint
 
-    with EmbeddedEndpoint(port=0) as ep:
+    work = tmp_path_factory.mktemp("endpoint")
+    with EmbeddedEndpoint(port=0, work_dir=work, log=work / "endpoint.log") as ep:
         yield ep

@@ -150,8 +150,9 @@ class EmbeddedEndpoint:
 
     def __init__(self, port: int | None = DEFAULT_PORT, host: str = "127.0.0.1",
                  region: str = DEFAULT_REGION, log: Path | None = None,
-                 detached: bool = False) -> None:
+                 detached: bool = False, work_dir: Path | None = None) -> None:
         self.host = host
+        self.work_dir = work_dir
         self.port = free_port(host) if port in (None, 0) else port
         self.region = region
         self.log = log
@@ -170,10 +171,13 @@ class EmbeddedEndpoint:
             raise port_in_use_error(self.host, self.port)
         if self.log:
             self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        if self.work_dir is not None:  # where the EMR control plane keeps job flows
+            env["HARNESS_WORK_DIR"] = str(self.work_dir.resolve())
         self.process = OwnedProcess(
             [sys.executable, "-m", "harness.aws.server", "--host", self.host,
              "--port", str(self.port)],
-            log=self.log, detached=self.detached,
+            log=self.log, detached=self.detached, env=env,
         )
         try:
             self.endpoint.wait_healthy(process=self.process, log=self.log)

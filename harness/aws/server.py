@@ -31,8 +31,10 @@ def port_in_use_error(host: str, port: int) -> EndpointError:
 class EndpointServer:
     """moto's WSGI application served by werkzeug on host:port from a daemon thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, emr: bool = True) -> None:
         self.host, self.requested_port = host, port
+        self.emr = emr
+        self.plane = None
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -54,6 +56,11 @@ class EndpointServer:
         from werkzeug.serving import make_server
 
         app = DomainDispatcherApplication(create_backend_app)
+        api = None
+        if self.emr:  # EMR requests go through the control plane, which runs job flows
+            from harness.emr.api import EmrApi
+
+            app = api = EmrApi(app, plane=None)
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,
                                        request_handler=MotoRequestHandler)
@@ -62,12 +69,23 @@ class EndpointServer:
                 raise port_in_use_error(self.host, self.requested_port) from None
             raise EndpointError(f"cannot bind {self.host}:{self.requested_port}: {exc}",
                                 "choose another --port") from None
+        if api is not None:
+            from harness.config import Settings
+            from harness.emr.controlplane import ControlPlane
+
+            settings = Settings()
+            self.plane = api.plane = ControlPlane(
+                self.url, settings.work_dir, java_home=settings.java_home,
+                jar_cache=settings.jar_cache)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"endpoint-{self.port}")
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        if self.plane is not None:
+            self.plane.shutdown()
+            self.plane = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -64,6 +64,7 @@ class ProcessBackend:
             "SPARK_LOG_DIR": str(node_dir / "logs"),
             "SPARK_PID_DIR": str(node_dir),
             "SPARK_NO_DAEMONIZE": "1",
+            "SPARK_LOCAL_IP": "127.0.0.1",  # executors and block managers on loopback only
         }
 
     def _launch(self, node: NodeSpec, args: list[str], base: Path,

@@ -1,0 +1,184 @@
+"""`harness rehearse JOBFLOW.json`: the job flow that will go to EMR, run unchanged on the
+local endpoint and cluster, followed step by step, summarised, and cleaned up."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.aws.endpoint import Endpoint
+from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
+from harness.emr import validation
+from harness.errors import HarnessError, UsageError
+
+# Spark shipped by EMR release labels (EMR release guide): every emr-7.x is Spark 3.5.x.
+EMR_SPARK = {
+    "emr-7.0": "3.5.0", "emr-7.1": "3.5.0", "emr-7.2": "3.5.1", "emr-7.3": "3.5.1",
+    "emr-7.4": "3.5.2", "emr-7.5": "3.5.2", "emr-7.6": "3.5.3", "emr-7.7": "3.5.3",
+    "emr-7.8": "3.5.4", "emr-7.9": "3.5.5", "emr-7.10": "3.5.5", "emr-7.11": "3.5.5",
+    "emr-7.12": "3.5.6", "emr-7.13": "3.5.6", "emr-6.15": "3.4.1", "emr-6.14": "3.4.1",
+}
+TERMINAL = {"TERMINATED", "TERMINATED_WITH_ERRORS"}
+
+
+def load_job_flow(path: Path) -> dict[str, Any]:
+    """The run_job_flow request in the file, validated as EMR would before anything runs."""
+    from harness.catalog import instance_types
+
+    try:
+        request = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"job flow file {path} does not exist", "pass the path of the "
+                         "run_job_flow JSON") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not valid JSON ({exc})", "fix the file") from None
+    try:
+        validation.check_shape("RunJobFlow", request)
+        validation.check_run_job_flow(request, set(instance_types()))
+    except validation.EmrApiError as exc:
+        raise UsageError(f"{path}: {exc.code}: {exc.message}",
+                         "fix the job flow; EMR would reject it the same way") from None
+    return request
+
+
+def spark_version_note(release_label: str | None, local: str) -> str | None:
+    """A warning when the release label's Spark differs from the local one."""
+    if not release_label:
+        return None
+    minor = re.match(r"(emr-\d+\.\d+)", release_label)
+    shipped = EMR_SPARK.get(minor.group(1)) if minor else None
+    if shipped is None:
+        return f"{release_label}: its Spark version is not in the harness's table; " \
+               f"local Spark is {local}"
+    if shipped.split(".")[:2] != local.split(".")[:2]:
+        return (f"{release_label} ships Spark {shipped}; this rehearsal runs Spark {local}. "
+                "Behaviour can differ between them: run the job on pyspark "
+                f"{shipped.rsplit('.', 1)[0]} too before trusting the result")
+    return None
+
+
+@dataclass
+class StepSummary:
+    id: str
+    name: str
+    state: str
+    seconds: float | None
+    logs: str | None
+    reason: str | None
+
+
+@dataclass
+class RehearsalResult:
+    cluster_id: str
+    state: str
+    state_reason: str
+    steps: list[StepSummary]
+    seconds_to_ready: float | None
+    outputs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(s.state == "COMPLETED" for s in self.steps)
+
+
+def upload(endpoint: Endpoint, spec: str) -> str:
+    """--upload DIR=s3://bucket/prefix: the directory's files, idempotently."""
+    local, sep, target = spec.partition("=")
+    if not sep or not target.startswith("s3://"):
+        raise UsageError(f"--upload {spec!r} is not DIR=s3://BUCKET/PREFIX",
+                         "e.g. --upload jobs=s3://my-code/jobs")
+    path = Path(local)
+    if not path.exists():
+        raise UsageError(f"--upload: {path} does not exist", "pass an existing directory")
+    uri = S3Uri.parse(target)
+    s3 = endpoint.client("s3")
+    ensure_bucket(s3, uri.bucket, endpoint.region)
+    if path.is_file():
+        s3.upload_file(str(path), uri.bucket, uri.key or path.name)
+        return f"{path} -> {uri}"
+    report = upload_dir(s3, path, uri)
+    return f"{path} -> {uri} ({len(report.uploaded)} uploaded, {len(report.skipped)} unchanged)"
+
+
+def rehearse(endpoint: Endpoint, request: dict[str, Any],
+             on_event: Callable[[str], None] = print, timeout_s: float = 3600) -> RehearsalResult:
+    """Run the job flow through the EMR API and follow it to the end."""
+    from harness.spark import spark_version
+
+    notes = []
+    note = spark_version_note(request.get("ReleaseLabel"), spark_version())
+    if note:
+        notes.append(note)
+        on_event(f"note: {note}")
+    s3 = endpoint.client("s3")
+    if request.get("LogUri"):  # EMR needs the log bucket to exist; a fresh emulator has none
+        log_bucket = S3Uri.parse(request["LogUri"].replace("s3n://", "s3://")).bucket
+        if ensure_bucket(s3, log_bucket, endpoint.region):
+            notes.append(f"created the LogUri bucket {log_bucket}")
+    started = time.time()
+    emr = endpoint.client("emr")
+    try:
+        cluster_id = emr.run_job_flow(**request)["JobFlowId"]
+    except Exception as exc:  # noqa: BLE001 - the API's own validation message
+        raise HarnessError(f"run_job_flow was rejected: {exc}", "fix the job flow") from None
+    on_event(f"{cluster_id}: submitted")
+    seen: dict[str, str] = {}
+    ready_at = None
+    deadline = time.time() + timeout_s
+    while True:
+        cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+        state = cluster["Status"]["State"]
+        if seen.get(cluster_id) != state:
+            seen[cluster_id] = state
+            reason = cluster["Status"].get("StateChangeReason", {}).get("Message") or ""
+            on_event(f"{cluster_id}: {state}" + (f" ({reason})" if reason else ""))
+        if ready_at is None and state in {"RUNNING", "WAITING"}:
+            ready_at = time.time() - started
+        steps = emr.list_steps(ClusterId=cluster_id)["Steps"]
+        for step in reversed(steps):
+            key, step_state = step["Id"], step["Status"]["State"]
+            if seen.get(key) != step_state:
+                seen[key] = step_state
+                on_event(f"  step {step['Name']} ({key}): {step_state}")
+        all_done = steps and all(s["Status"]["State"] in {"COMPLETED", "FAILED", "CANCELLED",
+                                                           "INTERRUPTED"} for s in steps)
+        if state in TERMINAL:
+            break
+        if state == "WAITING" and (all_done or not steps):
+            emr.terminate_job_flows(JobFlowIds=[cluster_id])
+        if time.time() > deadline:
+            emr.terminate_job_flows(JobFlowIds=[cluster_id])
+            raise HarnessError(f"the job flow did not finish within {timeout_s:.0f} s",
+                               "raise --timeout, or look at the step logs")
+        time.sleep(1.0)
+    summaries = []
+    for step in reversed(emr.list_steps(ClusterId=cluster_id)["Steps"]):
+        status = step["Status"]
+        timeline = status.get("Timeline", {})
+        seconds = None
+        if timeline.get("StartDateTime") and timeline.get("EndDateTime"):
+            seconds = (timeline["EndDateTime"] - timeline["StartDateTime"]).total_seconds()
+        failure = status.get("FailureDetails") or {}
+        logs = None
+        if request.get("LogUri"):
+            logs = f"{request['LogUri'].rstrip('/')}/{cluster_id}/steps/{step['Id']}/"
+        summaries.append(StepSummary(step["Id"], step["Name"], status["State"], seconds, logs,
+                                     failure.get("Message") or
+                                     status.get("StateChangeReason", {}).get("Message")
+                                     if status["State"] != "COMPLETED" else None))
+    outputs = []
+    for bucket in s3.list_buckets().get("Buckets", []):
+        for obj in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
+            if obj["LastModified"].timestamp() >= started and "/steps/" not in obj["Key"] \
+                    and "/node/" not in obj["Key"]:
+                outputs.append(f"s3://{bucket['Name']}/{obj['Key']}")
+    status = cluster["Status"]
+    return RehearsalResult(cluster_id, status["State"],
+                           status.get("StateChangeReason", {}).get("Message", ""), summaries,
+                           ready_at, outputs, notes)

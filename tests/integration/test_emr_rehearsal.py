@@ -1,0 +1,269 @@
+"""EMR job flows driven purely through boto3 against the endpoint really run: bootstrap
+actions on every node, steps via command-runner and script-runner, logs under LogUri,
+the waiters, ActionOnFailure, cancel_steps, termination, and EMR's validation errors."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import os
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from harness.aws.s3 import S3Uri, download_prefix, ensure_bucket, upload_dir
+from harness.bench.equivalence import compare_outputs
+from harness.workloads import generate_fixture
+
+pytestmark = pytest.mark.integration
+FAST = {"Delay": 1, "MaxAttempts": 600}
+GROUPS = [
+    {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
+     "InstanceCount": 1},
+    {"Name": "Core", "InstanceRole": "CORE", "InstanceType": "m5.xlarge", "InstanceCount": 2},
+    {"Name": "Task", "InstanceRole": "TASK", "InstanceType": "m5.xlarge", "InstanceCount": 1,
+     "Market": "SPOT"},
+]
+
+
+def job_flow(name, steps=(), bootstrap=(), keep_alive=False, groups=GROUPS):
+    return dict(Name=name, ReleaseLabel="emr-7.9.0", LogUri="s3://logs/emr/",
+                Applications=[{"Name": "Spark"}], JobFlowRole="EMR_EC2_DefaultRole",
+                ServiceRole="EMR_DefaultRole", Steps=list(steps),
+                BootstrapActions=list(bootstrap),
+                Instances={"InstanceGroups": copy.deepcopy(groups),
+                           "KeepJobFlowAliveWhenNoSteps": keep_alive})
+
+
+def step(name, args, action="CONTINUE", jar="command-runner.jar"):
+    return {"Name": name, "ActionOnFailure": action,
+            "HadoopJarStep": {"Jar": jar, "Args": list(args)}}
+
+
+@pytest.fixture(scope="module")
+def aws(endpoint):
+    s3, emr = endpoint.client("s3"), endpoint.client("emr")
+    for bucket in ("raw", "code", "logs", "curated"):
+        ensure_bucket(s3, bucket, endpoint.region)
+    return s3, emr
+
+
+def log_text(s3, key):
+    return gzip.decompress(s3.get_object(Bucket="logs", Key=key)["Body"].read()).decode()
+
+
+def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
+    s3, emr = aws
+    fixture, _ = generate_fixture(cascade, 400_000, 42, 0.02,
+                                  tmp_path_factory.mktemp("fx") / "400k")
+    upload_dir(s3, fixture.path, S3Uri("raw", "cascade/400k"))
+    s3.upload_file(str(cascade.spark_job), "code", "jobs/spark_job.py")
+    s3.put_object(Bucket="code", Key="bootstrap/marker.sh", Body=(
+        b"#!/bin/bash\nset -e\necho \"$(cat ../instance.json)\" > marker\n"
+        b"aws s3 cp marker s3://logs/markers/$HARNESS_NODE_NAME\n"))
+    started = time.time()
+    cluster_id = emr.run_job_flow(**job_flow(
+        "rehearsal", keep_alive=True,
+        bootstrap=[{"Name": "marker",
+                    "ScriptBootstrapAction": {"Path": "s3://code/bootstrap/marker.sh"}}],
+    ))["JobFlowId"]
+    assert emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] \
+        in {"STARTING", "BOOTSTRAPPING"}
+    emr.get_waiter("cluster_running").wait(ClusterId=cluster_id, WaiterConfig=FAST)
+    ready = time.time() - started
+    markers = s3.list_objects_v2(Bucket="logs", Prefix="markers/")["Contents"]
+    assert sorted(m["Key"] for m in markers) == [
+        "markers/core-1", "markers/core-2", "markers/master-1", "markers/task-1"]
+    groups = emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
+    assert {(g["InstanceGroupType"], g["Market"]) for g in groups} >= {("TASK", "SPOT")}
+
+    started = time.time()
+    (step_id,) = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step(
+        "enrich", ["spark-submit", "--deploy-mode", "cluster", "s3://code/jobs/spark_job.py",
+                   "s3://raw/cascade/400k", "s3://curated/emr-run"])])["StepIds"]
+    emr.get_waiter("step_complete").wait(ClusterId=cluster_id, StepId=step_id,
+                                         WaiterConfig=FAST)
+    step_s = time.time() - started
+    status = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]
+    assert status["State"] == "COMPLETED"
+
+    prefix = f"emr/{cluster_id}/steps/{step_id}/"
+    logs = {o["Key"] for o in s3.list_objects_v2(Bucket="logs", Prefix=prefix)["Contents"]}
+    assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz")}
+    assert "running in client mode" in log_text(s3, prefix + "controller.gz")
+    assert "enrichment-metrics" in log_text(s3, prefix + "stdout.gz")
+
+    local = tmp_path_factory.mktemp("emr-out")
+    download_prefix(s3, S3Uri("curated", "emr-run"), local)
+    outputs = {name: pd.read_parquet(local / name) for name in cascade.output_names}
+    comparison = compare_outputs(cascade.outputs, cascade.vectorised(fixture.read_tables()),
+                                 outputs, 1e-9)
+    assert comparison.equal, comparison.summary()
+
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    emr.get_waiter("cluster_terminated").wait(ClusterId=cluster_id, WaiterConfig=FAST)
+    final = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
+    assert final["State"] == "TERMINATED" and final["StateChangeReason"]["Code"] == "USER_REQUEST"
+    print(f"\nrun_job_flow -> RUNNING/WAITING {ready:.1f} s; 400k step {step_s:.1f} s")
+
+
+def test_failures_follow_action_on_failure(aws):
+    s3, emr = aws
+    s3.put_object(Bucket="code", Key="steps/fail.py",
+                  Body=b"raise RuntimeError('the job broke on purpose')\n")
+    s3.put_object(Bucket="code", Key="steps/hello.sh", Body=b"#!/bin/bash\necho hello $1\n")
+    cluster_id = emr.run_job_flow(**job_flow("failures", keep_alive=True, steps=[
+        step("script", ["s3://code/steps/hello.sh", "world"],
+             jar="s3://us-east-1.elasticmapreduce/libs/script-runner/script-runner.jar"),
+        step("shell", ["bash", "-c", "aws s3 ls s3://code/steps/ && exit 3"]),
+        step("missing script", ["spark-submit", "s3://code/steps/nope.py"]),
+        step("raises", ["spark-submit", "s3://code/steps/fail.py"], action="CANCEL_AND_WAIT"),
+        step("never runs", ["bash", "-c", "true"]),
+    ]))["JobFlowId"]
+    emr.get_waiter("cluster_running").wait(ClusterId=cluster_id, WaiterConfig=FAST)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        steps = {s["Name"]: s for s in emr.list_steps(ClusterId=cluster_id)["Steps"]}
+        if all(s["Status"]["State"] not in {"PENDING", "RUNNING"} for s in steps.values()):
+            break
+        time.sleep(1)
+    states = {name: s["Status"]["State"] for name, s in steps.items()}
+    assert states == {"script": "COMPLETED", "shell": "FAILED", "missing script": "FAILED",
+                      "raises": "FAILED", "never runs": "CANCELLED"}
+    missing = steps["missing script"]["Status"]["FailureDetails"]["Message"]
+    assert "s3://code/steps/nope.py" in missing and "NoSuchKey" in missing
+    raised = steps["raises"]["Status"]["FailureDetails"]
+    assert "RuntimeError: the job broke on purpose" in raised["Message"]
+    # PySpark prints the driver's Python traceback on stdout; LogFile names that log
+    assert raised["LogFile"].endswith("/stdout.gz")
+    assert "the job broke on purpose" in log_text(s3, raised["LogFile"].replace("s3://logs/", ""))
+    assert "hello world" in log_text(
+        s3, f"emr/{cluster_id}/steps/{steps['script']['Id']}/stdout.gz")
+    # CANCEL_AND_WAIT: the cluster waits for more work instead of terminating
+    assert emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "WAITING"
+
+    # cancel_steps cancels a pending step; terminating interrupts the running one
+    running, pending = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[
+        step("long", ["bash", "-c", "sleep 300"]), step("queued", ["bash", "-c", "true"])],
+    )["StepIds"]
+    info = emr.cancel_steps(ClusterId=cluster_id, StepIds=[pending])["CancelStepsInfoList"]
+    assert info[0]["Status"] == "SUBMITTED"
+    deadline = time.time() + 60
+    while emr.describe_step(ClusterId=cluster_id, StepId=running)["Step"]["Status"]["State"] \
+            != "RUNNING" and time.time() < deadline:
+        time.sleep(0.5)
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    emr.get_waiter("cluster_terminated").wait(ClusterId=cluster_id, WaiterConfig=FAST)
+    final = {s["Id"]: s["Status"]["State"] for s in emr.list_steps(ClusterId=cluster_id)["Steps"]}
+    assert final[running] == "INTERRUPTED" and final[pending] == "CANCELLED"
+
+
+def test_step_failure_with_terminate_cluster_and_failing_bootstrap(aws):
+    s3, emr = aws
+    s3.put_object(Bucket="code", Key="bootstrap/fail.sh", Body=b"#!/bin/bash\nexit 7\n")
+    small = [GROUPS[0], {**GROUPS[1], "InstanceCount": 1}]
+    boot = emr.run_job_flow(**job_flow("bad bootstrap", groups=small, bootstrap=[
+        {"Name": "fails", "ScriptBootstrapAction": {"Path": "s3://code/bootstrap/fail.sh"}}],
+        steps=[step("x", ["bash", "-c", "true"])]))["JobFlowId"]
+    term = emr.run_job_flow(**job_flow("terminate on failure", groups=small, steps=[
+        step("fails", ["bash", "-c", "exit 1"], action="TERMINATE_CLUSTER"),
+        step("after", ["bash", "-c", "true"])]))["JobFlowId"]
+    for cluster_id in (boot, term):
+        _wait_terminal(emr, cluster_id)  # the cluster_terminated waiter fails on *_WITH_ERRORS
+    status = emr.describe_cluster(ClusterId=boot)["Cluster"]["Status"]
+    assert status["State"] == "TERMINATED_WITH_ERRORS"
+    assert status["StateChangeReason"]["Code"] == "BOOTSTRAP_FAILURE"
+    assert "non-zero return code 7" in status["StateChangeReason"]["Message"]
+    status = emr.describe_cluster(ClusterId=term)["Cluster"]["Status"]
+    assert status["State"] == "TERMINATED_WITH_ERRORS"
+    assert status["StateChangeReason"]["Code"] == "STEP_FAILURE"
+    states = {s["Name"]: s["Status"]["State"] for s in emr.list_steps(ClusterId=term)["Steps"]}
+    assert states == {"fails": "FAILED", "after": "CANCELLED"}
+
+
+def _wait_terminal(emr, cluster_id, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
+        if state.startswith("TERMINATED"):
+            return state
+        time.sleep(1)
+    raise AssertionError(f"{cluster_id} did not terminate")
+
+
+@pytest.mark.parametrize(("change", "code", "needle"), [
+    (lambda r: r["Instances"]["InstanceGroups"][0].update(InstanceRole="BOSS"),
+     "ValidationException", "InstanceRole 'BOSS'"),
+    (lambda r: r.update(ReleaseLabel="emr-0.0.1"), "ValidationException", "release label"),
+    (lambda r: r["Instances"]["InstanceGroups"][1].update(InstanceType="m5.huge"),
+     "ValidationException", "Instance type 'm5.huge'"),
+    (lambda r: r.update(Name="x" * 300), "ValidationException", "maximum is 256"),
+    (lambda r: r.update(Applications=[{"Name": "Excel"}]), "ValidationException", "Excel"),
+    (lambda r: r.update(StepConcurrencyLevel=2, Steps=[step("s", ["true"], "CANCEL_AND_WAIT")]),
+     "ValidationException", "StepConcurrencyLevel"),
+    (lambda r: r["Instances"]["InstanceGroups"].append(dict(GROUPS[0])),
+     "ValidationException", "Exactly one MASTER"),
+])
+def test_malformed_requests_get_emr_errors_and_the_endpoint_keeps_serving(
+    endpoint, change, code, needle
+):
+    emr = endpoint.client("emr", config=Config(parameter_validation=False,
+                                               retries={"max_attempts": 1}))
+    request = job_flow("bad")
+    change(request)
+    with pytest.raises(ClientError) as err:
+        emr.run_job_flow(**request)
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err.value.response["Error"]["Code"] == code
+    assert needle in err.value.response["Error"]["Message"]
+    assert isinstance(emr.list_clusters()["Clusters"], list)  # still serving
+
+
+def test_unknown_ids_bad_json_and_unknown_operations(endpoint):
+    emr = endpoint.client("emr")
+    with pytest.raises(ClientError) as err:
+        emr.describe_cluster(ClusterId="j-DOESNOTEXIST")
+    assert err.value.response["Error"]["Code"] == "InvalidRequestException"
+    import urllib.request
+
+    for target, body, code in (("ElasticMapReduce.RunJobFlow", b"{not json", "Serialization"),
+                               ("ElasticMapReduce.LaunchRocket", b"{}", "UnknownOperation")):
+        req = urllib.request.Request(endpoint.url + "/", data=body, method="POST", headers={
+            "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+        with pytest.raises(urllib.error.HTTPError) as http:
+            urllib.request.urlopen(req, timeout=10)
+        assert http.value.code == 400 and code in http.value.read().decode()
+    assert isinstance(emr.list_clusters()["Clusters"], list)
+
+
+def test_harness_rehearse_runs_a_job_flow_file(tmp_path):
+    import json
+
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "hello.sh").write_text("#!/bin/bash\necho rehearsed > out.txt\n"
+                                                "aws s3 cp out.txt s3://results/out.txt\n")
+    flow = job_flow("from file", groups=[GROUPS[0], {**GROUPS[1], "InstanceCount": 1}], steps=[
+        step("make bucket", ["aws", "s3", "mb", "s3://results"]),
+        step("hello", ["s3://code/jobs/hello.sh"],
+             jar="s3://us-east-1.elasticmapreduce/libs/script-runner/script-runner.jar")])
+    flow["ReleaseLabel"] = "emr-7.12.0"
+    (tmp_path / "flow.json").write_text(json.dumps(flow))
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "rehearse", "flow.json", "--upload",
+         "jobs=s3://code/jobs"], capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        check=False, env={**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness")})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "COMPLETED" in proc.stdout and "s3://results/out.txt" in proc.stdout
+    assert "ships Spark 3.5.6; this rehearsal runs Spark 4.3.0" in proc.stdout
+    flow["Steps"][1]["HadoopJarStep"]["Args"] = ["s3://code/jobs/missing.sh"]
+    (tmp_path / "flow.json").write_text(json.dumps(flow))
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "rehearse", "flow.json"], capture_output=True,
+        text=True, cwd=tmp_path, timeout=600, check=False,
+        env={**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness")})
+    assert proc.returncode != 0 and "not every step completed: hello" in proc.stderr
