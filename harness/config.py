@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     spark_driver_memory: str = Field(default="2g")
     java_home: Path | None = Field(default=None)
     cluster_memory_mb: int | None = Field(default=None, description="memory for all workers")
+    emr_jobflow_memory_mb: int = Field(default=3072, description="workers of one job flow")
+    emr_capacity_mb: int | None = Field(default=None, description="workers of all job flows")
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")

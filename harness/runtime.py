@@ -4,6 +4,7 @@ was recorded and checks that nothing is left."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,18 @@ def status(work_dir: Path) -> dict[str, Any]:
                                  "master_ui_url": cluster.master_ui_url,
                                  "startup_s": cluster.startup_s, "notes": cluster.notes,
                                  "nodes": nodes})
+    try:  # job-flow clusters the endpoint's EMR control plane runs
+        jobflows = json.loads((work_dir / "jobflows.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        jobflows = {}
+    for raw in jobflows.values():
+        cluster = RunningCluster.from_dict(raw)
+        data["clusters"].append({
+            "id": cluster.id, "backend": cluster.backend, "master_url": cluster.master_url,
+            "master_ui_url": cluster.master_ui_url, "startup_s": cluster.startup_s,
+            "notes": ["EMR job flow"], "nodes": [
+                {**n.to_dict(), "state": "RUNNING" if n.pid and pid_alive(n.pid) else
+                 "TERMINATED"} for n in cluster.nodes]})
     if state.endpoint is not None:
         record = state.endpoint
         healthy = record.alive and Endpoint(url=record.url, region=record.region).healthy()
@@ -137,7 +150,18 @@ def down(work_dir: Path) -> list[str]:
                 stop_group(node.pid, grace_s=5.0)
         stopped.append(f"cluster {cluster.id} ({len(cluster.nodes)} nodes)")
     if state.endpoint is not None:
-        _stop_endpoint(state.endpoint)
+        _stop_endpoint(state.endpoint)  # its EMR control plane terminates its job flows
+        try:  # a control plane killed hard leaves its clusters: stop them too
+            leftovers = json.loads((work_dir / "jobflows.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            leftovers = {}
+        for raw in leftovers.values():
+            cluster = RunningCluster.from_dict(raw)
+            for node in cluster.nodes:
+                if node.pid and pid_alive(node.pid):
+                    stop_group(node.pid, grace_s=5.0)
+            stopped.append(f"job flow {cluster.id}")
+        (work_dir / "jobflows.json").unlink(missing_ok=True)
         if not port_free("127.0.0.1", state.endpoint.port):
             raise HarnessError(f"port {state.endpoint.port} is still in use after stopping "
                                "the endpoint", "find the process with `ss -ltnp` and stop it")

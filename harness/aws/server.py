@@ -76,7 +76,9 @@ class EndpointServer:
             settings = Settings()
             self.plane = api.plane = ControlPlane(
                 self.url, settings.work_dir, java_home=settings.java_home,
-                jar_cache=settings.jar_cache)
+                jar_cache=settings.jar_cache,
+                jobflow_memory_mb=settings.emr_jobflow_memory_mb,
+                capacity_mb=settings.emr_capacity_mb)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"endpoint-{self.port}")
         self._thread.start()

@@ -44,6 +44,7 @@ class ControlPlane:
         self._log_path = self.work_dir / "logs" / "emr-control-plane.log"
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         self._records = self.work_dir / "jobflows.json"
+        self._records_lock = threading.Lock()
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -53,11 +54,12 @@ class ControlPlane:
 
     def record(self, jobflow: JobFlow) -> None:
         """Persist the job flows' clusters, so `harness status` and `down` can see them."""
-        data = {jf.id: jf.cluster.to_dict() for jf in self.jobflows.values()
-                if jf.cluster is not None and jf.state not in TERMINAL}
-        tmp = self._records.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        tmp.replace(self._records)
+        with self._records_lock:
+            data = {jf.id: jf.cluster.to_dict() for jf in list(self.jobflows.values())
+                    if jf.cluster is not None and jf.state not in TERMINAL}
+            tmp = self._records.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1))
+            tmp.replace(self._records)
 
     def acquire(self, jobflow: JobFlow, memory_mb: int) -> bool:
         """Wait in STARTING until the machine has room for this job flow's workers."""

@@ -267,3 +267,43 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path):
         text=True, cwd=tmp_path, timeout=600, check=False,
         env={**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness")})
     assert proc.returncode != 0 and "not every step completed: hello" in proc.stderr
+
+
+def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path):
+    import json
+
+    from harness.aws import Endpoint
+    from harness.aws.endpoint import free_port
+    from harness.procs import pid_alive
+
+    port = free_port()
+    env = {**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness"),
+           "HARNESS_EMR_CAPACITY_MB": "3072"}  # room for one job flow at a time
+
+    def harness(*args):
+        return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    assert harness("up", "--port", str(port)).returncode == 0
+    try:
+        emr = Endpoint(url=f"http://127.0.0.1:{port}").client("emr")
+        small = [GROUPS[0], {**GROUPS[1], "InstanceCount": 1}]
+        first = emr.run_job_flow(**job_flow("first", keep_alive=True, groups=small))["JobFlowId"]
+        second = emr.run_job_flow(**job_flow("second", keep_alive=True, groups=small))["JobFlowId"]
+        emr.get_waiter("cluster_running").wait(ClusterId=first, WaiterConfig=FAST)
+        waiting = emr.describe_cluster(ClusterId=second)["Cluster"]["Status"]
+        assert waiting["State"] == "STARTING"
+        assert "Waiting for capacity" in waiting["StateChangeReason"]["Message"]
+        status = json.loads(harness("status", "--json").stdout)
+        (listed,) = [c for c in status["clusters"] if c["id"] == first]
+        assert [n["name"] for n in listed["nodes"]] == ["master-1", "core-1"]
+        emr.terminate_job_flows(JobFlowIds=[first])
+        emr.get_waiter("cluster_running").wait(ClusterId=second, WaiterConfig=FAST)
+        status = json.loads(harness("status", "--json").stdout)
+        (listed,) = [c for c in status["clusters"] if c["id"] == second]
+        pids = [n["pid"] for n in listed["nodes"]]
+        assert all(pid_alive(p) for p in pids)
+    finally:
+        down = harness("down")
+    assert down.returncode == 0, down.stderr
+    assert not any(pid_alive(p) for p in pids)
