@@ -58,7 +58,8 @@ def instance_types() -> dict[str, InstanceType]:
             f"{spec.get('NumberOfDisks')} disk(s), {spec.get('StorageGB')} GB"
         types[name] = InstanceType(name, int(spec["VCPU"]), float(spec["MemoryGB"]), storage,
                                    purpose)
-    types.update({name: InstanceType(name=name, **spec)
+    types.update({name: InstanceType(name, spec["vcpu"], spec["memory_gib"], spec["storage"],
+                                     spec["purpose"])
                   for name, spec in _load()["instance_types"].items()})
     return types
 

@@ -338,10 +338,66 @@ def rehearse(
                   + ", ".join(result.outputs[:3]))
     for note in result.notes:
         out.print(f"note: {note}")
+    from harness.cost import estimate, instance_groups
+
+    priced = estimate(instance_groups(request), result.seconds_total, "us-east-1")
+    step_s = sum(s.seconds or 0 for s in result.steps)
+    out.print(f"on EMR (us-east-1) this job flow would cost about ${priced.on_demand_total:.4f} "
+              f"on demand, ${priced.spot_total:.4f} as written, for the {result.seconds_total:.0f}"
+              f" s it ran here ({step_s:.0f} s of steps); EMR's provisioning adds minutes "
+              "that are billed too (harness cost --hours H prices any duration)")
     if not result.ok:
         bad = [s.name for s in result.steps if s.state != "COMPLETED"] or ["(no steps)"]
         raise HarnessError(f"not every step completed: {', '.join(bad)}",
                            "read the step's stderr.gz under LogUri")
+
+
+@app.command()
+def cost(
+    jobflow: Annotated[Path, typer.Argument(help="run_job_flow JSON (or InstanceGroups)")],
+    hours: Annotated[float | None, typer.Option(help="how long the cluster runs")] = None,
+    seconds: Annotated[float | None, typer.Option(help="the same, in seconds")] = None,
+    region: Annotated[str, typer.Option(help="AWS region for prices")] = "us-east-1",
+    spot_model: Annotated[Path | None, typer.Option(help="JSON overriding spot terms")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Price a job flow's instance groups: on-demand vs spot, per group and in total."""
+    import json
+
+    from harness.cost import estimate, instance_groups
+
+    if (hours is None) == (seconds is None):
+        raise UsageError("give exactly one of --hours and --seconds", "e.g. --hours 1.5")
+    duration = seconds if seconds is not None else (hours or 0.0) * 3600
+    try:
+        request = json.loads(jobflow.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read the job flow {jobflow}: {exc}", "pass a JSON file") \
+            from None
+    result = estimate(instance_groups(request), duration, region, spot_model)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return
+    _print_estimate(result)
+
+
+def _print_estimate(result) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table(title=f"cost in {result.region}, billed {result.groups[0].billed_seconds} s "
+                        "per instance (per-second billing, 60 s minimum)",
+                  caption="USD; spot = EC2 spot price (modelled discount) + EMR charge")
+    for col in ("group", "role", "type", "count", "market", "on-demand $", "spot $",
+                "interruptions/month"):
+        table.add_column(col)
+    for g in result.groups:
+        table.add_row(g.name, g.role, g.instance_type, str(g.count), g.market,
+                      f"{g.on_demand:.4f}", f"{g.spot:.4f}", f"{g.interruption_rate:.0%}")
+    out.print(table)
+    out.print(f"on-demand total ${result.on_demand_total:.4f}; as written (its SPOT groups "
+              f"on spot) ${result.spot_total:.4f}; everything on spot "
+              f"${result.all_spot_total:.4f}")
 
 
 @app.command("spark-job")

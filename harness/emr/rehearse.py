@@ -79,6 +79,7 @@ class RehearsalResult:
     state_reason: str
     steps: list[StepSummary]
     seconds_to_ready: float | None
+    seconds_total: float = 0.0
     outputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -181,4 +182,4 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
     status = cluster["Status"]
     return RehearsalResult(cluster_id, status["State"],
                            status.get("StateChangeReason", {}).get("Message", ""), summaries,
-                           ready_at, outputs, notes)
+                           ready_at, time.time() - started, outputs, notes)
