@@ -302,18 +302,38 @@ def rehearse(
     endpoint_url: Annotated[str | None, typer.Option(
         help="use this endpoint instead of starting one")] = None,
     timeout: Annotated[float, typer.Option(help="seconds before giving up")] = 3600,
+    target: Annotated[str, typer.Option(
+        help="local (the rehearsal) or aws (the real run, with your credentials)")] = "local",
+    region: Annotated[str | None, typer.Option(help="AWS region for --target aws")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask before a real AWS run")]
+    = False,
+    hours: Annotated[float, typer.Option(
+        help="hours to price the real run at, in the confirmation")] = 1.0,
 ) -> None:
-    """Run an EMR job flow unchanged on the local endpoint and cluster; exit 0 only when
-    every step completed."""
+    """Run an EMR job flow unchanged on the local endpoint and cluster (or, with --target
+    aws, on real EMR after showing its cost); exit 0 only when every step completed."""
     from rich.table import Table
 
     from harness.aws import EmbeddedEndpoint, attach
+    from harness.cost import estimate, instance_groups
     from harness.emr import rehearse as rh
 
     settings = Settings()
     request = rh.load_job_flow(jobflow)  # EMR's validation, before anything starts
+    if target not in {"local", "aws"}:
+        raise UsageError(f"unknown target {target!r}", "use --target local or --target aws")
     with contextlib.ExitStack() as stack:
-        if endpoint_url:
+        if target == "aws":
+            endpoint = rh.real_aws(region)
+            priced = estimate(instance_groups(request), hours * 3600, endpoint.region)
+            _print_estimate(priced)
+            out.print(f"This runs job flow {request['Name']!r} on REAL Amazon EMR in "
+                      f"{endpoint.region}: about ${priced.spot_total:.2f} per {hours:g} h as "
+                      "written, billed to your account.")
+            if not yes and not rh.confirm("Proceed?"):
+                raise UsageError("not confirmed, nothing was sent to AWS",
+                                 "answer y, or pass --yes")
+        elif endpoint_url:
             endpoint = attach(endpoint_url)
         else:
             err.print("starting the local endpoint ...")
@@ -338,14 +358,12 @@ def rehearse(
                   + ", ".join(result.outputs[:3]))
     for note in result.notes:
         out.print(f"note: {note}")
-    from harness.cost import estimate, instance_groups
-
-    priced = estimate(instance_groups(request), result.seconds_total, "us-east-1")
+    priced = estimate(instance_groups(request), result.seconds_total, endpoint.region)
     step_s = sum(s.seconds or 0 for s in result.steps)
-    out.print(f"on EMR (us-east-1) this job flow would cost about ${priced.on_demand_total:.4f} "
-              f"on demand, ${priced.spot_total:.4f} as written, for the {result.seconds_total:.0f}"
-              f" s it ran here ({step_s:.0f} s of steps); EMR's provisioning adds minutes "
-              "that are billed too (harness cost --hours H prices any duration)")
+    out.print(f"on EMR ({endpoint.region}) this job flow would cost about "
+              f"${priced.on_demand_total:.4f} on demand, ${priced.spot_total:.4f} as written, "
+              f"for the {result.seconds_total:.0f} s it ran ({step_s:.0f} s of steps); EMR's "
+              "provisioning adds minutes that are billed too (harness cost prices any duration)")
     if not result.ok:
         bad = [s.name for s in result.steps if s.state != "COMPLETED"] or ["(no steps)"]
         raise HarnessError(f"not every step completed: {', '.join(bad)}",

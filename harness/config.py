@@ -26,15 +26,15 @@ class LatencyProfile:
 
 
 # `rds` is calibrated on the original job: 400,000 rows in ~2 hours is 18 ms a row, and the
-# per-row cascade makes 6 round trips a row (4 lookups, 1 insert, 1 commit). 6 x 2.6 ms
-# (plus the ~0.1 ms a sleep overshoots) is ~16 ms of network wait; the rest, ~2 ms a row, is
-# the ORM job's own work, measured locally on a 2-core machine.
+# per-row cascade makes 6 round trips a row (4 lookups, 1 insert, 1 commit). 6 x 2.0 ms is
+# 12 ms of modelled network wait; the rest, ~5 ms a row, is the ORM job's own work on a
+# 2-core machine (measured: 4-6 ms between sleeps, ~4 ms without them).
 PROFILES: dict[str, LatencyProfile] = {
     "local": LatencyProfile(
         "local", 0.0, 5_000, "no modelled latency: the database is local"
     ),
     "rds": LatencyProfile(
-        "rds", 2.6, 1_000, "modelled 2.6 ms round trip per statement and commit, like RDS"
+        "rds", 2.0, 1_000, "modelled 2.0 ms round trip per statement and commit, like RDS"
     ),
 }
 

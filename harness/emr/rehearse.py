@@ -46,6 +46,37 @@ def load_job_flow(path: Path) -> dict[str, Any]:
     return request
 
 
+def real_aws(region: str | None) -> Endpoint:
+    """The real-AWS target: the user's own credentials and region, both required."""
+    import os
+
+    import boto3
+
+    from harness.aws import aws_target
+
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    endpoint = aws_target(region)
+    if boto3.Session(region_name=endpoint.region).get_credentials() is None:
+        raise HarnessError("no AWS credentials found for --target aws",
+                           "configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID "
+                           "and AWS_SECRET_ACCESS_KEY)")
+    return endpoint
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal; anything but y/yes (or no terminal at all) means no."""
+    import sys
+
+    if not sys.stdin or not sys.stdin.isatty():
+        try:
+            answer = input(f"{question} [y/N] ")
+        except EOFError:
+            return False
+    else:
+        answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
 def spark_version_note(release_label: str | None, local: str) -> str | None:
     """A warning when the release label's Spark differs from the local one."""
     if not release_label:
@@ -118,7 +149,8 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
         notes.append(note)
         on_event(f"note: {note}")
     s3 = endpoint.client("s3")
-    if request.get("LogUri"):  # EMR needs the log bucket to exist; a fresh emulator has none
+    if request.get("LogUri") and endpoint.target == "local":
+        # EMR needs the log bucket to exist; a fresh emulator has none (on AWS it is yours)
         log_bucket = S3Uri.parse(request["LogUri"].replace("s3n://", "s3://")).bucket
         if ensure_bucket(s3, log_bucket, endpoint.region):
             notes.append(f"created the LogUri bucket {log_bucket}")
