@@ -115,10 +115,14 @@ def bench(
 
         running = runtime.running_cluster(settings.work_dir)
         spark_master, spark_conf = running.master_url, running.spark_conf()
+        cluster_cores = sum(n.spec.cores for n in running.workers if n.state != "LOST")
+    else:
+        cluster_cores = None
     options = BenchOptions(
         variants=chosen, profile=lat, work_dir=settings.work_dir / "bench",
         db_url=db_url or settings.db_url, sample=sample,
         spark_master=spark_master or settings.spark_master, spark_conf=spark_conf,
+        spark_cores=cluster_cores,
         spark_driver_memory=settings.spark_driver_memory, java_home=settings.java_home,
     )
     if fixture is not None:
@@ -416,6 +420,75 @@ def _print_estimate(result) -> None:  # noqa: ANN001
     out.print(f"on-demand total ${result.on_demand_total:.4f}; as written (its SPOT groups "
               f"on spot) ${result.spot_total:.4f}; everything on spot "
               f"${result.all_spot_total:.4f}")
+
+
+@app.command()
+def plan(
+    rows: Annotated[int, typer.Option(help="target volume (rows)")],
+    from_json: Annotated[list[Path], typer.Option(
+        "--from", help="bench JSON with a verified Spark run (repeat for several sizes)")],
+    region: Annotated[str, typer.Option(help="AWS region for prices")] = "us-east-1",
+    plot_path: Annotated[Path | None, typer.Option("--plot", help="write a PNG here")]
+    = None,
+    check: Annotated[Path | None, typer.Option(
+        help="bench JSON of a real run at --rows: report the projection's error")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Project run time and cost at a target volume on candidate EMR clusters."""
+    import json
+
+    from rich.table import Table
+
+    from harness.cost import plan as pl
+
+    _positive("--rows", rows)
+    points, per_row_rate = pl.load_points(from_json)
+    model = pl.fit(points)
+    projections = pl.project(rows, model, region)
+    legacy = pl.legacy_projection(rows, per_row_rate, region)
+    checked = None
+    if check is not None:
+        real, _ = pl.load_points([check])
+        local = [r for r in real if r.rows == rows]
+        if not local:
+            raise UsageError(f"{check} has no Spark run at {rows:,} rows", "pass a run at --rows")
+        predicted = model.session_s + model.job_seconds(rows, local[0].cores)
+        actual = local[0].session_s + local[0].job_s
+        checked = {"predicted_s": round(predicted, 2), "actual_s": round(actual, 2),
+                   "error": round((predicted - actual) / actual, 4)}
+    data = {"rows": rows, "region": region, "model": {
+        "fixed_s": round(model.fixed_s, 3), "per_row_core_us": round(model.per_row_core_s * 1e6,
+                                                                     3),
+        "session_start_s": round(model.session_s, 2), "fit_max_error": model.max_error,
+        "measured": [p.__dict__ for p in points],
+        "assumptions": "job = fixed + rows x per-row / cores; 1 EMR vCPU = 1 local core; "
+                       f"{pl.EMR_PROVISIONING_S:.0f} s EMR provisioning billed"},
+        "candidates": [p.__dict__ for p in projections], "legacy": legacy, "check": checked}
+    if plot_path is not None:
+        pl.plot(projections, legacy, rows, plot_path)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table(title=f"projected for {rows:,} rows in {region} (PROJECTED, not measured)",
+                  caption=data["model"]["assumptions"])
+    for col in ("cluster", "cores", "job min", "billed min", "on-demand $", "as written $"):
+        table.add_column(col)
+    for p in projections:
+        table.add_row(p.name, str(p.cores), f"{p.job_s / 60:.2f}", f"{p.billed_s / 60:.1f}",
+                      f"{p.on_demand:.3f}", f"{p.as_written:.3f}")
+    if legacy:
+        table.add_row("legacy per-row, 1 x m5.xlarge host", "1",
+                      f"{legacy['seconds'] / 60:,.1f}", f"{legacy['seconds'] / 60:,.1f}",
+                      f"{legacy['cost']:.3f}", "-")
+    out.print(table)
+    out.print(f"fit from {len(points)} measured size(s): fixed {model.fixed_s:.1f} s + "
+              f"{model.per_row_core_s * 1e6:.2f} us per row per core, session start "
+              f"{model.session_s:.1f} s" + (f"; largest residual {model.max_error:.1%}"
+                                             if model.max_error is not None else ""))
+    if checked:
+        out.print(f"check against the real run at {rows:,} rows: projected "
+                  f"{checked['predicted_s']} s, measured {checked['actual_s']} s, error "
+                  f"{checked['error']:+.1%}")
 
 
 @app.command("spark-job")

@@ -9,6 +9,7 @@ is projected (and marked so). Spark runs as a real spark-submit of the workload'
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -65,6 +66,7 @@ class BenchOptions:
     sample: int | None = None  # None: the profile's default; 0: run everything in full
     spark_master: str = "local[*]"
     spark_conf: dict[str, str] = field(default_factory=dict)
+    spark_cores: int | None = None  # executor cores available (default: this machine's)
     spark_driver_memory: str = "2g"
     java_home: Path | None = None
     async_concurrency: int = 8
@@ -362,6 +364,7 @@ class BenchRun:
             "measured_rows": self.fixture.rows,
             "measured_seconds": result.seconds,
             "details": {"master": self.options.spark_master,
+                        "cores": self.options.spark_cores or os.cpu_count(),
                         "storage": self.options.storage,
                         "input": input_uri, "output": output_uri,
                         "session_start_s": result.metrics.get("session_start_s"),

@@ -1,0 +1,162 @@
+"""`harness plan --rows N`: from the Spark job's measured time on the local cluster, project
+run time and cost at a target volume on candidate EMR clusters, next to the legacy job.
+
+The model, stated so its limits are plain: job time = fixed + rows x per-row, fitted by
+least squares over the measured sizes (Spark session start-up kept apart); the per-row
+part scales with cores, one EMR vCPU doing the work of one local core; the cluster is
+billed from provisioning (a typical 7 minutes on EMR, not measurable here) to the end.
+With two or more sizes the fit's own error is reported; `--check` compares a projection
+with a real measured run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.catalog import instance_type
+from harness.cost.estimate import estimate
+from harness.cost.pricing import hourly_price
+from harness.errors import UsageError
+
+EMR_PROVISIONING_S = 420.0  # EMR's typical time from run_job_flow to RUNNING (assumed)
+
+
+def _groups(master: str, core: str, n_core: int, task: str | None = None, n_task: int = 0,
+            ) -> list[dict[str, Any]]:
+    groups = [{"Name": "Master", "InstanceRole": "MASTER", "InstanceType": master,
+               "InstanceCount": 1},
+              {"Name": "Core", "InstanceRole": "CORE", "InstanceType": core,
+               "InstanceCount": n_core}]
+    if task and n_task:
+        groups.append({"Name": "Task", "InstanceRole": "TASK", "InstanceType": task,
+                       "InstanceCount": n_task, "Market": "SPOT"})
+    return groups
+
+
+CANDIDATES: dict[str, list[dict[str, Any]]] = {
+    "small: 2 x m5.xlarge": _groups("m5.xlarge", "m5.xlarge", 2),
+    "medium: 4 x m5.2xlarge": _groups("m5.xlarge", "m5.2xlarge", 4),
+    "compute: 4 x c5.2xlarge + 4 spot": _groups("m5.xlarge", "c5.2xlarge", 4, "c5.2xlarge", 4),
+    "large: 4 x m5.4xlarge + 8 spot": _groups("m5.xlarge", "m5.4xlarge", 4, "m5.4xlarge", 8),
+}
+
+
+@dataclass
+class Point:
+    rows: int
+    job_s: float
+    session_s: float
+    cores: int
+
+
+@dataclass
+class Fit:
+    fixed_s: float
+    per_row_core_s: float  # seconds per row per core
+    session_s: float
+    points: list[Point]
+    max_error: float | None  # largest relative residual of the fit, when it has one
+
+    def job_seconds(self, rows: int, cores: int) -> float:
+        return self.fixed_s + rows * self.per_row_core_s / cores
+
+
+def load_points(paths: list[Path]) -> tuple[list[Point], float | None]:
+    """Spark measurements (and the legacy per-row rate, if any) from bench JSON files."""
+    points, per_row_rate = [], None
+    for path in paths:
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"cannot read bench results {path}: {exc}",
+                             "pass files written by harness bench --json") from None
+        for result in report.get("results", []):
+            details = result.get("details") or {}
+            if result["variant"] == "spark" and result.get("output_equal") and details.get(
+                    "job_s"):
+                points.append(Point(result["rows_in"], details["job_s"],
+                                    details.get("session_start_s") or 0.0,
+                                    int(details.get("cores") or 1)))
+            if result["variant"] == "per-row" and result.get("rows_per_s"):
+                per_row_rate = result["rows_per_s"]
+    if not points:
+        raise UsageError("no verified Spark measurement in the given files",
+                         "run harness bench --cluster --variants spark --json FILE first")
+    return points, per_row_rate
+
+
+def fit(points: list[Point]) -> Fit:
+    """Least squares of job_s = fixed + rows x per_row_core / cores."""
+    xs = [p.rows / p.cores for p in points]
+    ys = [p.job_s for p in points]
+    session = sum(p.session_s for p in points) / len(points)
+    if len({round(x) for x in xs}) < 2:  # one size: all of the job time scales
+        return Fit(0.0, ys[0] / xs[0] if len(ys) == 1 else sum(ys) / sum(xs), session, points,
+                   None)
+    n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / \
+        sum((x - mx) ** 2 for x in xs)
+    fixed = max(0.0, my - slope * mx)
+    errors = [abs(fixed + slope * x - y) / y for x, y in zip(xs, ys, strict=True)]
+    return Fit(fixed, slope, session, points, max(errors) if n > 2 else None)
+
+
+@dataclass
+class Projection:
+    name: str
+    cores: int
+    job_s: float
+    billed_s: float
+    on_demand: float
+    as_written: float
+
+
+def project(rows: int, model: Fit, region: str = "us-east-1") -> list[Projection]:
+    projections = []
+    for name, groups in CANDIDATES.items():
+        cores = sum(instance_type(g["InstanceType"]).vcpu * g["InstanceCount"]
+                    for g in groups if g["InstanceRole"] != "MASTER")
+        job = model.session_s + model.job_seconds(rows, cores)
+        billed = EMR_PROVISIONING_S + job
+        cost = estimate(groups, billed, region)
+        projections.append(Projection(name, cores, job, billed, cost.on_demand_total,
+                                      cost.spot_total))
+    return projections
+
+
+def legacy_projection(rows: int, rows_per_s: float | None, region: str) -> dict | None:
+    """The legacy per-row job at the target size, on one m5.xlarge host (EC2 only)."""
+    if not rows_per_s:
+        return None
+    seconds = rows / rows_per_s
+    price = hourly_price("m5.xlarge", region).ec2_on_demand
+    return {"seconds": seconds, "host": "m5.xlarge", "cost": round(seconds / 3600 * price, 4)}
+
+
+def plot(projections: list[Projection], legacy: dict | None, rows: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for p in projections:
+        ax.scatter(p.job_s / 60, p.as_written, s=60)
+        ax.annotate(p.name, (p.job_s / 60, p.as_written), textcoords="offset points",
+                    xytext=(6, 4), fontsize=8)
+    if legacy:
+        ax.scatter(legacy["seconds"] / 60, legacy["cost"], marker="x", s=80, color="black")
+        ax.annotate("legacy per-row (1 host)", (legacy["seconds"] / 60, legacy["cost"]),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("projected job time (minutes, log scale)")
+    ax.set_ylabel("projected cost per run (USD, incl. 7 min EMR provisioning)")
+    ax.set_title(f"{rows:,} rows: time vs cost (projected, not measured)")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
