@@ -432,6 +432,8 @@ def plan(
     = None,
     check: Annotated[Path | None, typer.Option(
         help="bench JSON of a real run at --rows: report the projection's error")] = None,
+    legacy_from: Annotated[Path | None, typer.Option(
+        help="bench JSON whose per-row result gives the legacy job's rate")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Project run time and cost at a target volume on candidate EMR clusters."""
@@ -443,6 +445,8 @@ def plan(
 
     _positive("--rows", rows)
     points, per_row_rate = pl.load_points(from_json)
+    if legacy_from is not None:
+        per_row_rate = pl.legacy_rate(legacy_from) or per_row_rate
     model = pl.fit(points)
     projections = pl.project(rows, model, region)
     legacy = pl.legacy_projection(rows, per_row_rate, region)

@@ -88,6 +88,17 @@ def load_points(paths: list[Path]) -> tuple[list[Point], float | None]:
     return points, per_row_rate
 
 
+def legacy_rate(path: Path) -> float | None:
+    """The per-row legacy variant's rows/s in a bench JSON (projected or measured)."""
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read bench results {path}: {exc}",
+                         "pass a file written by harness bench --json") from None
+    rates = [r.get("rows_per_s") for r in report.get("results", []) if r["variant"] == "per-row"]
+    return rates[0] if rates and rates[0] else None
+
+
 def fit(points: list[Point]) -> Fit:
     """Least squares of job_s = fixed + rows x per_row_core / cores."""
     xs = [p.rows / p.cores for p in points]
