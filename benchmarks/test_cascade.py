@@ -27,19 +27,20 @@ def test_vectorised(benchmark, rows):
     benchmark.extra_info["rows"] = rows
 
 
+def _verified_run(fixture, options):
+    """One variant's bench run; its output must equal the reference before it counts."""
+    (result,) = BenchRun(CASCADE, fixture, options, machine=lambda: {}).run().results
+    assert result.output_equal, result.mismatch
+    return result
+
+
 @pytest.mark.parametrize("variant", ["per-row", "batched", "async"])
 def test_legacy_local(benchmark, bench_work_dir, variant):
     """The legacy variants at 10k rows against SQLite with no modelled latency."""
     fixture = cascade_fixture(10_000)
     options = BenchOptions(variants=[variant], profile=get_profile("local"),
                            work_dir=bench_work_dir / variant, sample=0)
-
-    def run():
-        (result,) = BenchRun(CASCADE, fixture, options, machine=lambda: {}).run().results
-        assert result.output_equal, result.mismatch
-        return result
-
-    result = benchmark.pedantic(run, rounds=1, iterations=1)
+    result = benchmark.pedantic(_verified_run, args=(fixture, options), rounds=1, iterations=1)
     benchmark.extra_info.update(rows=result.rows_in, round_trips=result.round_trips)
 
 
@@ -49,13 +50,7 @@ def test_per_row_rds_projection_reproduces_two_hours(benchmark, bench_work_dir):
     fixture = cascade_fixture(400_000)
     options = BenchOptions(variants=["per-row"], profile=get_profile("rds"),
                            work_dir=bench_work_dir / "rds")
-
-    def run():
-        (result,) = BenchRun(CASCADE, fixture, options, machine=lambda: {}).run().results
-        assert result.output_equal, result.mismatch
-        return result
-
-    result = benchmark.pedantic(run, rounds=1, iterations=1)
+    result = benchmark.pedantic(_verified_run, args=(fixture, options), rounds=1, iterations=1)
     benchmark.extra_info.update(projected_seconds=result.seconds, projected=result.projected)
     assert result.projected
     assert abs(result.seconds - 7_200) / 7_200 < 0.10, result.seconds

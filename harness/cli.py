@@ -362,12 +362,16 @@ def rehearse(
                   + ", ".join(result.outputs[:3]))
     for note in result.notes:
         out.print(f"note: {note}")
-    priced = estimate(instance_groups(request), result.seconds_total, endpoint.region)
     step_s = sum(s.seconds or 0 for s in result.steps)
-    out.print(f"on EMR ({endpoint.region}) this job flow would cost about "
-              f"${priced.on_demand_total:.4f} on demand, ${priced.spot_total:.4f} as written, "
-              f"for the {result.seconds_total:.0f} s it ran ({step_s:.0f} s of steps); EMR's "
-              "provisioning adds minutes that are billed too (harness cost prices any duration)")
+    try:
+        priced = estimate(instance_groups(request), result.seconds_total, endpoint.region)
+        out.print(f"on EMR ({endpoint.region}) this job flow would cost about "
+                  f"${priced.on_demand_total:.4f} on demand, ${priced.spot_total:.4f} as "
+                  f"written, for the {result.seconds_total:.0f} s it ran ({step_s:.0f} s of "
+                  "steps); EMR's provisioning adds minutes that are billed too (harness cost "
+                  "prices any duration)")
+    except UsageError as exc:  # an instance type the catalog has no price for
+        out.print(f"cost: not estimated ({exc.one_line()})")
     if not result.ok:
         bad = [s.name for s in result.steps if s.state != "COMPLETED"] or ["(no steps)"]
         raise HarnessError(f"not every step completed: {', '.join(bad)}",

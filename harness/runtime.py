@@ -172,4 +172,4 @@ def down(work_dir: Path) -> list[str]:
 
 def _stop_endpoint(record: EndpointRecord) -> None:
     if record.pid is not None and record.alive:
-        stop_group(record.pid, grace_s=10.0)
+        stop_group(record.pid, grace_s=60.0)  # lets its control plane stop job flows

@@ -188,7 +188,8 @@ class EmbeddedEndpoint:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.stop()
+            # its EMR control plane terminates its job flows' clusters before it exits
+            self.process.stop(grace_s=60.0)
             self.process = None
 
     def __enter__(self) -> Endpoint:
