@@ -165,6 +165,16 @@ def bench(
 
 
 @app.command()
+def workloads() -> None:
+    """List the workloads available: built-in and installed (entry point harness.workloads)."""
+    from harness.workloads import available_workloads
+
+    for name, wl in sorted(available_workloads().items()):
+        out.print(f"{name:<16} {wl.description}", markup=False, highlight=False)
+    out.print("(any module's workload also works: --workload PKG.MODULE:NAME)")
+
+
+@app.command()
 def up(
     port: Annotated[int, typer.Option(help="endpoint port on 127.0.0.1")] = 4566,
     region: Annotated[str, typer.Option(help="AWS region the endpoint claims")] = "us-east-1",

@@ -26,6 +26,10 @@ class FixtureError(HarnessError):
     """A fixture is missing, incomplete or corrupt."""
 
 
+class WorkloadError(HarnessError):
+    """A workload is incomplete or does not keep its own contract."""
+
+
 class DatabaseError(HarnessError):
     """The legacy database cannot be reached or used."""
 

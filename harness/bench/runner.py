@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from harness.bench.equivalence import compare_outputs, restrict
 from harness.config import LatencyProfile
 from harness.db import LegacyDatabase, sqlite_url
-from harness.errors import FixtureError, SparkError, UsageError
+from harness.errors import FixtureError, SparkError, UsageError, WorkloadError
 from harness.spark import java_executable, spark_submit
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ class BenchRun:
     def __init__(self, workload: Workload, fixture: Fixture, options: BenchOptions,
                  progress: ProgressSink | None = None,
                  machine: Callable[[], dict] | None = None) -> None:
+        workload.validate()
         _check_variants(workload, options.variants)
         if fixture.workload != workload.name:
             raise FixtureError(
@@ -259,9 +260,12 @@ class BenchRun:
             url = sqlite_url(path)
         db = LegacyDatabase(url, rtt_ms=0.0)
         try:
-            db.recreate(self.workload.legacy_schema)
+            from sqlalchemy import MetaData
+
+            db.recreate(self.workload.legacy_schema or MetaData())
             started = time.perf_counter()
-            self.workload.load_legacy_db(db.engine, tables)
+            if self.workload.load_legacy_db is not None:
+                self.workload.load_legacy_db(db.engine, tables)
             setup = time.perf_counter() - started
             db.rtt_s = self.options.profile.rtt_ms / 1000.0
             db.round_trips = 0
@@ -272,15 +276,19 @@ class BenchRun:
             )
             self.progress.begin(name, n)
             started = time.perf_counter()
-            self.workload.legacy[name].run(ctx)
+            returned = self.workload.legacy[name].run(ctx)
             seconds = time.perf_counter() - started
             self.progress.end(name)
             db.rtt_s = 0.0
-            with db.engine.connect() as conn:
-                outputs = {
-                    o: pd.read_sql_query(f"SELECT * FROM {o}", conn)
-                    for o in self.workload.output_names
-                }
+            if returned is not None:  # the implementation handed its outputs back
+                outputs = {o: pd.DataFrame(returned.get(o, []))
+                           for o in self.workload.output_names}
+            else:  # it wrote them into the legacy database, as the original job did
+                with db.engine.connect() as conn:
+                    outputs = {
+                        o: pd.read_sql_query(f"SELECT * FROM {o}", conn)
+                        for o in self.workload.output_names
+                    }
             trips = db.round_trips
         finally:
             db.dispose()
@@ -386,14 +394,27 @@ class BenchRun:
                         if k in fact.column_names})
             ).to_pandas()
             expected = restrict(reference, self.workload.outputs, keys)
+        for spec in self.workload.outputs:
+            frame = outputs.get(spec.name)
+            missing = [k for k in spec.key if frame is not None and len(frame.columns)
+                       and k not in frame.columns]
+            if missing:
+                raise WorkloadError(
+                    f"workload {self.workload.name!r}: the {name} output {spec.name!r} has no "
+                    f"key column(s) {missing} (it has {list(frame.columns)[:8]})",
+                    f"make {name} write the key columns, or fix the OutputSpec's key")
         comparison = compare_outputs(self.workload.outputs, expected, outputs,
                                      self.workload.float_tolerance)
         counts = {o: len(outputs.get(o, ())) for o in self.workload.output_names}
         problems = [str(d) for d in comparison.differences]
-        produced = sum(counts.values())
+        try:
+            produced = self.workload.rows_accounted(outputs)
+        except (KeyError, TypeError, ValueError) as exc:
+            produced = -1
+            problems.insert(0, f"row accounting failed: {exc!r}")
         if produced != measured_rows:
-            problems.insert(0, f"row accounting: {measured_rows} in, {produced} out "
-                               f"({', '.join(f'{k} {v}' for k, v in counts.items())})")
+            problems.insert(0, f"row accounting: {measured_rows} in, {produced} accounted "
+                               f"for ({', '.join(f'{k} {v}' for k, v in counts.items())})")
         equal = not problems
         names = list(counts)
         rate = measured_rows / measured_seconds if measured_seconds > 0 else None

@@ -54,11 +54,13 @@ class LegacyContext:
 
 @dataclass(frozen=True)
 class LegacyImpl:
-    """A legacy implementation. `row_at_a_time` marks variants slow enough that the bench
-    runs them on a sample of the fact table by default and projects the full-size time."""
+    """A legacy implementation. `run` either writes its outputs into the legacy database
+    (tables named like the outputs) and returns None, or returns them: a dict of output
+    name to a DataFrame or a list of row dicts. `row_at_a_time` marks variants slow enough
+    that the bench runs them on a sample of the fact table and projects the full time."""
 
     name: str
-    run: Callable[[LegacyContext], None]
+    run: Callable[[LegacyContext], Any]
     description: str
     row_at_a_time: bool = False
 
@@ -74,10 +76,11 @@ class Workload:
     generator_version: str
     outputs: tuple[OutputSpec, ...]
     legacy: Mapping[str, LegacyImpl]
-    legacy_schema: MetaData
-    load_legacy_db: Callable[[Engine, Tables], None]
     vectorised: Callable[[Tables], Outputs]
     spark_job: Path
+    legacy_schema: MetaData | None = None
+    load_legacy_db: Callable[[Engine, Tables], None] | None = None
+    accounted_rows: Callable[[Outputs], int] | None = None
     float_tolerance: float = 1e-9
     default_rows: int = 400_000
     default_seed: int = 42
@@ -89,6 +92,36 @@ class Workload:
 
     def output(self, name: str) -> OutputSpec:
         return next(o for o in self.outputs if o.name == name)
+
+    def rows_accounted(self, outputs: Outputs) -> int:
+        """How many fact rows the outputs account for (default: one output row each)."""
+        if self.accounted_rows is not None:
+            return int(self.accounted_rows(outputs))
+        return sum(len(frame) for frame in outputs.values())
+
+    def validate(self) -> Workload:
+        """Every required part present and usable; WorkloadError naming it otherwise."""
+        from harness.errors import WorkloadError
+
+        def fail(problem: str, remedy: str) -> WorkloadError:
+            return WorkloadError(f"workload {self.name!r}: {problem}", remedy)
+
+        if not self.outputs:
+            raise fail("declares no outputs", "give outputs=(OutputSpec(name, key), ...)")
+        for spec in self.outputs:
+            if not spec.key:
+                raise fail(f"output {spec.name!r} has no key columns",
+                           "name the columns that identify a row, e.g. ('order_id',)")
+        for part in ("generate", "vectorised"):
+            if not callable(getattr(self, part)):
+                raise fail(f"its {part} is missing or not callable",
+                           f"set {part}= to a function")
+        if not self.legacy:
+            raise fail("has no legacy implementation", "add legacy={'name': LegacyImpl(...)}")
+        if not Path(self.spark_job).is_file():
+            raise fail(f"its Spark job {self.spark_job} does not exist",
+                       "point spark_job= at a spark-submit-able script")
+        return self
 
 
 def load_tables_into(
