@@ -22,8 +22,9 @@ __all__ = [
 
 def builtin_workloads() -> dict[str, Workload]:
     from harness.workloads.cascade import WORKLOAD as cascade
+    from harness.workloads.sessions import WORKLOAD as sessions
 
-    return {cascade.name: cascade}
+    return {cascade.name: cascade, sessions.name: sessions}
 
 
 def installed_workloads() -> dict[str, str]:
