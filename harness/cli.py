@@ -509,6 +509,35 @@ def plan(
                   f"{checked['error']:+.1%}")
 
 
+@app.command()
+def gate(
+    baseline: Annotated[Path, typer.Option(help="stored pytest-benchmark JSON")],
+    current: Annotated[Path, typer.Option(help="this run's pytest-benchmark JSON")],
+    threshold: Annotated[float, typer.Option(help="allowed slowdown, percent")] = 10.0,
+    noise_floor_ms: Annotated[float, typer.Option(help="ignore changes below this")] = 2.0,
+    reference: Annotated[str, typer.Option(help="name part of the reference benchmark")]
+    = "reference",
+) -> None:
+    """Fail when a benchmark regressed (normalised to a reference timed in the same run)
+    or its output changed; exit 3 when a change is only ambiguous (re-run it)."""
+    from harness.bench.gate import compare
+
+    report = compare(baseline, current, threshold / 100, noise_floor_ms / 1000, reference)
+    for warning in report.warnings:
+        out.print(f"warning: {warning}", markup=False)
+    for verdict in report.verdicts:
+        out.print(verdict.line(), markup=False, highlight=False)
+    if report.failed:
+        names = ", ".join(v.name for v in report.failed)
+        raise OutputMismatch(f"gate failed against {baseline}: {names}",
+                             "see the lines above: which benchmark, by how much")
+    if report.ambiguous:
+        out.print("ambiguous: re-run " + ", ".join(v.name for v in report.ambiguous)
+                  + " before deciding", markup=False)
+        raise typer.Exit(3)
+    out.print(f"gate passed against {baseline} ({len(report.verdicts)} benchmarks)")
+
+
 @app.command("spark-job")
 def spark_job(
     input_uri: Annotated[str, typer.Option("--input", help="fixture root: local path, "

@@ -1,0 +1,85 @@
+"""The regression gate judges normalised medians: a uniformly slower machine passes, one
+slowed benchmark fails by name, a small change is ambiguous, a changed output fails, and a
+missing baseline is a clear message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from harness.bench.gate import GateError, compare
+from harness.cli import app
+
+
+def run_json(path, medians, cpu="Xeon x2", broken=()):
+    path.write_text(json.dumps({
+        "machine_info": {"cpu": {"brand_raw": cpu.split(" x")[0], "count": cpu.split(" x")[1]}},
+        "benchmarks": [{"name": n, "fullname": n, "stats": {"median": m},
+                        "extra_info": {"output_equal": n not in broken}}
+                       for n, m in medians.items()]}))
+    return path
+
+
+BASE = {"test_reference": 0.100, "test_vectorised": 0.200, "test_spark": 20.0}
+
+
+def test_uniformly_slower_machine_passes(tmp_path):
+    base = run_json(tmp_path / "b.json", BASE)
+    slower = run_json(tmp_path / "c.json", {k: v * 1.4 for k, v in BASE.items()})
+    report = compare(base, slower)
+    assert not report.failed and {v.status for v in report.verdicts} == {"ok"}
+
+
+def test_one_slowed_benchmark_fails_by_name_and_amount(tmp_path):
+    base = run_json(tmp_path / "b.json", BASE)
+    cur = run_json(tmp_path / "c.json", {**BASE, "test_spark": 30.0})
+    report = compare(base, cur)
+    (failed,) = report.failed
+    assert failed.name == "test_spark" and failed.change == pytest.approx(0.5)
+    assert "test_spark: +50.0% against the baseline" in failed.line()
+
+
+def test_small_changes_are_ambiguous_and_noise_is_ignored(tmp_path):
+    base = run_json(tmp_path / "b.json", BASE)
+    cur = run_json(tmp_path / "c.json", {**BASE, "test_spark": 23.0,
+                                          "test_vectorised": 0.2015})
+    verdicts = {v.name: v.status for v in compare(base, cur).verdicts}
+    assert verdicts == {"test_spark": "ambiguous", "test_vectorised": "ok"}
+    # +30% of a 1 ms benchmark is below the 2 ms noise floor
+    tiny = run_json(tmp_path / "t.json", {**BASE, "test_vectorised": 0.26})
+    assert {v.name: v.status for v in compare(base, tiny, noise_floor_s=0.1).verdicts}[
+        "test_vectorised"] == "ok"
+
+
+def test_changed_output_fails_whatever_the_time(tmp_path):
+    base = run_json(tmp_path / "b.json", BASE)
+    cur = run_json(tmp_path / "c.json", BASE, broken=("test_vectorised",))
+    assert [v.name for v in compare(base, cur).failed] == ["test_vectorised"]
+
+
+def test_missing_and_foreign_baselines(tmp_path):
+    cur = run_json(tmp_path / "c.json", BASE)
+    with pytest.raises(GateError, match="baseline file .* does not exist") as err:
+        compare(tmp_path / "nope.json", cur)
+    assert "benchmarks/baselines" in err.value.remedy
+    foreign = run_json(tmp_path / "f.json", BASE, cpu="EPYC x64")
+    assert "another machine" in compare(foreign, cur).warnings[0]
+    no_ref = run_json(tmp_path / "n.json", {"test_spark": 1.0})
+    with pytest.raises(GateError, match="no benchmark named like 'reference'"):
+        compare(no_ref, cur)
+
+
+def test_gate_command_exit_codes(tmp_path):
+    base = run_json(tmp_path / "b.json", BASE)
+    same = run_json(tmp_path / "s.json", BASE)
+    slow = run_json(tmp_path / "x.json", {**BASE, "test_spark": 40.0})
+    runner = CliRunner()
+    ok = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(same)])
+    assert ok.exit_code == 0 and "gate passed" in ok.output
+    bad = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(slow)])
+    assert bad.exit_code != 0 and "test_spark" in str(bad.exception)
+    edge = run_json(tmp_path / "e.json", {**BASE, "test_spark": 23.0})
+    assert runner.invoke(app, ["gate", "--baseline", str(base),
+                               "--current", str(edge)]).exit_code == 3
