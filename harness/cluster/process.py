@@ -121,7 +121,7 @@ class ProcessBackend:
     def _all_registered(self, cluster: RunningCluster) -> bool:
         try:
             status = cluster.master_status(timeout=1.0)
-        except OSError:
+        except (OSError, ValueError):  # not listening yet, or a half-started UI's empty page
             return False
         alive = {w.get("webuiaddress") for w in status.get("workers", [])
                  if w.get("state") == "ALIVE"}
