@@ -102,34 +102,42 @@ def _backend(name: str, java_home: Path | None = None):  # noqa: ANN202
     return BACKENDS[name](java_home=java_home)
 
 
+def _jobflow_clusters(work_dir: Path) -> list[RunningCluster]:
+    """Job-flow clusters the endpoint's EMR control plane recorded as running."""
+    try:
+        recorded = json.loads((work_dir / "jobflows.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+    return [RunningCluster.from_dict(raw) for raw in recorded.values()]
+
+
+def _cluster_status(cluster: RunningCluster, notes: list[str]) -> dict[str, Any]:
+    nodes = []
+    for node in cluster.nodes:
+        item = node.to_dict()
+        if node.state != "LOST":  # a killed node stays LOST; others are what their pid says
+            item["state"] = "RUNNING" if node.pid and pid_alive(node.pid) else "TERMINATED"
+        nodes.append(item)
+    return {"id": cluster.id, "backend": cluster.backend, "master_url": cluster.master_url,
+            "master_ui_url": cluster.master_ui_url, "startup_s": cluster.startup_s,
+            "notes": notes, "nodes": nodes}
+
+
+def _stop_cluster_nodes(cluster: RunningCluster) -> None:
+    """Stop the nodes by pid (workers before the master), from any process."""
+    for node in sorted(cluster.nodes, key=lambda n: n.spec.role == "MASTER"):
+        if node.pid and pid_alive(node.pid):
+            stop_group(node.pid, grace_s=5.0)
+
+
 def status(work_dir: Path) -> dict[str, Any]:
     state = RuntimeState.load(work_dir)
     data: dict[str, Any] = {"endpoint": None, "clusters": []}
     for raw in state.clusters:
         cluster = RunningCluster.from_dict(raw)
-        nodes = []
-        for node in cluster.nodes:
-            item = node.to_dict()
-            if node.state != "LOST":
-                item["state"] = "RUNNING" if node.pid and pid_alive(node.pid) else "TERMINATED"
-            nodes.append(item)
-        data["clusters"].append({"id": cluster.id, "backend": cluster.backend,
-                                 "master_url": cluster.master_url,
-                                 "master_ui_url": cluster.master_ui_url,
-                                 "startup_s": cluster.startup_s, "notes": cluster.notes,
-                                 "nodes": nodes})
-    try:  # job-flow clusters the endpoint's EMR control plane runs
-        jobflows = json.loads((work_dir / "jobflows.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        jobflows = {}
-    for raw in jobflows.values():
-        cluster = RunningCluster.from_dict(raw)
-        data["clusters"].append({
-            "id": cluster.id, "backend": cluster.backend, "master_url": cluster.master_url,
-            "master_ui_url": cluster.master_ui_url, "startup_s": cluster.startup_s,
-            "notes": ["EMR job flow"], "nodes": [
-                {**n.to_dict(), "state": "RUNNING" if n.pid and pid_alive(n.pid) else
-                 "TERMINATED"} for n in cluster.nodes]})
+        data["clusters"].append(_cluster_status(cluster, cluster.notes))
+    for cluster in _jobflow_clusters(work_dir):
+        data["clusters"].append(_cluster_status(cluster, ["EMR job flow"]))
     if state.endpoint is not None:
         record = state.endpoint
         healthy = record.alive and Endpoint(url=record.url, region=record.region).healthy()
@@ -145,21 +153,13 @@ def down(work_dir: Path) -> list[str]:
     stopped = []
     for raw in state.clusters:
         cluster = RunningCluster.from_dict(raw)
-        for node in sorted(cluster.nodes, key=lambda n: n.spec.role == "MASTER"):
-            if node.pid and pid_alive(node.pid):
-                stop_group(node.pid, grace_s=5.0)
+        _stop_cluster_nodes(cluster)
         stopped.append(f"cluster {cluster.id} ({len(cluster.nodes)} nodes)")
     if state.endpoint is not None:
         _stop_endpoint(state.endpoint)  # its EMR control plane terminates its job flows
-        try:  # a control plane killed hard leaves its clusters: stop them too
-            leftovers = json.loads((work_dir / "jobflows.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            leftovers = {}
-        for raw in leftovers.values():
-            cluster = RunningCluster.from_dict(raw)
-            for node in cluster.nodes:
-                if node.pid and pid_alive(node.pid):
-                    stop_group(node.pid, grace_s=5.0)
+        # a control plane killed hard leaves its clusters: stop them too
+        for cluster in _jobflow_clusters(work_dir):
+            _stop_cluster_nodes(cluster)
             stopped.append(f"job flow {cluster.id}")
         (work_dir / "jobflows.json").unlink(missing_ok=True)
         if not port_free("127.0.0.1", state.endpoint.port):

@@ -76,7 +76,6 @@ class JobFlow:
         self.wake = threading.Condition(self.lock)
         self.state = "STARTING"
         self.terminate_requested = False
-        self.memory_mb = 0
         self.spark_conf_dir = self.dir / "spark-conf"
         for step in moto_cluster.steps:
             self._track(step)
@@ -156,16 +155,19 @@ class JobFlow:
             if self.state in TERMINAL or self.terminate_requested:
                 return
             self.terminate_requested = True
-            for run in self.steps.values():
-                if run.state == "RUNNING":
-                    # marked first, so the step's thread does not report the kill as FAILED
-                    self._finish_step(run, "INTERRUPTED",
-                                      message="Interrupted: cluster terminated")
-                    if run.process is not None:
-                        run.process.stop(grace_s=5.0)
+            self._interrupt_running()
             self.state = "TERMINATING"
             self.sync()
             self.wake.notify_all()
+
+    def _interrupt_running(self) -> None:
+        """RUNNING steps become INTERRUPTED and their processes are stopped; marked first,
+        so a step's thread does not report the kill as a failure. Caller holds the lock."""
+        for run in self.steps.values():
+            if run.state == "RUNNING":
+                self._finish_step(run, "INTERRUPTED", message="Interrupted: cluster terminated")
+                if run.process is not None:
+                    run.process.stop(grace_s=5.0)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -186,7 +188,6 @@ class JobFlow:
         if not self.plane.acquire(self, needed):
             return self._terminate("TERMINATED", "USER_REQUEST",
                                    "Terminated before it started")
-        self.memory_mb = needed
         self.cluster = self.backend.start(topology, self.dir, self.id)
         self.plane.record(self)
         self.plane.write_spark_conf(self)
@@ -204,11 +205,7 @@ class JobFlow:
             for run in self.steps.values():
                 if run.state == "PENDING":
                     self._finish_step(run, "CANCELLED", message="Cancelled: cluster terminated")
-                elif run.state == "RUNNING":
-                    if run.process is not None:
-                        run.process.stop(grace_s=5.0)
-                    self._finish_step(run, "INTERRUPTED",
-                                      message="Interrupted: cluster terminated")
+            self._interrupt_running()
             self.moto.last_state_change_code = code
             self.moto.last_state_change_reason = message
             self.sync()
