@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test unit integration lint clean
+.PHONY: bench test unit integration images lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 bench: $(STAMP)
 	$(BIN)/harness bench --profile rds $(ARGS)
 
-## All tests: unit tests, then integration tests against real servers it starts itself.
+## All tests: unit tests, then integration tests against real servers it starts itself
+## (PostgreSQL; a Docker engine and the node image for the docker backend's tests).
 test: $(STAMP)
 	scripts/ensure-postgres
+	PYTHON=$(BIN)/python scripts/ensure-docker
 	$(BIN)/python -m pytest $(ARGS)
 
 unit: $(STAMP)
@@ -28,7 +30,12 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	scripts/ensure-postgres
+	PYTHON=$(BIN)/python scripts/ensure-docker
 	$(BIN)/python -m pytest -m integration $(ARGS)
+
+## The docker backend's images (base, node, endpoint); cached, seconds when current.
+images: $(STAMP)
+	PYTHON=$(BIN)/python docker/build-images $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check harness tests benchmarks

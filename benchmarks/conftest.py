@@ -1,4 +1,17 @@
-"""Fixtures for the benchmark suite: fixtures are generated once into the shared cache."""
+"""Options and shared state of the benchmark suite.
+
+    --bench-workload NAME      any workload: built-in name, entry point or PKG.MODULE:NAME
+    --bench-sizes 10000,...    fixture sizes (rows of the fact table)
+    --bench-variants a,b       per-row, batched, async, vectorised, spark-local,
+                               spark-cluster, spark-emr (default: all of the workload's)
+    --bench-profile local|rds  the legacy variants' modelled database latency
+    --bench-sample N           row-at-a-time legacy variants run at most N rows and are
+                               projected to the size (marked projected)
+
+The cluster for spark-cluster comes from the harness pytest plugin (--harness-backend,
+--harness-topology); spark-emr runs a step on a job flow through the EMR API of the
+plugin's endpoint.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +20,113 @@ from pathlib import Path
 import pytest
 
 from harness.config import Settings
-from harness.workloads import Fixture, generate_fixture, get_workload
+from harness.workloads import Fixture, Workload, generate_fixture, get_workload
 from harness.workloads.fixtures import fixture_dir
+
+DEFAULT_SIZES = "10000,100000,400000"
+SPARK_VARIANTS = ["spark-local", "spark-cluster", "spark-emr"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bench", "emr-rehearsal benchmark suite")
+    group.addoption("--bench-workload", default="cascade", help="workload to benchmark")
+    group.addoption("--bench-sizes", default=DEFAULT_SIZES, help="comma-separated row counts")
+    group.addoption("--bench-variants", default="", help="comma-separated variants (all)")
+    group.addoption("--bench-profile", default="local", help="legacy latency profile")
+    group.addoption("--bench-sample", type=int, default=10_000,
+                    help="row-at-a-time legacy variants run at most this many rows")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    target = config.getoption("benchmark_json", default=None)
+    if target is not None:  # pytest-benchmark writes the file but makes no directory
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
 
 
 def cascade_fixture(rows: int) -> Fixture:
-    workload = get_workload("cascade")
-    path = fixture_dir(Settings().fixtures_dir, workload, rows, 42, 0.02)
-    fixture, _ = generate_fixture(workload, rows, 42, 0.02, path)
+    return dataset(get_workload("cascade"), rows)
+
+
+def dataset(workload: Workload, rows: int) -> Fixture:
+    seed, bad = workload.default_seed, workload.default_bad_share
+    fixture, _ = generate_fixture(workload, rows, seed, bad,
+                                  fixture_dir(Settings().fixtures_dir, workload, rows, seed, bad))
     return fixture
+
+
+def suite_workload(config: pytest.Config) -> Workload:
+    return get_workload(config.getoption("--bench-workload"))
+
+
+def suite_sizes(config: pytest.Config) -> list[int]:
+    raw = config.getoption("--bench-sizes")
+    try:
+        sizes = [int(s.replace("_", "")) for s in raw.split(",") if s.strip()]
+    except ValueError:
+        raise pytest.UsageError(
+            f"--bench-sizes {raw!r}: give row counts like 10000,100000") from None
+    if not sizes or min(sizes) <= 0:
+        raise pytest.UsageError(f"--bench-sizes {raw!r}: give positive row counts")
+    return sizes
+
+
+def suite_variants(config: pytest.Config, workload: Workload) -> list[str]:
+    known = [*workload.legacy, "vectorised", *SPARK_VARIANTS]
+    raw = config.getoption("--bench-variants")
+    chosen = [v.strip() for v in raw.split(",") if v.strip()] or known
+    unknown = [v for v in chosen if v not in known]
+    if unknown:
+        raise pytest.UsageError(f"--bench-variants: unknown {', '.join(unknown)}; "
+                                f"choose from {', '.join(known)}")
+    return chosen
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise the suite by the options: sizes x variants of the chosen workload."""
+    config = metafunc.config
+    if "bench_rows" not in metafunc.fixturenames:
+        return
+    workload = suite_workload(config)
+    variants = suite_variants(config, workload)
+    sizes = suite_sizes(config)
+    if "legacy_variant" in metafunc.fixturenames:
+        chosen = [v for v in workload.legacy if v in variants]
+        metafunc.parametrize("legacy_variant", chosen)
+    if "spark_platform" in metafunc.fixturenames:
+        chosen = [v for v in SPARK_VARIANTS if v in variants]
+        metafunc.parametrize("spark_platform", chosen)
+    if metafunc.function.__name__ == "test_vectorised" and "vectorised" not in variants:
+        metafunc.parametrize("bench_rows", [], ids=[])
+        return
+    metafunc.parametrize("bench_rows", sizes, ids=[f"{n}" for n in sizes])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Variants left out by --bench-variants are deselected, not reported as skipped."""
+    unchosen = [item for item in items
+                if any(m.name == "skip" and "empty parameter set" in str(m.kwargs.get("reason"))
+                       for m in item.iter_markers())]
+    if unchosen:
+        config.hook.pytest_deselected(items=unchosen)
+        items[:] = [item for item in items if item not in unchosen]
 
 
 @pytest.fixture(scope="session")
 def bench_work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bench")
+
+
+SUITE_OPTIONS = ("--bench-workload", "--bench-sizes", "--bench-variants", "--bench-profile",
+                 "--bench-sample", "--harness-backend", "--harness-topology")
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list,
+                                 output_json: dict) -> None:
+    """Record how the suite was run, so `harness gate` can re-run an ambiguous benchmark
+    exactly as it ran (same options, same root directory)."""
+    options = []
+    for name in SUITE_OPTIONS:
+        value = config.getoption(name, default=None)
+        if value not in (None, ""):
+            options.append(f"{name}={value}")
+    output_json["suite"] = {"rootdir": str(config.rootpath), "options": options}

@@ -151,3 +151,21 @@ def test_emr_step_through_the_api(benchmark, tmp_path, rows):
                                 step_to_completed_s=round(step_s, 2))
     print("\n", benchmark.extra_info)
     benchmark.pedantic(lambda: None, rounds=1)
+
+
+def test_per_row_rds_projection_reproduces_two_hours(benchmark, bench_work_dir):
+    """The `rds` profile is calibrated on the original job: 400k rows per row in ~2 hours.
+    The projection from a 1,000-row sample must land within 10% of 7,200 s."""
+    from harness.bench.runner import BenchOptions, BenchRun
+    from harness.config import get_profile
+
+    fixture = cascade_fixture(400_000)
+    options = BenchOptions(variants=["per-row"], profile=get_profile("rds"),
+                           work_dir=bench_work_dir / "rds")
+    (result,) = benchmark.pedantic(
+        lambda: BenchRun(CASCADE, fixture, options, machine=dict).run().results,
+        rounds=1, iterations=1)
+    assert result.output_equal, result.mismatch
+    benchmark.extra_info.update(projected_seconds=result.seconds, projected=result.projected)
+    assert result.projected
+    assert abs(result.seconds - 7_200) / 7_200 < 0.10, result.seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -180,20 +181,23 @@ def up(
     region: Annotated[str, typer.Option(help="AWS region the endpoint claims")] = "us-east-1",
     cluster: Annotated[str | None, typer.Option(
         help="also start a cluster: preset 'small' or an InstanceGroups JSON file")] = None,
-    backend: Annotated[str, typer.Option(help="cluster backend")] = "process",
+    backend: Annotated[str, typer.Option(
+        help="cluster backend: process | docker (also where EMR job flows run)")] = "process",
 ) -> None:
     """Start the local AWS endpoint (moto: S3, EMR, ...) and optionally a cluster, in the
-    background."""
+    background. EMR job flows sent to the endpoint start their clusters on --backend."""
     from harness import runtime
 
     settings = Settings()
     if cluster is not None:  # validate before starting anything
         runtime.check_cluster(cluster, backend, settings.cluster_memory_mb, settings.java_home)
-    result = runtime.up(settings.work_dir, port, region)
+    result = runtime.up(settings.work_dir, port, region, backend)
     if result.already_running:
-        out.print(f"already running: endpoint {result.endpoint.url} (harness down stops it)")
+        out.print(f"already running: endpoint {result.endpoint.url}, EMR job flows on "
+                  f"{result.emr_backend} (harness down stops it)")
     else:
-        out.print(f"endpoint ready on {result.endpoint.url}")
+        out.print(f"endpoint ready on {result.endpoint.url}, EMR job flows on "
+                  f"{result.emr_backend}")
     if cluster is not None:
         running, already = runtime.up_cluster(settings.work_dir, cluster, backend,
                                               settings.cluster_memory_mb, settings.java_home)
@@ -517,12 +521,19 @@ def gate(
     noise_floor_ms: Annotated[float, typer.Option(help="ignore changes below this")] = 2.0,
     reference: Annotated[str, typer.Option(help="name part of the reference benchmark")]
     = "reference",
+    rerun: Annotated[bool, typer.Option(help="re-run ambiguous benchmarks before deciding")]
+    = True,
 ) -> None:
     """Fail when a benchmark regressed (normalised to a reference timed in the same run)
-    or its output changed; exit 3 when a change is only ambiguous (re-run it)."""
-    from harness.bench.gate import compare
+    or its output changed; an ambiguous change is re-run first (exit 3 if it cannot be)."""
+    from harness.bench import gate as gating
 
-    report = compare(baseline, current, threshold / 100, noise_floor_ms / 1000, reference)
+    report = gating.compare(baseline, current, threshold / 100, noise_floor_ms / 1000,
+                            reference)
+    if rerun and report.ambiguous and "suite" in json.loads(current.read_text()):
+        out.print("re-running " + ", ".join(v.name for v in report.ambiguous), markup=False)
+        report = gating.rerun(report, baseline, current, threshold / 100,
+                              noise_floor_ms / 1000, reference)
     for warning in report.warnings:
         out.print(f"warning: {warning}", markup=False)
     for verdict in report.verdicts:
@@ -536,6 +547,31 @@ def gate(
                   + " before deciding", markup=False)
         raise typer.Exit(3)
     out.print(f"gate passed against {baseline} ({len(report.verdicts)} benchmarks)")
+
+
+@app.command()
+def report(
+    json_files: Annotated[list[Path], typer.Option(
+        "--json", help="pytest-benchmark JSON (--benchmark-json) or harness bench --json "
+                       "output; repeat for several")],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for index.html, "
+                                                        "report.json and the PNGs")],
+    project_rows: Annotated[list[int] | None, typer.Option(
+        "--project", help="also project to this many rows (400,000 and 40,000,000 always)")]
+    = None,
+) -> None:
+    """Write an HTML page, PNG plots and report.json from benchmark JSON: time, rows/s and
+    speed-up vs rows, the fixed + per-row fit with projections, and the crossover."""
+    from harness.bench import html_report, results
+
+    built = html_report.build(results.load(json_files), project_rows)
+    written = html_report.write(built, out_dir)
+    for warning in built.warnings:
+        out.print(f"warning: {warning}", markup=False, highlight=False)
+    for w in built.workloads:
+        out.print(f"{w.workload}: {w.headline()}", markup=False, highlight=False)
+    out.print(f"wrote {out_dir / 'index.html'} ({len(written)} files)", markup=False,
+              highlight=False)
 
 
 @app.command("spark-job")

@@ -72,3 +72,10 @@ class Settings(BaseSettings):
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")
+    emr_backend: str = Field(default="process",
+                             description="cluster backend of EMR job flows: process | docker")
+    docker_network: str = Field(default="host", description="docker backend: host | bridge")
+    docker_image: str | None = Field(default=None, description="docker backend's node image "
+                                     "(default emr-rehearsal/node:spark-<pyspark version>)")
+    docker_mounts: list[Path] = Field(default_factory=list, description="more host paths the "
+                                      "docker backend bind-mounts at the same path (JSON list)")

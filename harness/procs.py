@@ -44,6 +44,9 @@ class OwnedProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout)
+
     def stop(self, grace_s: float = 10.0) -> None:
         stop_group(self.proc.pid, grace_s, self.proc)
         with _lock:

@@ -14,8 +14,7 @@ from harness.aws import EmbeddedEndpoint, Endpoint
 from harness.aws.endpoint import DEFAULT_REGION, port_free
 from harness.cluster import BACKENDS, ClusterError, RunningCluster, build_topology, load_groups
 from harness.errors import HarnessError
-from harness.procs import pid_alive, stop_group
-from harness.spark import java_executable
+from harness.procs import stop_group
 from harness.state import EndpointRecord, RuntimeState
 
 
@@ -23,29 +22,34 @@ from harness.state import EndpointRecord, RuntimeState
 class UpResult:
     endpoint: Endpoint
     already_running: bool
+    emr_backend: str = "process"  # where the endpoint's EMR job flows run their clusters
 
 
-def up(work_dir: Path, port: int, region: str = DEFAULT_REGION) -> UpResult:
-    """Start the embedded endpoint in the background, unless one `up` started still runs."""
+def up(work_dir: Path, port: int, region: str = DEFAULT_REGION,
+       backend: str = "process") -> UpResult:
+    """Start the embedded endpoint in the background, unless one `up` started still runs;
+    its EMR job flows start their clusters on `backend`."""
     work_dir.mkdir(parents=True, exist_ok=True)
     state = RuntimeState.load(work_dir)
     record = state.endpoint
     if record is not None and record.alive:
         endpoint = Endpoint(url=record.url, region=record.region, provider=record.provider)
         if endpoint.healthy():
-            return UpResult(endpoint, already_running=True)
+            return UpResult(endpoint, already_running=True, emr_backend=record.emr_backend)
     if record is not None:  # stale: its process died; forget it
         _stop_endpoint(record)
         state.clear()
+    _backend(backend).preflight()  # job flows will need it: fail now, not at run_job_flow
     log = work_dir / "logs" / "endpoint.log"
-    embedded = EmbeddedEndpoint(port=port, region=region, log=log, detached=True)
+    embedded = EmbeddedEndpoint(port=port, region=region, log=log, detached=True,
+                                emr_backend=backend)
     endpoint = embedded.start()
     assert embedded.process is not None
     state.endpoint = EndpointRecord(url=endpoint.url or "", port=embedded.port,
                                     pid=embedded.process.pid, provider="moto", region=region,
-                                    log=str(log))
+                                    log=str(log), emr_backend=backend)
     state.save()
-    return UpResult(endpoint, already_running=False)
+    return UpResult(endpoint, already_running=False, emr_backend=backend)
 
 
 def up_cluster(work_dir: Path, source: str, backend: str = "process",
@@ -56,7 +60,8 @@ def up_cluster(work_dir: Path, source: str, backend: str = "process",
     state = RuntimeState.load(work_dir)
     for data in state.clusters:
         cluster = RunningCluster.from_dict(data)
-        if any(n.pid and pid_alive(n.pid) for n in cluster.nodes):
+        impl = _backend(cluster.backend)
+        if any(impl.node_alive(n) for n in cluster.nodes):
             return cluster, True
     state.clusters = []
     topology = build_topology(load_groups(source), memory_budget_mb)
@@ -69,18 +74,17 @@ def up_cluster(work_dir: Path, source: str, backend: str = "process",
 
 def check_cluster(source: str, backend: str, memory_budget_mb: int | None,
                   java_home: Path | None) -> None:
-    """Everything that can be checked before a process starts: topology, backend, Java."""
+    """Everything that can be checked before anything starts: topology, backend, and what
+    the backend needs (Java; a Docker engine and the node image)."""
     build_topology(load_groups(source), memory_budget_mb)
-    _backend(backend, java_home)
-    java_executable(java_home)
+    _backend(backend, java_home).preflight()
 
 
 def running_cluster(work_dir: Path) -> RunningCluster:
     """The cluster `harness up --cluster` started; ClusterError with the remedy if none."""
     for data in RuntimeState.load(work_dir).clusters:
         cluster = RunningCluster.from_dict(data)
-        master = cluster.nodes[0]
-        if master.pid and pid_alive(master.pid):
+        if _backend(cluster.backend).node_alive(cluster.nodes[0]):
             return cluster
     raise ClusterError("no cluster is running", "start one with harness up --cluster small")
 
@@ -112,11 +116,12 @@ def _jobflow_clusters(work_dir: Path) -> list[RunningCluster]:
 
 
 def _cluster_status(cluster: RunningCluster, notes: list[str]) -> dict[str, Any]:
+    impl = _backend(cluster.backend)
     nodes = []
     for node in cluster.nodes:
         item = node.to_dict()
-        if node.state != "LOST":  # a killed node stays LOST; others are what their pid says
-            item["state"] = "RUNNING" if node.pid and pid_alive(node.pid) else "TERMINATED"
+        if node.state != "LOST":  # a killed node stays LOST; others are what the backend says
+            item["state"] = "RUNNING" if impl.node_alive(node) else "TERMINATED"
         nodes.append(item)
     return {"id": cluster.id, "backend": cluster.backend, "master_url": cluster.master_url,
             "master_ui_url": cluster.master_ui_url, "startup_s": cluster.startup_s,
@@ -124,10 +129,8 @@ def _cluster_status(cluster: RunningCluster, notes: list[str]) -> dict[str, Any]
 
 
 def _stop_cluster_nodes(cluster: RunningCluster) -> None:
-    """Stop the nodes by pid (workers before the master), from any process."""
-    for node in sorted(cluster.nodes, key=lambda n: n.spec.role == "MASTER"):
-        if node.pid and pid_alive(node.pid):
-            stop_group(node.pid, grace_s=5.0)
+    """Stop the nodes from any process (by pid, or by the containers' label)."""
+    _backend(cluster.backend).stop(cluster)
 
 
 def status(work_dir: Path) -> dict[str, Any]:
@@ -143,7 +146,8 @@ def status(work_dir: Path) -> dict[str, Any]:
         healthy = record.alive and Endpoint(url=record.url, region=record.region).healthy()
         data["endpoint"] = {"url": record.url, "provider": record.provider, "pid": record.pid,
                             "region": record.region, "state": "running" if healthy else
-                            ("unhealthy" if record.alive else "dead"), "log": record.log}
+                            ("unhealthy" if record.alive else "dead"), "log": record.log,
+                            "emr_backend": record.emr_backend}
     return data
 
 

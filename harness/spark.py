@@ -121,13 +121,18 @@ def spark_submit(
         _stop_group(proc)
         raise
     seconds = time.perf_counter() - started
+    return SubmitResult(proc.returncode, seconds, stdout, stderr, parse_metrics(stdout))
+
+
+def parse_metrics(stdout: str) -> dict:
+    """The last `<name>-metrics {json}` line a job printed (session_start_s, job_s, ...)."""
     metrics: dict = {}
     for line in stdout.splitlines():
         name, _, payload = line.partition(" ")
         if name.endswith("-metrics") and payload.startswith("{"):
             with contextlib.suppress(json.JSONDecodeError):
                 metrics = json.loads(payload)
-    return SubmitResult(proc.returncode, seconds, stdout, stderr, metrics)
+    return metrics
 
 
 def _stop_group(proc: subprocess.Popen) -> None:

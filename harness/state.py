@@ -19,6 +19,7 @@ class EndpointRecord:
     provider: str
     region: str
     log: str | None = None
+    emr_backend: str = "process"  # the cluster backend its EMR job flows use
 
     @property
     def alive(self) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
 from harness.workloads import Fixture, Workload, generate_fixture, get_workload
+
+pytest_plugins = ["pytester"]  # the harness plugin's own tests run pytest in pytest
 
 SMALL_ROWS = 1_000
 
@@ -50,3 +53,45 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("endpoint")
     with EmbeddedEndpoint(port=0, work_dir=work, log=work / "endpoint.log") as ep:
         yield ep
+
+
+# -- nothing of the docker backend may outlive the suite --------------------------------------
+
+def _docker_leftovers() -> set[str] | None:
+    """Containers, networks and volumes carrying the project's label (None: no engine)."""
+    try:
+        from harness.cluster import images
+        from harness.cluster.docker import leftovers
+
+        return set(leftovers(images.client(timeout=10)))
+    except Exception:  # noqa: BLE001 - no engine, no SDK: nothing can be left behind
+        return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_DOCKER_BEFORE] = _docker_leftovers()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when it left containers, networks or volumes behind (and remove them,
+    so the next run starts clean)."""
+    before = session.config.stash.get(_DOCKER_BEFORE, None)
+    after = _docker_leftovers()
+    if after is None:
+        return
+    left = sorted(after - (before or set()))
+    if not left:
+        return
+    from harness.cluster import images
+    from harness.cluster.docker import remove_labelled
+
+    with contextlib.suppress(Exception):
+        remove_labelled(images.client(timeout=10), images.LABEL)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = f"the test run left {len(left)} docker object(s) behind: {', '.join(left)}"
+    if reporter is not None:
+        reporter.write_line(f"ERROR: {message}", red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_DOCKER_BEFORE = pytest.StashKey[set | None]()

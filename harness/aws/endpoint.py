@@ -150,9 +150,11 @@ class EmbeddedEndpoint:
 
     def __init__(self, port: int | None = DEFAULT_PORT, host: str = "127.0.0.1",
                  region: str = DEFAULT_REGION, log: Path | None = None,
-                 detached: bool = False, work_dir: Path | None = None) -> None:
+                 detached: bool = False, work_dir: Path | None = None,
+                 emr_backend: str | None = None) -> None:
         self.host = host
         self.work_dir = work_dir
+        self.emr_backend = emr_backend
         self.port = free_port(host) if port in (None, 0) else port
         self.region = region
         self.log = log
@@ -174,6 +176,8 @@ class EmbeddedEndpoint:
         env = dict(os.environ)
         if self.work_dir is not None:  # where the EMR control plane keeps job flows
             env["HARNESS_WORK_DIR"] = str(self.work_dir.resolve())
+        if self.emr_backend is not None:  # where its EMR job flows start their clusters
+            env["HARNESS_EMR_BACKEND"] = self.emr_backend
         self.process = OwnedProcess(
             [sys.executable, "-m", "harness.aws.server", "--host", self.host,
              "--port", str(self.port)],

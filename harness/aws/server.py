@@ -75,7 +75,8 @@ class EndpointServer:
 
             settings = Settings()
             self.plane = api.plane = ControlPlane(
-                self.url, settings.work_dir, java_home=settings.java_home,
+                self.url, settings.work_dir, backend=settings.emr_backend,
+                java_home=settings.java_home,
                 jar_cache=settings.jar_cache,
                 jobflow_memory_mb=settings.emr_jobflow_memory_mb,
                 capacity_mb=settings.emr_capacity_mb)

@@ -7,6 +7,7 @@ floats from some readers. The comparison reports the first differing key and col
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -143,3 +144,28 @@ def restrict(outputs: Outputs, specs: tuple[OutputSpec, ...], keys: pd.DataFrame
         columns = [c for c in spec.key if c in keys.columns]
         restricted[spec.name] = frame.merge(keys[columns].drop_duplicates(), on=columns)
     return restricted
+
+
+def digest(specs: tuple[OutputSpec, ...], outputs: Outputs, tolerance: float) -> str:
+    """A fingerprint of a variant's outputs, stable from run to run of that variant: rows
+    sorted by key, columns by name, floats rounded three digits coarser than the tolerance.
+    The gate compares it with the baseline's, which catches an output that changed even
+    when every variant (the reference included) changed alike."""
+    decimals = max(0, round(-math.log10(tolerance)) - 3) if tolerance > 0 else 12
+    sha = hashlib.sha256()
+    for spec in specs:
+        sha.update(spec.name.encode())
+        frame = outputs.get(spec.name)
+        if frame is None:
+            sha.update(b"\0missing")
+            continue
+        frame = frame[sorted(frame.columns)]
+        keys = [k for k in spec.key if k in frame.columns]
+        if keys and len(frame):
+            frame = frame.sort_values(keys, kind="stable")
+        frame = frame.reset_index(drop=True)
+        for col in frame.columns:
+            if pd.api.types.is_float_dtype(frame[col]):
+                frame[col] = frame[col].round(decimals) + 0.0  # -0.0 and 0.0 alike
+        sha.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return sha.hexdigest()[:16]

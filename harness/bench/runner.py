@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 import pyarrow.parquet as pq
 
-from harness.bench.equivalence import compare_outputs, restrict
+from harness.bench.equivalence import compare_outputs, digest, restrict
 from harness.config import LatencyProfile
 from harness.db import LegacyDatabase, sqlite_url
 from harness.errors import FixtureError, SparkError, UsageError, WorkloadError
@@ -102,6 +102,7 @@ class VariantResult:
     round_trips: int | None = None
     speedup_vs_per_row: float | None = None
     mismatch: str | None = None
+    output_digest: str | None = None  # see equivalence.digest: the gate's output check
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -381,6 +382,16 @@ class BenchRun:
 
     # -- verification ---------------------------------------------------------------------
 
+    def verify(self, name: str, outputs: Outputs, seconds: float,
+               details: dict[str, Any] | None = None) -> VariantResult:
+        """Judge outputs made elsewhere (an EMR step, a user's own run) of the whole fixture
+        against the reference, as the variants run here are judged."""
+        tables = self._tables if self._tables is not None else self.fixture.read_tables()
+        reference = self.workload.vectorised(tables)
+        run = {"measured_rows": self.fixture.rows, "measured_seconds": seconds,
+               "details": details or {}}
+        return self._verify(name, run, outputs, reference, tables[self.workload.fact_table])
+
     def _verify(self, name: str, run: dict[str, Any], outputs: Outputs, reference: Outputs,
                 fact) -> VariantResult:  # noqa: ANN001
         measured_rows = run.pop("measured_rows")
@@ -432,5 +443,6 @@ class BenchRun:
             measured_rows=measured_rows,
             measured_seconds=measured_seconds,
             mismatch="; ".join(problems[:3]) if problems else None,
+            output_digest=digest(self.workload.outputs, outputs, self.workload.float_tolerance),
             **run,
         )

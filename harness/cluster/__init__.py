@@ -4,11 +4,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from harness.cluster.base import ClusterBackend, ClusterError, Node, RunningCluster
+from harness.cluster.base import ClusterBackend, ClusterError, Node, NodeProcess, RunningCluster
+from harness.cluster.docker import DockerBackend
 from harness.cluster.process import ProcessBackend
 from harness.cluster.topology import PRESETS, NodeSpec, Topology, build_topology, load_groups
 
-BACKENDS = {ProcessBackend.alias: ProcessBackend}
+BACKENDS = {ProcessBackend.alias: ProcessBackend, DockerBackend.alias: DockerBackend}
 
 
 @contextmanager
@@ -24,6 +25,7 @@ def running(topology: Topology, work_dir: Path, backend: str = "process",
         impl.stop(cluster)
 
 __all__ = [
-    "BACKENDS", "PRESETS", "ClusterBackend", "ClusterError", "Node", "NodeSpec",
-    "ProcessBackend", "RunningCluster", "Topology", "build_topology", "load_groups", "running",
+    "BACKENDS", "PRESETS", "ClusterBackend", "ClusterError", "DockerBackend", "Node",
+    "NodeProcess", "NodeSpec", "ProcessBackend", "RunningCluster", "Topology", "build_topology",
+    "load_groups", "running",
 ]

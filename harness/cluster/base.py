@@ -1,7 +1,8 @@
-"""The cluster contract: one interface, several backends (processes now, containers next).
+"""The cluster contract: one interface, several backends (local processes, containers).
 
 A backend starts a topology and returns a RunningCluster (master URL, nodes with their
-processes or containers), stops it, and kills a node the way a spot reclaim does."""
+processes or containers), stops it, kills a node the way a spot reclaim does, tells
+whether a node still runs, and runs a command on a node (bootstrap actions, EMR steps)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import HarnessError
@@ -22,7 +23,8 @@ class ClusterError(HarnessError):
 
 @dataclass
 class Node:
-    """A running node: its spec, where its UI is, and what to signal to stop it."""
+    """A running node: its spec, where its UI is, and what to signal to stop it (a process
+    group's pid, or a container's id)."""
 
     spec: NodeSpec
     ui_url: str
@@ -30,17 +32,19 @@ class Node:
     log: str | None = None
     state: str = "STARTING"  # STARTING, RUNNING, LOST (killed), TERMINATED
     port: int | None = None
+    container: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.spec.to_dict(), "ui_url": self.ui_url, "pid": self.pid,
-                "log": self.log, "state": self.state, "port": self.port}
+                "log": self.log, "state": self.state, "port": self.port,
+                "container": self.container}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:
         spec = NodeSpec(**{k: data[k] for k in ("name", "role", "instance_type", "market",
                                                  "cores", "memory_mb", "group")})
         return cls(spec, data["ui_url"], data.get("pid"), data.get("log"),
-                   data.get("state", "RUNNING"), data.get("port"))
+                   data.get("state", "RUNNING"), data.get("port"), data.get("container"))
 
 
 @dataclass
@@ -55,6 +59,10 @@ class RunningCluster:
     started_at: float = field(default_factory=time.time)
     startup_s: float | None = None
     notes: list[str] = field(default_factory=list)
+    # what the backend needs to find everything it started (the docker backend's label)
+    handle: str | None = None
+    # Spark settings a driver outside the cluster needs (e.g. its address on a bridge network)
+    driver_conf: dict[str, str] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -86,6 +94,7 @@ class RunningCluster:
             # lost executors are replaced and their tasks re-run elsewhere
             "spark.task.maxFailures": "8",
             "spark.stage.maxConsecutiveAttempts": "8",
+            **self.driver_conf,
         }
 
     def master_status(self, timeout: float = 2.0) -> dict[str, Any]:
@@ -93,11 +102,36 @@ class RunningCluster:
         with urllib.request.urlopen(f"{self.master_ui_url}/json/", timeout=timeout) as resp:
             return json.loads(resp.read())
 
+    def workers_registered(self) -> bool:
+        """True when the master lists every worker node ALIVE (the readiness condition)."""
+        try:
+            status = self.master_status(timeout=1.0)
+        except (OSError, ValueError):  # not listening yet, or a half-started UI's empty page
+            return False
+        alive = {w.get("webuiaddress") for w in status.get("workers", [])
+                 if w.get("state") == "ALIVE"}
+        return all(n.ui_url in alive for n in self.workers)
+
+
+class NodeProcess(Protocol):
+    """A command running on a node (a bootstrap action, a step's driver)."""
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def stop(self, grace_s: float = 5.0) -> None: ...
+
 
 class ClusterBackend(Protocol):
     """What every backend implements; `alias` is what --backend names."""
 
     alias: str
+    # True when nodes carry the S3A jars on Spark's classpath (as EMR's do), so drivers
+    # running on them need no spark.jars
+    ships_s3a_jars: bool
+
+    def preflight(self) -> None:
+        """Check what the backend needs before anything starts (ClusterError if missing)."""
+        ...
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
               detached: bool = False) -> RunningCluster: ...
@@ -105,3 +139,11 @@ class ClusterBackend(Protocol):
     def stop(self, cluster: RunningCluster) -> None: ...
 
     def kill_node(self, cluster: RunningCluster, node: str, notice_s: float = 0.0) -> None: ...
+
+    def node_alive(self, node: Node) -> bool: ...
+
+    def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
+              cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> NodeProcess:
+        """Run argv on the node. `env` holds the node's variables (an empty value unsets
+        one); the backend adds what its nodes need to find spark-submit, python3 and aws."""
+        ...

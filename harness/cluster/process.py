@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from harness.aws.endpoint import free_port
 from harness.cluster.base import ClusterError, Node, RunningCluster
@@ -41,6 +43,7 @@ def _port_open(port: int) -> bool:
 
 class ProcessBackend:
     alias = "process"
+    ships_s3a_jars = False  # drivers bring them (spark.jars); workers fetch them from there
 
     def __init__(self, java_home: Path | None = None, daemon_memory: str = "256m",
                  ready_timeout_s: float = 90.0) -> None:
@@ -48,6 +51,9 @@ class ProcessBackend:
         self.daemon_memory = daemon_memory
         self.ready_timeout_s = ready_timeout_s
         self._procs: dict[str, OwnedProcess] = {}
+
+    def preflight(self) -> None:
+        java_executable(self.java_home)
 
     def _env(self, node_dir: Path) -> dict[str, str]:
         java = java_executable(self.java_home)
@@ -108,7 +114,7 @@ class ProcessBackend:
                 nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
                 notes=list(topology.notes),
             )
-            self._wait(lambda: self._all_registered(cluster), nodes,
+            self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
             self._stop_nodes(nodes)
@@ -117,15 +123,6 @@ class ProcessBackend:
             node.state = "RUNNING"
         cluster.startup_s = round(time.perf_counter() - started, 2)
         return cluster
-
-    def _all_registered(self, cluster: RunningCluster) -> bool:
-        try:
-            status = cluster.master_status(timeout=1.0)
-        except (OSError, ValueError):  # not listening yet, or a half-started UI's empty page
-            return False
-        alive = {w.get("webuiaddress") for w in status.get("workers", [])
-                 if w.get("state") == "ALIVE"}
-        return all(n.ui_url in alive for n in cluster.workers)
 
     def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
         deadline = time.monotonic() + self.ready_timeout_s
@@ -174,3 +171,25 @@ class ProcessBackend:
             if proc is not None:
                 proc.proc.wait()
         target.state = "LOST"
+
+    def node_alive(self, node: Node) -> bool:
+        return node.pid is not None and pid_alive(node.pid)
+
+    def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
+              cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> OwnedProcess:
+        """Run argv on this machine, with this interpreter's bin directory (spark-submit,
+        python3, aws) first on PATH, as the node's own commands would be."""
+        merged = dict(os.environ)
+        merged.update({
+            "PATH": f"{Path(sys.executable).parent}:{merged.get('PATH', '/usr/bin:/bin')}",
+            "PYSPARK_PYTHON": sys.executable,
+            "SPARK_LOCAL_IP": "127.0.0.1",
+        })
+        if self.java_home:
+            merged["JAVA_HOME"] = str(self.java_home)
+        for key, value in env.items():
+            if value == "":
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return OwnedProcess(argv, env=merged, cwd=cwd, stdout=stdout, stderr=stderr)

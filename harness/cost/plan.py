@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.bench.scaling import fit_line
 from harness.catalog import instance_type
 from harness.cost.estimate import estimate
 from harness.cost.pricing import hourly_price
@@ -101,18 +102,9 @@ def legacy_rate(path: Path) -> float | None:
 
 def fit(points: list[Point]) -> Fit:
     """Least squares of job_s = fixed + rows x per_row_core / cores."""
-    xs = [p.rows / p.cores for p in points]
-    ys = [p.job_s for p in points]
+    line = fit_line((p.rows / p.cores, p.job_s) for p in points)
     session = sum(p.session_s for p in points) / len(points)
-    if len({round(x) for x in xs}) < 2:  # one size: all of the job time scales
-        return Fit(0.0, ys[0] / xs[0] if len(ys) == 1 else sum(ys) / sum(xs), session, points,
-                   None)
-    n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / \
-        sum((x - mx) ** 2 for x in xs)
-    fixed = max(0.0, my - slope * mx)
-    errors = [abs(fixed + slope * x - y) / y for x, y in zip(xs, ys, strict=True)]
-    return Fit(fixed, slope, session, points, max(errors) if n > 2 else None)
+    return Fit(line.fixed_s, line.per_row_s, session, points, line.max_error)
 
 
 @dataclass

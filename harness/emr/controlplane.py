@@ -9,7 +9,6 @@ rehearse` all reach the same job flows through the one endpoint URL.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
@@ -30,6 +29,11 @@ class ControlPlane:
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
                  region: str = "us-east-1", jar_cache: Path | None = None) -> None:
+        from harness.cluster import BACKENDS
+
+        if backend not in BACKENDS:
+            raise HarnessError(f"unknown cluster backend {backend!r} for EMR job flows",
+                               f"set HARNESS_EMR_BACKEND to one of: {', '.join(BACKENDS)}")
         self.endpoint = Endpoint(url=endpoint_url, region=region)
         self.work_dir = work_dir.resolve()
         self.backend = backend
@@ -130,22 +134,17 @@ class ControlPlane:
         return str(base)
 
     def node_env(self, jobflow: JobFlow, node: Any) -> dict[str, str]:
-        """What a step or bootstrap action finds on a node: spark-submit, python3 and aws on
-        PATH, the endpoint's credentials, the job flow's spark-defaults."""
-        env = self.endpoint.child_env()
-        bin_dir = str(Path(sys.executable).parent)
+        """What a step or bootstrap action finds on a node besides spark-submit, python3
+        and aws on PATH (the backend's part): the endpoint's credentials, the job flow's
+        spark-defaults, the node's name and role. An empty value unsets a variable."""
+        env = self.endpoint.env()
         env.update({
-            "PATH": f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}",
             "SPARK_CONF_DIR": str(jobflow.spark_conf_dir),
-            "PYSPARK_PYTHON": sys.executable,
-            "SPARK_LOCAL_IP": "127.0.0.1",
             "HARNESS_CLUSTER_ID": jobflow.id,
             "HARNESS_NODE_NAME": node.spec.name,
             "HARNESS_NODE_ROLE": node.spec.role,
             "HOME": str(Path(jobflow.cluster.work_dir) / node.spec.name / "home"),
         })
-        if self.java_home:
-            env["JAVA_HOME"] = str(self.java_home)
         return env
 
     def write_spark_conf(self, jobflow: JobFlow) -> None:
@@ -159,7 +158,9 @@ class ControlPlane:
             "spark.master": jobflow.cluster.master_url,
             "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
             **jobflow.cluster.spark_conf(),
-            **s3a.spark_conf(self.endpoint, self.jars()),
+            # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR
+            **s3a.spark_conf(self.endpoint,
+                             None if jobflow.backend.ships_s3a_jars else self.jars()),
         }
         jobflow.spark_conf_dir.mkdir(parents=True, exist_ok=True)
         lines = [f"{k} {v}" for k, v in conf.items()]

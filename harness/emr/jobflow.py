@@ -23,10 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.cluster import BACKENDS, RunningCluster, build_topology
+from harness.cluster import BACKENDS, NodeProcess, RunningCluster, build_topology
 from harness.emr.steps import StepDefinitionError, plan_step
 from harness.errors import HarnessError
-from harness.procs import OwnedProcess
 
 if TYPE_CHECKING:
     from harness.emr.controlplane import ControlPlane
@@ -47,7 +46,7 @@ class StepRun:
     args: list[str]
     action_on_failure: str
     state: str = "PENDING"
-    process: OwnedProcess | None = None
+    process: NodeProcess | None = None
     failure: dict[str, str] | None = None
     started: float | None = None
     ended: float | None = None
@@ -255,9 +254,14 @@ class JobFlow:
                     else ["bash", str(script), *args]
                 script.chmod(0o755)
                 env = self.plane.node_env(self, node)
+                # on the node itself: a local process, or inside the node's container
                 with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
-                    rc = subprocess.run(argv, cwd=home, env=env, stdout=out, stderr=err,
-                                        check=False, timeout=1800).returncode
+                    action = self.backend.spawn(self.cluster, node, argv, env, home, out, err)
+                    try:
+                        rc = action.wait(timeout=1800)
+                    except subprocess.TimeoutExpired:
+                        action.stop(grace_s=5.0)
+                        rc = 124
                 self.plane.upload_logs(self, logs, f"node/{node.spec.name}/bootstrap-actions/{n}")
                 if rc != 0:
                     errors.append(f"On the {node.spec.role.lower()} node {node.spec.name}, "
@@ -329,11 +333,14 @@ class JobFlow:
             lines += [f"NOTE {note}" for note in command.notes]
             lines.append(f"INFO running: {' '.join(command.argv)}")
             controller.write_text("\n".join(lines) + "\n")
+            # on the master node, as EMR runs steps: a local process, or inside the master's
+            # container (the driver then runs there and its executors in the workers')
+            master = self.cluster.nodes[0]
             with (step_dir / "stdout").open("wb") as out, (step_dir / "stderr").open("wb") as err:
-                run.process = OwnedProcess(command.argv, env=self.plane.node_env(
-                    self, self.cluster.nodes[0]), cwd=home, log=None, detached=False,
-                    stdout=out, stderr=err)
-                rc = run.process.proc.wait()
+                run.process = self.backend.spawn(self.cluster, master, command.argv,
+                                                 self.plane.node_env(self, master), home,
+                                                 out, err)
+                rc = run.process.wait()
             lines.append(f"INFO exit code {rc}")
             if rc != 0:
                 reason = "Step failed with a non-zero exit code"

@@ -1,6 +1,7 @@
-"""The EMR-shaped cluster for real: master, core and task nodes as Spark processes; the
-400k enrichment on it equals the local run, also when the task node is killed mid-job;
-no JVM is left behind after `harness down`, after a failure or after Ctrl-C."""
+"""The EMR-shaped cluster for real, on every backend (Spark processes, containers): master,
+core and task nodes; the 400k enrichment on it equals the local run, also when the task
+node is killed mid-job; no node is left behind after `harness down`, after a failure or
+after Ctrl-C."""
 
 from __future__ import annotations
 
@@ -17,13 +18,12 @@ import pandas as pd
 import pytest
 
 from harness.bench.equivalence import compare_outputs
-from harness.cluster import PRESETS, build_topology, running
-from harness.procs import pid_alive
+from harness.cluster import BACKENDS, PRESETS, Node, build_topology, running
 from harness.spark import spark_submit
 from harness.workloads import generate_fixture
+from tests.backends import CLUSTER_BACKENDS
 
 pytestmark = pytest.mark.integration
-BACKENDS = ["process"]  # the docker backend joins this list; tests are not copied per backend
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,18 @@ def reference_400k(cascade, fixture_400k):
     return cascade.vectorised(fixture_400k.read_tables())
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=CLUSTER_BACKENDS)
 def small_cluster(request, tmp_path_factory):
     topology = build_topology(PRESETS["small"])
     with running(topology, tmp_path_factory.mktemp("cluster"), request.param) as (c, impl):
         yield c, impl
-    assert not any(n.pid and pid_alive(n.pid) for n in c.nodes)
+    assert not any(impl.node_alive(n) for n in c.nodes)
+
+
+def _alive(backend: str, nodes: list[dict]) -> list[bool]:
+    """Whether each node (as `harness status --json` or a child process reports it) runs."""
+    impl = BACKENDS[backend]()
+    return [impl.node_alive(Node.from_dict(n)) for n in nodes]
 
 
 def _read(out: Path, cascade) -> dict[str, pd.DataFrame]:
@@ -91,19 +97,21 @@ def test_400k_job_on_the_cluster_equals_local_even_when_the_task_node_is_lost(
     assert killed.is_set(), "the task node was not killed during the job"
     assert result.returncode == 0, result.error_excerpt()
     assert cluster.node("task-1").state == "LOST"
-    assert not pid_alive(cluster.node("task-1").pid)
+    assert not impl.node_alive(cluster.node("task-1"))
     comparison = compare_outputs(cascade.outputs, reference_400k, _read(out, cascade), 1e-9)
     assert comparison.equal, comparison.summary()
 
 
-def test_no_jvm_is_left_after_a_failure_inside_the_block(tmp_path):
+@pytest.mark.parametrize("backend", CLUSTER_BACKENDS)
+def test_no_node_is_left_after_a_failure_inside_the_block(tmp_path, backend):
     topology = build_topology(PRESETS["small"])
-    pids = []
+    nodes = []
     with pytest.raises(RuntimeError, match="boom"), \
-            running(topology, tmp_path, "process") as (cluster, _):
-        pids = [n.pid for n in cluster.nodes]
+            running(topology, tmp_path, backend) as (cluster, impl):
+        nodes = list(cluster.nodes)
+        assert all(impl.node_alive(n) for n in nodes)
         raise RuntimeError("boom")
-    assert pids and not any(pid_alive(p) for p in pids)
+    assert nodes and not any(impl.node_alive(n) for n in nodes)
 
 
 def _harness(*args: str, work: Path) -> subprocess.CompletedProcess:
@@ -112,45 +120,49 @@ def _harness(*args: str, work: Path) -> subprocess.CompletedProcess:
                           text=True, cwd=work, env=env, timeout=300, check=False)
 
 
-def test_up_status_down_with_a_cluster_leaves_no_jvm(tmp_path):
+@pytest.mark.parametrize("backend", CLUSTER_BACKENDS)
+def test_up_status_down_with_a_cluster_leaves_no_node(tmp_path, backend):
     from harness.aws.endpoint import free_port
 
-    up = _harness("up", "--port", str(free_port()), "--cluster", "small", work=tmp_path)
+    up = _harness("up", "--port", str(free_port()), "--cluster", "small", "--backend", backend,
+                  work=tmp_path)
     assert up.returncode == 0, up.stderr
     status = json.loads(_harness("status", "--json", work=tmp_path).stdout)
     (cluster,) = status["clusters"]
+    assert cluster["backend"] == backend
+    assert status["endpoint"]["emr_backend"] == backend
     assert [n["name"] for n in cluster["nodes"]] == ["master-1", "core-1", "core-2", "task-1"]
     assert all(n["state"] == "RUNNING" for n in cluster["nodes"])
     assert {"name", "role", "instance_type", "market", "cores", "memory_mb", "state",
             "ui_url"} <= set(cluster["nodes"][1])
-    pids = [n["pid"] for n in cluster["nodes"]]
     killed = _harness("kill-node", "task-1", work=tmp_path)
     assert killed.returncode == 0, killed.stderr
     status = json.loads(_harness("status", "--json", work=tmp_path).stdout)
-    assert status["clusters"][0]["nodes"][3]["state"] == "LOST"
+    assert [n["state"] for n in status["clusters"][0]["nodes"]] == [
+        "RUNNING", "RUNNING", "RUNNING", "LOST"]
     assert _harness("down", work=tmp_path).returncode == 0
-    assert not any(pid_alive(p) for p in pids)
+    assert not any(_alive(backend, cluster["nodes"]))
 
 
 CTRL_C_SCRIPT = """
-import sys, time
+import json, sys, time
 from pathlib import Path
 from harness.cluster import PRESETS, build_topology, running
-with running(build_topology(PRESETS["small"]), Path(sys.argv[1])) as (cluster, _):
-    print(" ".join(str(n.pid) for n in cluster.nodes), flush=True)
+with running(build_topology(PRESETS["small"]), Path(sys.argv[1]), sys.argv[2]) as (c, _):
+    print(json.dumps([n.to_dict() for n in c.nodes]), flush=True)
     time.sleep(600)
 """
 
 
-def test_ctrl_c_stops_every_node(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT, str(tmp_path)],
+@pytest.mark.parametrize("backend", CLUSTER_BACKENDS)
+def test_ctrl_c_stops_every_node(tmp_path, backend):
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT, str(tmp_path), backend],
                             stdout=subprocess.PIPE, text=True)
     try:
-        line = proc.stdout.readline()
-        pids = [int(p) for p in line.split()]
-        assert len(pids) == 4 and all(pid_alive(p) for p in pids)
+        nodes = json.loads(proc.stdout.readline())
+        assert len(nodes) == 4 and all(_alive(backend, nodes))
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     finally:
         proc.kill()
-    assert not any(pid_alive(p) for p in pids)
+    assert not any(_alive(backend, nodes))

@@ -1,9 +1,11 @@
-"""EMR job flows driven purely through boto3 against the endpoint really run: bootstrap
-actions on every node, steps via command-runner and script-runner, logs under LogUri,
-the waiters, ActionOnFailure, cancel_steps, termination, and EMR's validation errors."""
+"""EMR job flows driven purely through boto3 against the endpoint really run, on every
+cluster backend (processes, containers): bootstrap actions on every node, steps via
+command-runner and script-runner, logs under LogUri, the waiters, ActionOnFailure,
+cancel_steps, termination, and EMR's validation errors."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gzip
 import os
@@ -19,6 +21,7 @@ from botocore.exceptions import ClientError
 from harness.aws.s3 import S3Uri, download_prefix, ensure_bucket, upload_dir
 from harness.bench.equivalence import compare_outputs
 from harness.workloads import generate_fixture
+from tests.backends import CLUSTER_BACKENDS
 
 pytestmark = pytest.mark.integration
 FAST = {"Delay": 1, "MaxAttempts": 600}
@@ -45,12 +48,29 @@ def step(name, args, action="CONTINUE", jar="command-runner.jar"):
             "HadoopJarStep": {"Jar": jar, "Args": list(args)}}
 
 
+@pytest.fixture(scope="module", params=CLUSTER_BACKENDS)
+def emr_backend(request):
+    """The cluster backend the endpoint's job flows run on."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def aws(endpoint):
-    s3, emr = endpoint.client("s3"), endpoint.client("emr")
-    for bucket in ("raw", "code", "logs", "curated"):
-        ensure_bucket(s3, bucket, endpoint.region)
-    return s3, emr
+def aws(emr_backend, request, tmp_path_factory):
+    """S3 and EMR clients of an endpoint whose job flows run on `emr_backend` (the
+    session's endpoint for processes, one of its own for containers)."""
+    from harness.aws import EmbeddedEndpoint
+
+    with contextlib.ExitStack() as stack:
+        if emr_backend == "process":
+            endpoint = request.getfixturevalue("endpoint")
+        else:
+            work = tmp_path_factory.mktemp(f"endpoint-{emr_backend}")
+            endpoint = stack.enter_context(EmbeddedEndpoint(
+                port=0, work_dir=work, log=work / "endpoint.log", emr_backend=emr_backend))
+        s3, emr = endpoint.client("s3"), endpoint.client("emr")
+        for bucket in ("raw", "code", "logs", "curated"):
+            ensure_bucket(s3, bucket, endpoint.region)
+        yield s3, emr
 
 
 def log_text(s3, key):
@@ -241,7 +261,7 @@ def test_unknown_ids_bad_json_and_unknown_operations(endpoint):
     assert isinstance(emr.list_clusters()["Clusters"], list)
 
 
-def test_harness_rehearse_runs_a_job_flow_file(tmp_path):
+def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
     import json
 
     (tmp_path / "jobs").mkdir()
@@ -253,10 +273,12 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path):
              jar="s3://us-east-1.elasticmapreduce/libs/script-runner/script-runner.jar")])
     flow["ReleaseLabel"] = "emr-7.12.0"
     (tmp_path / "flow.json").write_text(json.dumps(flow))
+    env = {**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness"),
+           "HARNESS_EMR_BACKEND": emr_backend}
     proc = subprocess.run(
         [sys.executable, "-m", "harness.cli", "rehearse", "flow.json", "--upload",
          "jobs=s3://code/jobs"], capture_output=True, text=True, cwd=tmp_path, timeout=600,
-        check=False, env={**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness")})
+        check=False, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "COMPLETED" in proc.stdout and "s3://results/out.txt" in proc.stdout
     assert "ships Spark 3.5.6; this rehearsal runs Spark 4.3.0" in proc.stdout
@@ -264,17 +286,18 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path):
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     proc = subprocess.run(
         [sys.executable, "-m", "harness.cli", "rehearse", "flow.json"], capture_output=True,
-        text=True, cwd=tmp_path, timeout=600, check=False,
-        env={**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness")})
+        text=True, cwd=tmp_path, timeout=600, check=False, env=env)
     assert proc.returncode != 0 and "not every step completed: hello" in proc.stderr
 
 
-def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path):
+def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_backend):
     import json
 
     from harness.aws import Endpoint
     from harness.aws.endpoint import free_port
-    from harness.procs import pid_alive
+    from harness.cluster import BACKENDS, Node
+
+    impl = BACKENDS[emr_backend]()
 
     port = free_port()
     env = {**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness"),
@@ -284,7 +307,7 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path):
         return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=300, check=False)
 
-    assert harness("up", "--port", str(port)).returncode == 0
+    assert harness("up", "--port", str(port), "--backend", emr_backend).returncode == 0
     try:
         emr = Endpoint(url=f"http://127.0.0.1:{port}").client("emr")
         small = [GROUPS[0], {**GROUPS[1], "InstanceCount": 1}]
@@ -301,9 +324,10 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path):
         emr.get_waiter("cluster_running").wait(ClusterId=second, WaiterConfig=FAST)
         status = json.loads(harness("status", "--json").stdout)
         (listed,) = [c for c in status["clusters"] if c["id"] == second]
-        pids = [n["pid"] for n in listed["nodes"]]
-        assert all(pid_alive(p) for p in pids)
+        assert listed["backend"] == emr_backend
+        nodes = [Node.from_dict(n) for n in listed["nodes"]]
+        assert all(impl.node_alive(n) for n in nodes)
     finally:
         down = harness("down")
     assert down.returncode == 0, down.stderr
-    assert not any(pid_alive(p) for p in pids)
+    assert not any(impl.node_alive(n) for n in nodes)

@@ -67,7 +67,7 @@ def test_missing_and_foreign_baselines(tmp_path):
     foreign = run_json(tmp_path / "f.json", BASE, cpu="EPYC x64")
     assert "another machine" in compare(foreign, cur).warnings[0]
     no_ref = run_json(tmp_path / "n.json", {"test_spark": 1.0})
-    with pytest.raises(GateError, match="no benchmark named like 'reference'"):
+    with pytest.raises(GateError, match="has no reference benchmark"):
         compare(no_ref, cur)
 
 
@@ -83,3 +83,23 @@ def test_gate_command_exit_codes(tmp_path):
     edge = run_json(tmp_path / "e.json", {**BASE, "test_spark": 23.0})
     assert runner.invoke(app, ["gate", "--baseline", str(base),
                                "--current", str(edge)]).exit_code == 3
+
+
+def test_the_suites_own_seconds_are_judged_not_pytest_benchmarks_stats(tmp_path):
+    """extra_info.seconds (the variant's own time, without set-up and verification) is the
+    figure when a benchmark has one."""
+    def suite(path, spark_seconds, digest="abc"):
+        path.write_text(json.dumps({"machine_info": {}, "benchmarks": [
+            {"name": "test_reference_computation", "stats": {"median": 0.1},
+             "extra_info": {"variant": "reference"}},
+            {"name": "test_spark[x]", "stats": {"median": 99.0},
+             "extra_info": {"seconds": spark_seconds, "output_equal": True,
+                            "output_digest": digest}}]}))
+        return path
+
+    base = suite(tmp_path / "b.json", 10.0)
+    assert [v.status for v in compare(base, suite(tmp_path / "s.json", 10.5)).verdicts] == ["ok"]
+    (slow,) = compare(base, suite(tmp_path / "x.json", 20.0)).verdicts
+    assert slow.status == "regressed" and slow.change == pytest.approx(1.0)
+    (changed,) = compare(base, suite(tmp_path / "d.json", 10.0, digest="abd")).verdicts
+    assert changed.status == "output-changed" and "abc -> abd" in changed.line()

@@ -1,0 +1,435 @@
+"""The docker backend: every EMR node is a container of the node image (docker/node), with
+CPU and memory limits in its instance type's proportions, labelled so that everything a
+cluster made is found, and removed, on every exit path.
+
+Networking: host networking by default, so nodes, their executors and a driver on the host
+meet on 127.0.0.1 exactly as with the process backend. `HARNESS_DOCKER_NETWORK=bridge`
+gives each cluster its own bridge network for machines where containers may talk over
+one: nodes find each other by name, the master's and workers' ports are published on
+127.0.0.1, and a driver on the host is reached at the network's gateway address.
+
+Files: the paths a job uses are bind-mounted at the same paths (the work directory, the
+fixtures directory, the temp directory and HARNESS_DOCKER_MOUNTS), so a file:// URI means
+the same on the driver and in the executors, and node logs land where the process backend
+puts them. Containers run as the calling user, so what they write stays the user's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pwd
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+from harness.aws.endpoint import free_port
+from harness.cluster import images
+from harness.cluster.base import ClusterError, Node, RunningCluster
+from harness.cluster.topology import NodeSpec, Topology
+from harness.errors import UsageError
+from harness.spark import FAST_JVM_OPTS
+
+CLUSTER_LABEL = f"{images.LABEL}.cluster"
+HANDLE_LABEL = f"{images.LABEL}.handle"
+NODE_LABEL = f"{images.LABEL}.node"
+ROLE_LABEL = f"{images.LABEL}.role"
+NETWORKS = ("host", "bridge")
+DAEMON_MB = 384  # a Spark daemon with SPARK_DAEMON_MEMORY=256m, as resident memory
+MASTER_MB = 3072  # the master daemon plus step drivers (spark-submit's 1 GiB heap, Python)
+MASTER_MIN_CPUS = 2
+# CPU-capped containers on a busy machine answer heartbeats late: a killed worker is
+# declared lost after 30 s (the process backend: 10 s; Spark's default: 60 s). Executors
+# of a killed node are noticed at once either way, by their dropped connections.
+WORKER_TIMEOUT_S = 30
+
+_live: dict[str, DockerBackend] = {}  # handles of clusters to remove at interpreter exit
+_live_lock = threading.Lock()
+
+
+def container_memory_mb(spec: NodeSpec) -> int:
+    """A worker container's limit: Spark's share (the instance's memory, scaled) plus a
+    quarter for the executor's off-heap memory (as YARN adds overhead on EMR) plus the
+    worker daemon."""
+    if spec.role == "MASTER":
+        return MASTER_MB
+    return spec.memory_mb * 5 // 4 + DAEMON_MB
+
+
+def container_cpus(spec: NodeSpec, topology: Topology) -> float:
+    """CPUs in the instance types' ratio: a worker gets its Spark cores; the master as many
+    as its instance has relative to the smallest worker's, but at least 2, because it runs
+    the steps' drivers beside the Spark master (a driver starving the master of CPU makes
+    it miss the workers' heartbeats and drop them)."""
+    if spec.role != "MASTER":
+        return float(spec.cores)
+    group = next(g for g in topology.groups if g.role == "MASTER")
+    smallest = min(g.instance_type.vcpu for g in topology.groups if g.role != "MASTER")
+    return float(max(MASTER_MIN_CPUS, round(group.instance_type.vcpu / smallest)))
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    """The paths without those inside another one (Docker refuses two mounts on one path)."""
+    resolved = sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in resolved:
+        if not any(path == k or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
+
+
+class ContainerProcess:
+    """A command run in a node's container (`docker exec`), as its own process group, with
+    its output copied to the given files; `stop()` signals the whole group."""
+
+    def __init__(self, api: Any, container: str, argv: list[str], env: dict[str, str],
+                 cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> None:
+        self.api, self.container = api, container
+        self.pidfile = f"/dev/shm/emr-exec-{uuid.uuid4().hex}.pid"
+        self.exec_id = api.exec_create(container, ["emr-node-exec", self.pidfile, *argv],
+                                       environment=env, workdir=str(cwd))["Id"]
+        frames = api.exec_start(self.exec_id, stream=True, demux=True)
+        self._pump = threading.Thread(target=self._copy, args=(frames, stdout, stderr),
+                                      daemon=True, name=f"exec-{self.exec_id[:8]}")
+        self._pump.start()
+
+    @staticmethod
+    def _copy(frames: Any, stdout: IO[bytes], stderr: IO[bytes]) -> None:
+        with contextlib.suppress(Exception):  # the container went away: output ends here
+            for out, err in frames:
+                if out:
+                    stdout.write(out)
+                    stdout.flush()
+                if err:
+                    stderr.write(err)
+                    stderr.flush()
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._pump.join(timeout)
+        if self._pump.is_alive():
+            raise subprocess.TimeoutExpired(f"exec in {self.container}", timeout or 0)
+        try:
+            code = self.api.exec_inspect(self.exec_id).get("ExitCode")
+        except Exception:  # noqa: BLE001 - the container was removed meanwhile
+            code = None
+        finally:
+            self.api.close()
+        return 137 if code is None else int(code)
+
+    def _signal(self, sig: str) -> None:
+        with contextlib.suppress(Exception):  # gone already
+            self.api.exec_start(self.api.exec_create(self.container, [
+                "sh", "-c", f'[ -f {self.pidfile} ] && kill -{sig} -- -"$(cat {self.pidfile})"'
+            ])["Id"])
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        self._signal("TERM")
+        self._pump.join(grace_s)
+        if self._pump.is_alive():
+            self._signal("KILL")
+            self._pump.join(5.0)
+
+
+class DockerBackend:
+    alias = "docker"
+    ships_s3a_jars = True  # the node image has them in Spark's jars, as EMR nodes do
+
+    def __init__(self, java_home: Path | None = None, network: str | None = None,
+                 image: str | None = None, mounts: list[Path] | None = None,
+                 ready_timeout_s: float = 120.0) -> None:
+        from harness.config import Settings
+
+        settings = Settings()
+        self.network = network or settings.docker_network
+        if self.network not in NETWORKS:
+            raise UsageError(f"unknown docker network mode {self.network!r}",
+                             "set HARNESS_DOCKER_NETWORK to host or bridge")
+        self.image = image or settings.docker_image or images.node_image()
+        self.mounts = [settings.work_dir, settings.fixtures_dir, Path(tempfile.gettempdir()),
+                       *settings.docker_mounts, *(mounts or [])]
+        self.ready_timeout_s = ready_timeout_s
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = images.client()
+        return self._client
+
+    # -- start -----------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """A Docker engine answers and the node image is there."""
+        images.require_image(self.client, self.image)
+
+    def start(self, topology: Topology, work_dir: Path, cluster_id: str,
+              detached: bool = False) -> RunningCluster:
+        started = time.perf_counter()
+        docker = self.client
+        images.require_image(docker, self.image)
+        base = (work_dir / "clusters" / cluster_id).resolve()
+        base.mkdir(parents=True, exist_ok=True)
+        handle = f"{cluster_id.lower()}-{secrets.token_hex(3)}"
+        if not detached:  # `harness up` clusters outlive us; `harness down` removes them
+            with _live_lock:
+                _live[handle] = self
+        master_port, master_ui = free_port(), free_port()
+        master_spec = topology.master
+        nodes: list[Node] = []
+        try:
+            network, gateway = self._network(handle, cluster_id)
+            mounts = self._mounts(base, work_dir)
+            bridge = self.network == "bridge"
+            master_host = master_spec.name if bridge else "127.0.0.1"
+            nodes.append(self._run(topology, master_spec, base, handle, cluster_id, network,
+                                   mounts, {
+                                       "EMR_MASTER_PORT": str(master_port),
+                                       "EMR_MASTER_UI_PORT": str(master_ui),
+                                       "SPARK_MASTER_OPTS":
+                                           f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
+                                           "-Dspark.deploy.retainedApplications=20",
+                                   }, master_ui, [master_port, master_ui]))
+            nodes[0].port = master_port
+            self._wait(lambda: _port_open(master_port), nodes, "the master to listen")
+
+            def worker(spec: NodeSpec) -> Node:
+                ui = free_port()
+                return self._run(topology, spec, base, handle, cluster_id, network, mounts, {
+                    "EMR_MASTER_URL": f"spark://{master_host}:{master_port}",
+                    "EMR_WORKER_CORES": str(spec.cores),
+                    "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
+                    "EMR_WORKER_UI_PORT": str(ui),
+                }, ui, [ui])
+
+            # in parallel: each container takes the engine a few hundred milliseconds
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                nodes.extend(pool.map(worker, topology.workers))
+            driver_conf = {"spark.driver.host": gateway,
+                           "spark.driver.bindAddress": gateway} if gateway else {}
+            cluster = RunningCluster(
+                id=cluster_id, backend=self.alias, master_url=f"spark://127.0.0.1:{master_port}",
+                master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
+                nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+                notes=[*topology.notes, f"docker, {self.network} network, image {self.image}"],
+                handle=handle, driver_conf=driver_conf,
+            )
+            self._wait(cluster.workers_registered, nodes,
+                       "every worker to register with the master")
+        except BaseException:
+            self._remove(handle)
+            raise
+        for node in nodes:
+            node.state = "RUNNING"
+        cluster.startup_s = round(time.perf_counter() - started, 2)
+        return cluster
+
+    def _network(self, handle: str, cluster_id: str) -> tuple[str, str | None]:
+        """The network mode for the containers, and the host's address on it (bridge)."""
+        if self.network == "host":
+            return "host", None
+        net = self.client.networks.create(
+            f"emr-rehearsal-{handle}", driver="bridge", check_duplicate=True,
+            labels={images.LABEL: "network", CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle})
+        net.reload()
+        gateway = net.attrs["IPAM"]["Config"][0].get("Gateway")
+        if not gateway:
+            raise ClusterError(f"the bridge network {net.name} has no gateway address",
+                               "use HARNESS_DOCKER_NETWORK=host")
+        return net.name, gateway
+
+    def _mounts(self, base: Path, work_dir: Path) -> list[Any]:
+        from docker.types import Mount
+
+        paths = [base, work_dir, *self.mounts]
+        for path in paths:
+            path.mkdir(parents=True, exist_ok=True)
+        mounts = [Mount(target=str(p), source=str(p), type="bind") for p in _outermost(paths)]
+        uid = os.getuid()
+        if uid != 0:  # Java and Hadoop want the user in /etc/passwd
+            try:
+                user = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                user = "harness"
+            passwd = base / "passwd"
+            passwd.write_text(f"root:x:0:0:root:/root:/bin/bash\n"
+                              f"{user}:x:{uid}:{os.getgid()}:{user}:/tmp:/bin/bash\n")
+            mounts.append(Mount(target="/etc/passwd", source=str(passwd), type="bind",
+                                read_only=True))
+        return mounts
+
+    def _run(self, topology: Topology, spec: NodeSpec, base: Path, handle: str,
+             cluster_id: str, network: str, mounts: list[Any], env: dict[str, str],
+             ui_port: int, ports: list[int]) -> Node:
+        node_dir = base / spec.name
+        for sub in ("local", "work", "logs", "home"):
+            (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        bridge = network != "host"
+        environment = {
+            "EMR_NODE_NAME": spec.name,
+            "EMR_NODE_HOST": spec.name if bridge else "127.0.0.1",
+            "EMR_NODE_DIR": str(node_dir),
+            "EMR_DRIVER_PYTHON": sys.executable,
+            "HOME": str(node_dir / "home"),
+            "SPARK_DAEMON_MEMORY": "256m",
+            "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
+            # host network: executors and block managers on loopback only; bridge: UIs
+            # link to the ports published on the host's loopback
+            **({"SPARK_PUBLIC_DNS": "127.0.0.1"} if bridge else {"SPARK_LOCAL_IP": "127.0.0.1"}),
+            **env,
+        }
+        mb = container_memory_mb(spec)
+        container = self.client.containers.run(
+            self.image, [spec.role.lower()], detach=True, init=True,
+            name=f"emr-{handle}-{spec.name}", environment=environment,
+            labels={images.LABEL: "node", CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle,
+                    NODE_LABEL: spec.name, ROLE_LABEL: spec.role},
+            network=None if not bridge else network,
+            network_mode="host" if not bridge else None,
+            hostname=spec.name if bridge else None,
+            ports={f"{p}/tcp": ("127.0.0.1", p) for p in ports} if bridge else None,
+            nano_cpus=int(container_cpus(spec, topology) * 1e9),
+            mem_limit=f"{mb}m", memswap_limit=f"{mb}m",
+            mounts=mounts, user=f"{os.getuid()}:{os.getgid()}", working_dir=str(node_dir),
+        )
+        return Node(spec, f"http://127.0.0.1:{ui_port}", None,
+                    str(node_dir / "logs" / f"{spec.name}.log"), container=container.id)
+
+    def _wait(self, ready: Any, nodes: list[Node], what: str) -> None:
+        deadline = time.monotonic() + self.ready_timeout_s
+        checked = 0.0
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if time.monotonic() - checked > 1.0:  # asking the engine costs more than a port
+                checked = time.monotonic()
+                for node in nodes:
+                    if not self.node_alive(node):
+                        raise ClusterError(
+                            f"{node.spec.name} (container {(node.container or '')[:12]}) "
+                            f"exited while waiting for {what}: {self._tail(node)}",
+                            f"see its log {node.log}")
+            time.sleep(0.1)
+        raise ClusterError(f"timed out after {self.ready_timeout_s:.0f} s waiting for {what}",
+                           f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
+
+    def _tail(self, node: Node, lines: int = 3) -> str:
+        try:
+            text = self.client.containers.get(node.container).logs(tail=40).decode(
+                errors="replace").strip().splitlines()
+        except Exception:  # noqa: BLE001
+            return "(no log)"
+        interesting = [ln for ln in text if "ERROR" in ln or "Exception" in ln] or text
+        return " | ".join(interesting[-lines:])
+
+    # -- the rest of the contract ------------------------------------------------------------
+
+    def node_alive(self, node: Node) -> bool:
+        from docker.errors import NotFound
+
+        if node.container is None:
+            return False
+        try:
+            return self.client.containers.get(node.container).status == "running"
+        except NotFound:
+            return False
+
+    def kill_node(self, cluster: RunningCluster, node: str, notice_s: float = 0.0) -> None:
+        """Take a worker away abruptly, as EC2 reclaims a spot instance: after the notice
+        period, SIGKILL its container (the worker and its executors with it). The stopped
+        container stays, with its logs, until the cluster is stopped."""
+        from docker.errors import APIError, NotFound
+
+        target = cluster.node(node)
+        if target.spec.role == "MASTER":
+            raise ClusterError("the master node cannot be killed like a spot instance",
+                               "kill a CORE or TASK node (e.g. task-1)")
+        if target.state == "LOST":
+            raise ClusterError(f"{node} is already lost", "kill another node")
+        if notice_s > 0:
+            time.sleep(notice_s)  # the two-minute warning, shortened
+        with contextlib.suppress(NotFound, APIError):  # already gone or not running
+            container = self.client.containers.get(target.container)
+            container.kill()
+            container.wait(timeout=30)
+        target.state = "LOST"
+
+    def stop(self, cluster: RunningCluster) -> None:
+        if cluster.handle:
+            self._remove(cluster.handle)
+        for node in cluster.nodes:
+            node.state = "TERMINATED"
+
+    def _remove(self, handle: str) -> None:
+        """Remove every container, network and volume labelled with this cluster's handle."""
+        remove_labelled(self.client, f"{HANDLE_LABEL}={handle}")
+        with _live_lock:
+            _live.pop(handle, None)
+
+    def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
+              cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> ContainerProcess:
+        """Run argv inside the node's container (the image has spark-submit, python3 and aws
+        on PATH, like an EMR node)."""
+        if node.container is None or not self.node_alive(node):
+            raise ClusterError(f"{node.spec.name} is not running", "start the cluster again")
+        variables = {k: v for k, v in env.items() if v != ""}
+        if self.network == "host":
+            variables.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # a client of its own: a step's output can be silent for longer than any timeout
+        api = images.client(timeout=None).api
+        return ContainerProcess(api, node.container, argv, variables, cwd, stdout, stderr)
+
+
+def remove_labelled(docker_client: Any, label: str) -> list[str]:
+    """Remove the containers (with their anonymous volumes), networks and volumes that carry
+    `label` ("key=value" or "key"); returns what was removed."""
+    from docker.errors import NotFound
+
+    removed = []
+    for container in docker_client.containers.list(all=True, filters={"label": label}):
+        with contextlib.suppress(NotFound):
+            container.remove(force=True, v=True)
+            removed.append(f"container {container.name}")
+    for network in docker_client.networks.list(filters={"label": label}):
+        with contextlib.suppress(NotFound):
+            network.remove()
+            removed.append(f"network {network.name}")
+    for volume in docker_client.volumes.list(filters={"label": label}):
+        with contextlib.suppress(NotFound):
+            volume.remove(force=True)
+            removed.append(f"volume {volume.name}")
+    return removed
+
+
+def leftovers(docker_client: Any, label: str = images.LABEL) -> list[str]:
+    """Containers, networks and volumes with the project's label that still exist."""
+    found = [f"container {c.name}" for c in
+             docker_client.containers.list(all=True, filters={"label": label})]
+    found += [f"network {n.name}" for n in docker_client.networks.list(filters={"label": label})]
+    found += [f"volume {v.name}" for v in docker_client.volumes.list(filters={"label": label})]
+    return found
+
+
+@atexit.register
+def _remove_live() -> None:
+    """At interpreter exit (normal, SystemExit from SIGTERM, after Ctrl-C), remove every
+    cluster this process started and has not stopped, except `harness up`'s."""
+    with _live_lock:
+        live = list(_live.items())
+    for handle, backend in live:
+        with contextlib.suppress(Exception):
+            backend._remove(handle)

@@ -1,0 +1,164 @@
+"""pytest plugin (entry point `pytest11: harness`): fixtures for users' own tests and
+benchmarks of their Spark jobs, on the same endpoint and cluster the harness uses.
+
+    harness_endpoint   session  the embedded AWS endpoint (moto + EMR control plane) on a
+                                free 127.0.0.1 port; an `Endpoint` (.url, .client("s3"))
+    harness_bucket     test     a fresh, empty S3 bucket on that endpoint (its name);
+                                emptied and deleted afterwards
+    harness_topology   session  the cluster's topology: --harness-topology small|FILE;
+                                override this fixture to pin one in code
+    harness_cluster    session  an EMR-shaped Spark standalone cluster of that topology on
+                                --harness-backend process|docker; a `RunningCluster`
+    harness_spark      session  a SparkSession on that cluster, with s3:// and s3a://
+                                pointing at the endpoint
+    harness_dataset    session  a factory: harness_dataset(rows, workload="cascade",
+                                seed=42) -> Fixture (generated once into the shared cache)
+
+Everything costly is session-scoped and stopped on every exit path, Ctrl-C included. The
+plugin imports nothing heavy until a fixture is used, so it costs nothing in test runs
+that do not use it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.aws.endpoint import Endpoint
+    from harness.cluster import RunningCluster, Topology
+    from harness.workloads import Fixture
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "emr-rehearsal fixtures")
+    group.addoption("--harness-backend", default=os.environ.get("HARNESS_BACKEND", "process"),
+                    help="cluster backend for harness_cluster: process (default) or docker")
+    group.addoption("--harness-topology", default="small",
+                    help="topology for harness_cluster: a preset name (small) or a JSON "
+                         "file of EMR InstanceGroups")
+    group.addoption("--harness-workload", default="cascade",
+                    help="default workload of harness_dataset (name, PKG.MODULE:NAME or an "
+                         "entry point)")
+
+
+def _stop_on_sigterm() -> None:
+    """A SIGTERM (a cancelled CI job, `timeout`) ends the session as Ctrl-C does, so the
+    session fixtures' teardown stops what they started. Only where no handler is set."""
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+@pytest.fixture(scope="session")
+def harness_work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the plugin's servers and cluster keep their files for this session."""
+    return tmp_path_factory.mktemp("harness")
+
+
+@pytest.fixture(scope="session")
+def harness_endpoint(harness_work_dir: Path) -> Iterator[Endpoint]:
+    from harness.aws import EmbeddedEndpoint
+
+    _stop_on_sigterm()
+    work = harness_work_dir / "endpoint"
+    work.mkdir(exist_ok=True)
+    with EmbeddedEndpoint(port=0, work_dir=work, log=work / "endpoint.log") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def harness_bucket(harness_endpoint: Endpoint) -> Iterator[str]:
+    from harness.aws.s3 import ensure_bucket
+
+    s3 = harness_endpoint.client("s3")
+    name = f"harness-test-{uuid.uuid4().hex[:12]}"
+    ensure_bucket(s3, name, harness_endpoint.region)
+    try:
+        yield name
+    finally:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=name, Delete={"Objects": keys})
+        s3.delete_bucket(Bucket=name)
+
+
+@pytest.fixture(scope="session")
+def harness_topology(pytestconfig: pytest.Config) -> Topology:
+    from harness.cluster import build_topology, load_groups
+    from harness.config import Settings
+
+    groups = load_groups(pytestconfig.getoption("--harness-topology"))
+    return build_topology(groups, Settings().cluster_memory_mb, host_cores=os.cpu_count())
+
+
+@pytest.fixture(scope="session")
+def harness_cluster(pytestconfig: pytest.Config, harness_topology: Topology,
+                    harness_work_dir: Path) -> Iterator[RunningCluster]:
+    from harness.cluster import running
+    from harness.config import Settings
+
+    _stop_on_sigterm()
+    backend = pytestconfig.getoption("--harness-backend")
+    with running(harness_topology, harness_work_dir / "cluster", backend,
+                 cluster_id="c-pytest", java_home=Settings().java_home) as (cluster, _):
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def harness_spark(harness_cluster: RunningCluster, harness_endpoint: Endpoint
+                  ) -> Iterator[Any]:
+    """A SparkSession whose executors run on harness_cluster; s3:// URIs read and write
+    the endpoint's buckets through S3A."""
+    from pyspark.sql import SparkSession
+
+    from harness.aws.s3a import resolve_jars, spark_conf
+    from harness.config import Settings
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    jars = resolve_jars(Settings().jar_cache).jars
+    builder = SparkSession.builder.master(harness_cluster.master_url).appName("harness-pytest")
+    conf = {**harness_cluster.spark_conf(), **spark_conf(harness_endpoint, jars),
+            "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
+            "spark.ui.enabled": "false"}
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@pytest.fixture(scope="session")
+def harness_dataset(pytestconfig: pytest.Config) -> Callable[..., Fixture]:
+    """harness_dataset(rows, workload=None, seed=None, bad_share=None) -> Fixture: a
+    workload's seeded fixture of `rows` rows (Parquet + CSV + manifest), made once and
+    reused from the shared fixture cache; `.uri()` is what a Spark job reads."""
+    from harness.config import Settings
+    from harness.workloads import generate_fixture, get_workload
+    from harness.workloads.fixtures import fixture_dir
+
+    default = pytestconfig.getoption("--harness-workload")
+
+    def make(rows: int, workload: str | None = None, seed: int | None = None,
+             bad_share: float | None = None) -> Fixture:
+        wl = get_workload(workload or default)
+        seed = wl.default_seed if seed is None else seed
+        bad_share = wl.default_bad_share if bad_share is None else bad_share
+        path = fixture_dir(Settings().fixtures_dir, wl, rows, seed, bad_share)
+        fixture, _ = generate_fixture(wl, rows, seed, bad_share, path)
+        return fixture
+
+    return make

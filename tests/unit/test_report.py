@@ -1,0 +1,225 @@
+"""`harness report`: from pytest-benchmark JSON (as the suite in benchmarks/ writes it) to
+tables, fits, crossovers, an HTML page and readable PNGs; bad input is one line naming the
+problem and the remedy. Synthetic results with known costs; nothing is started."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from harness.bench import html_report, results
+from harness.cli import app, main
+
+MACHINE = {"cores": 2, "memory_gib": 23.4, "python": "3.11.2", "java": "17.0.12",
+           "spark": "4.0.1"}
+# seconds = fixed + per_row x rows, per variant (Spark: start-up apart, then the job)
+COSTS = {"vectorised": (0.05, 2e-6), "batched": (0.2, 50e-6)}
+SPARK = {"spark-local": (6.0, 1.5, 1.5e-6), "spark-cluster": (12.0, 2.0, 0.8e-6)}
+SIZES = (10_000, 100_000, 400_000)
+
+
+def bench(variant, rows, measure, seconds, workload="cascade", **extra):
+    name = f"test_{variant}_{measure}[{rows}]"
+    return {"name": name, "fullname": f"benchmarks/test_{workload}.py::{name}",
+            "group": workload, "stats": {"median": seconds, "min": seconds, "mean": seconds,
+                                         "rounds": 3},
+            "extra_info": {"workload": workload, "variant": variant, "rows": rows,
+                           "measure": measure, "seconds": seconds, "projected": False,
+                           "output_equal": True, "machine": MACHINE, **extra}}
+
+
+def suite(sizes=SIZES, workload="cascade", spark_total=True):
+    out = []
+    for n in sizes:
+        out.append(bench("reference", n, "total", 0.01, workload))
+        for variant, (fixed, per_row) in COSTS.items():
+            out.append(bench(variant, n, "total", fixed + per_row * n, workload))
+        per_row = bench("per-row", n, "total", 200e-6 * n, workload)
+        if n > sizes[0]:  # large legacy runs are projected from a measured sample
+            per_row["extra_info"].update(projected=True, sample_rows=sizes[0])
+        out.append(per_row)
+        for variant, (start, fixed, per_row) in SPARK.items():
+            job = fixed + per_row * n
+            out.append(bench(variant, n, "startup", start, workload))
+            out.append(bench(variant, n, "job", job, workload))
+            if spark_total:
+                out.append(bench(variant, n, "total", start + job, workload))
+    return out
+
+
+def write(path, benchmarks):
+    path.write_text(json.dumps({
+        "machine_info": {"python_version": "3.11.2", "system": "Linux", "release": "6.1",
+                         "cpu": {"brand_raw": "Test CPU @ 2.2GHz", "count": 2}},
+        "commit_info": {"id": "6d9c755deadbeef", "branch": "main", "dirty": False},
+        "datetime": "2025-06-01T12:00:00+00:00", "version": "5.3.1",
+        "benchmarks": benchmarks}))
+    return path
+
+
+def build(*paths, project=None):
+    return html_report.build(results.load(list(paths)), project)
+
+
+def build_from(benchmarks):
+    with tempfile.TemporaryDirectory() as tmp:
+        return build(write(Path(tmp) / "b.json", benchmarks))
+
+
+def test_report_command_writes_html_pngs_and_json(tmp_path):
+    src = write(tmp_path / "bench.json", suite())
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["report", "--json", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "spark-cluster overtakes vectorised" in result.output
+    for name in ("time_vs_rows.png", "throughput.png", "speedup.png", "crossover.png",
+                 "startup_vs_job.png"):
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert len(data) > 20_000, name  # axes, lines, labels and a legend, not a blank
+    page = (out / "index.html").read_text()
+    for name in ("time_vs_rows.png", "crossover.png", "startup_vs_job.png"):
+        assert f'src="{name}"' in page  # relative, beside the page
+    assert "<table" in page and "reference" not in page.split("<h2>cascade")[1]
+    # table values: vectorised at 400k is 0.05 + 0.8 s, 470,588 rows/s, 94.1x per-row's 80 s
+    assert "0.850" in page and "470,588" in page and "94.1×" in page
+    assert "projected from a 10,000-row sample" in page and "projected (fit)" in page
+    assert "at 40,000,000 rows" in page and '<span class="proj">projected</span>' in page
+    assert "spark-cluster overtakes vectorised at about 11,625,000 rows" in page
+    for fact in ("Test CPU @ 2.2GHz", "17.0.12", "4.0.1", "3.11.2", "6d9c755deadb",
+                 "2025-06-01", "2 cores"):
+        assert fact in page, fact
+    data = json.loads((out / "report.json").read_text())
+    fits = {(f["variant"], f["measure"]): f for f in data["workloads"]["cascade"]["fits"]}
+    assert fits[("vectorised", "total")]["fixed_s"] == pytest.approx(0.05)
+    assert fits[("vectorised", "total")]["per_row_us"] == pytest.approx(2.0)
+
+
+def test_fits_recover_costs_and_mark_projections():
+    (w,) = build_from(suite()).workloads
+    vec = w.fit_for("vectorised")
+    assert (vec.fit.fixed_s, vec.fit.per_row_s) == (pytest.approx(0.05), pytest.approx(2e-6))
+    job = w.fit_for("spark-cluster", "job")
+    assert job.fit.fixed_s == pytest.approx(2.0) and job.fit.per_row_s == pytest.approx(0.8e-6)
+    assert job.startup_s == pytest.approx(12.0)  # start-up reported apart from the job fit
+    total = w.fit_for("spark-cluster")
+    assert total.fit.fixed_s == pytest.approx(14.0)
+    at = {p.rows: p for p in total.projections}
+    assert not at[400_000].projected and at[400_000].seconds == pytest.approx(14.32)
+    assert at[40_000_000].projected and at[40_000_000].seconds == pytest.approx(46.0)
+    # per-row: fitted on its one measured size (flagged); the suite's projections kept
+    per_row = w.fit_for("per-row")
+    assert per_row.fit.single_size and per_row.fit.fixed_s == 0.0
+    rows = {(r.series, r.rows): r for r in w.rows}
+    assert rows[("per-row", 400_000)].basis == "projected from a 10,000-row sample"
+    assert rows[("vectorised", 40_000_000)].projected
+    assert rows[("vectorised", 40_000_000)].basis == "projected (fit)"
+    assert rows[("vectorised", 400_000)].speedup == pytest.approx(80.0 / 0.85)
+    assert rows[("vectorised", 400_000)].speedup_projected  # per-row's 400k is projected
+    assert not rows[("vectorised", 10_000)].speedup_projected
+    headline = w.crossovers[0]
+    assert (headline.challenger, headline.incumbent) == ("spark-cluster", "vectorised")
+    assert headline.rows == pytest.approx((14.0 - 0.05) / 1.2e-6)
+
+
+def test_spark_time_is_startup_plus_job_when_no_total_was_recorded():
+    (w,) = build_from(suite(spark_total=False)).workloads
+    row = next(r for r in w.rows if r.series == "spark-local" and r.rows == 100_000)
+    assert row.seconds == pytest.approx(6.0 + 1.5 + 0.15)
+    assert row.basis == "start-up + job (measured)" and not row.projected
+
+
+def test_unverified_output_withholds_the_time_and_stays_out_of_the_fit():
+    benchmarks = suite()
+    broken = next(b for b in benchmarks if b["extra_info"]["variant"] == "batched"
+                  and b["extra_info"]["rows"] == 400_000)
+    broken["extra_info"].update(output_equal=False, seconds=None)  # as the suite records it
+    unmeasured = next(b for b in benchmarks if b["extra_info"]["variant"] == "spark-local"
+                      and b["extra_info"]["measure"] == "job")
+    unmeasured["extra_info"]["seconds"] = None  # the job printed no metrics line
+    report = build_from(benchmarks)
+    assert any("test_spark-local_job[10000] recorded no seconds" in w for w in report.warnings)
+    (w,) = report.workloads
+    row = next(r for r in w.rows if r.series == "batched" and r.rows == 400_000)
+    assert row.seconds is None and row.output_equal is False and row.speedup is None
+    assert w.fit_for("batched").fit.sizes == [10_000, 100_000]
+    assert "DIFFERS (time withheld)" in html_report.render_html(report, [])
+
+
+def test_extra_projection_sizes_and_several_files_and_workloads(tmp_path):
+    small = write(tmp_path / "small.json", suite(sizes=(10_000,)))
+    large = write(tmp_path / "large.json", suite(sizes=(100_000, 400_000)) +
+                  suite(workload="sessions"))
+    report = build(small, large, project=[4_000_000])
+    assert [w.workload for w in report.workloads] == ["cascade", "sessions"]
+    cascade = report.workloads[0]
+    assert cascade.fit_for("vectorised").fit.sizes == [10_000, 100_000, 400_000]
+    at = {p.rows: p for p in cascade.fit_for("vectorised").projections}
+    assert at[4_000_000].projected and at[4_000_000].seconds == pytest.approx(8.05)
+    assert report.projection_rows == [400_000, 4_000_000, 40_000_000]
+
+
+def test_harness_bench_json_is_accepted(tmp_path):
+    src = tmp_path / "bench.json"
+    src.write_text(json.dumps({
+        "workload": "cascade", "created": "2025-06-02T10:00:00Z", "machine": MACHINE,
+        "fixture": {"rows": 100_000}, "results": [
+            {"variant": "per-row", "rows_in": 1_000, "rows_full": 100_000, "seconds": 20.0,
+             "projected": True, "measured_rows": 1_000, "output_equal": True, "details": {}},
+            {"variant": "vectorised", "rows_in": 100_000, "rows_full": 100_000,
+             "seconds": 0.25, "projected": False, "output_equal": True, "details": {}},
+            {"variant": "spark", "rows_in": 100_000, "rows_full": 100_000, "seconds": 9.0,
+             "projected": False, "output_equal": True,
+             "details": {"master": "spark://127.0.0.1:7077", "session_start_s": 5.0,
+                         "job_s": 3.1}}]}))
+    (w,) = build(src).workloads
+    rows = {r.series: r for r in w.rows if r.rows == 100_000}
+    assert set(rows) == {"per-row", "vectorised", "spark-cluster"}
+    assert rows["spark-cluster"].speedup == pytest.approx(20.0 / 9.0)
+    assert w.startup_job == [{"variant": "spark-cluster", "rows": 100_000, "startup_s": 5.0,
+                              "job_s": 3.1, "startup_shared": False}]
+
+
+def one_line_error(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["harness", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    text = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and "Traceback" not in text
+    assert len(text.splitlines()) == 1, text
+    return text
+
+
+@pytest.mark.parametrize(("content", "needles"), [
+    (None, ["does not exist", "--benchmark-json"]),
+    ("not json", ["is not JSON", "--benchmark-json"]),
+    ('{"something": "else"}', ["neither pytest-benchmark output", "--benchmark-json"]),
+    ('{"benchmarks": [{"name": "t", "stats": {"median": 1}, "extra_info": {}}]}',
+     ["carries the extra_info a report needs", "workload, variant, rows",
+      "run the suite in benchmarks/"]),
+])
+def test_bad_input_is_one_line_naming_problem_and_remedy(tmp_path, monkeypatch, capsys,
+                                                         content, needles):
+    src = tmp_path / "in.json"
+    if content is not None:
+        src.write_text(content)
+    text = one_line_error(monkeypatch, capsys, "report", "--json", str(src), "--out",
+                          str(tmp_path / "out"))
+    assert text.startswith("error:") and " -- " in text
+    for needle in needles:
+        assert needle in text
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_bad_extra_info_names_the_benchmark(tmp_path, monkeypatch, capsys):
+    bad = bench("vectorised", 10_000, "total", 0.1)
+    bad["extra_info"]["rows"] = "lots"
+    src = write(tmp_path / "b.json", [bad])
+    text = one_line_error(monkeypatch, capsys, "report", "--json", str(src), "--out",
+                          str(tmp_path / "out"))
+    assert "test_vectorised_total[10000]" in text and "'lots'" in text
