@@ -33,7 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-sizes", default=DEFAULT_SIZES, help="comma-separated row counts")
     group.addoption("--bench-variants", default="", help="comma-separated variants (all)")
     group.addoption("--bench-profile", default="local", help="legacy latency profile")
-    group.addoption("--bench-sample", type=int, default=10_000,
+    group.addoption("--bench-sample", type=int, default=5_000,
                     help="row-at-a-time legacy variants run at most this many rows")
 
 

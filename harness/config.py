@@ -79,3 +79,6 @@ class Settings(BaseSettings):
                                      "(default emr-rehearsal/node:spark-<pyspark version>)")
     docker_mounts: list[Path] = Field(default_factory=list, description="more host paths the "
                                       "docker backend bind-mounts at the same path (JSON list)")
+    docker_session: str | None = Field(default=None, description="also label the docker "
+                                       "backend's containers and networks with "
+                                       "emr-rehearsal.session=<this> (a test run's own)")

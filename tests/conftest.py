@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -56,37 +58,39 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory):
 
 
 # -- nothing of the docker backend may outlive the suite --------------------------------------
+# Every container and network this run's clusters make (in this process, in `harness up`
+# children, in endpoints' job flows) carries emr-rehearsal.session=<this run's id>, so the
+# check sees only this run's objects, never those of another run on the same engine.
 
-def _docker_leftovers() -> set[str] | None:
-    """Containers, networks and volumes carrying the project's label (None: no engine)."""
+def _docker_leftovers(session_id: str) -> list[str] | None:
+    """This run's containers, networks and volumes still there (None: no engine)."""
     try:
         from harness.cluster import images
-        from harness.cluster.docker import leftovers
+        from harness.cluster.docker import SESSION_LABEL, leftovers
 
-        return set(leftovers(images.client(timeout=10)))
+        return leftovers(images.client(timeout=10), f"{SESSION_LABEL}={session_id}")
     except Exception:  # noqa: BLE001 - no engine, no SDK: nothing can be left behind
         return None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_DOCKER_BEFORE] = _docker_leftovers()
+    session_id = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    session.config.stash[_DOCKER_SESSION] = session_id
+    os.environ["HARNESS_DOCKER_SESSION"] = session_id  # children inherit it
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run when it left containers, networks or volumes behind (and remove them,
     so the next run starts clean)."""
-    before = session.config.stash.get(_DOCKER_BEFORE, None)
-    after = _docker_leftovers()
-    if after is None:
-        return
-    left = sorted(after - (before or set()))
+    session_id = session.config.stash.get(_DOCKER_SESSION, None)
+    left = _docker_leftovers(session_id) if session_id else None
     if not left:
         return
     from harness.cluster import images
-    from harness.cluster.docker import remove_labelled
+    from harness.cluster.docker import SESSION_LABEL, remove_labelled
 
     with contextlib.suppress(Exception):
-        remove_labelled(images.client(timeout=10), images.LABEL)
+        remove_labelled(images.client(timeout=10), f"{SESSION_LABEL}={session_id}")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     message = f"the test run left {len(left)} docker object(s) behind: {', '.join(left)}"
     if reporter is not None:
@@ -94,4 +98,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-_DOCKER_BEFORE = pytest.StashKey[set | None]()
+_DOCKER_SESSION = pytest.StashKey[str]()

@@ -43,6 +43,7 @@ CLUSTER_LABEL = f"{images.LABEL}.cluster"
 HANDLE_LABEL = f"{images.LABEL}.handle"
 NODE_LABEL = f"{images.LABEL}.node"
 ROLE_LABEL = f"{images.LABEL}.role"
+SESSION_LABEL = f"{images.LABEL}.session"  # HARNESS_DOCKER_SESSION: whose run made it
 NETWORKS = ("host", "bridge")
 DAEMON_MB = 384  # a Spark daemon with SPARK_DAEMON_MEMORY=256m, as resident memory
 MASTER_MB = 3072  # the master daemon plus step drivers (spark-submit's 1 GiB heap, Python)
@@ -163,7 +164,14 @@ class DockerBackend:
         self.mounts = [settings.work_dir, settings.fixtures_dir, Path(tempfile.gettempdir()),
                        *settings.docker_mounts, *(mounts or [])]
         self.ready_timeout_s = ready_timeout_s
+        self.session = settings.docker_session
         self._client: Any = None
+
+    def _labels(self, kind: str, cluster_id: str, handle: str) -> dict[str, str]:
+        labels = {images.LABEL: kind, CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle}
+        if self.session:
+            labels[SESSION_LABEL] = self.session
+        return labels
 
     @property
     def client(self) -> Any:
@@ -244,7 +252,7 @@ class DockerBackend:
             return "host", None
         net = self.client.networks.create(
             f"emr-rehearsal-{handle}", driver="bridge", check_duplicate=True,
-            labels={images.LABEL: "network", CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle})
+            labels=self._labels("network", cluster_id, handle))
         net.reload()
         gateway = net.attrs["IPAM"]["Config"][0].get("Gateway")
         if not gateway:
@@ -296,8 +304,8 @@ class DockerBackend:
         container = self.client.containers.run(
             self.image, [spec.role.lower()], detach=True, init=True,
             name=f"emr-{handle}-{spec.name}", environment=environment,
-            labels={images.LABEL: "node", CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle,
-                    NODE_LABEL: spec.name, ROLE_LABEL: spec.role},
+            labels={**self._labels("node", cluster_id, handle), NODE_LABEL: spec.name,
+                    ROLE_LABEL: spec.role},
             network=None if not bridge else network,
             network_mode="host" if not bridge else None,
             hostname=spec.name if bridge else None,
