@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -530,8 +529,7 @@ def gate(
 
     report = gating.compare(baseline, current, threshold / 100, noise_floor_ms / 1000,
                             reference)
-    if rerun and report.ambiguous and "suite" in json.loads(current.read_text()):
-        out.print("re-running " + ", ".join(v.name for v in report.ambiguous), markup=False)
+    if rerun and report.ambiguous:
         report = gating.rerun(report, baseline, current, threshold / 100,
                               noise_floor_ms / 1000, reference)
     for warning in report.warnings:

@@ -180,8 +180,10 @@ def rerun(report: GateReport, baseline_path: Path, current_path: Path, threshold
     ambiguous = report.ambiguous
     if not ambiguous:
         return report
-    current = _load(current_path, "current")
-    suite = current.get("suite") or {}
+    suite = _load(current_path, "current").get("suite")
+    if not suite:  # not written by the suite: nothing records how to re-run it
+        return report
+    print("re-running " + ", ".join(v.name for v in ambiguous), flush=True)
     rerun_json = current_path.with_name(current_path.stem + "-rerun.json")
     cmd = [sys.executable, "-m", "pytest", report.reference, *[v.name for v in ambiguous],
            *suite.get("options", []), "-q", "-p", "no:cacheprovider",
