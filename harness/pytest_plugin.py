@@ -125,11 +125,15 @@ def harness_spark(harness_cluster: RunningCluster, harness_endpoint: Endpoint
 
     from harness.aws.s3a import resolve_jars, spark_conf
     from harness.config import Settings
+    from harness.spark import DEFAULT_CONF, FAST_JVM_OPTS
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     jars = resolve_jars(Settings().jar_cache).jars
     builder = SparkSession.builder.master(harness_cluster.master_url).appName("harness-pytest")
-    conf = {**harness_cluster.spark_conf(), **spark_conf(harness_endpoint, jars),
+    # the defaults `harness` jobs get from spark_submit (8 shuffle partitions, AQE, UTC,
+    # quick-start JVM flags), then the cluster's and the endpoint's settings
+    conf = {**DEFAULT_CONF, "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
+            **harness_cluster.spark_conf(), **spark_conf(harness_endpoint, jars),
             "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
             "spark.ui.enabled": "false"}
     for key, value in conf.items():

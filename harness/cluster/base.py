@@ -9,12 +9,19 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import HarnessError
+
+# A worker whose heartbeats stop is declared lost after this many seconds (Spark's
+# default: 60). Shorter finds a killed node sooner, but a driver or a CPU-capped container
+# beside a busy master answers late: at 10 s the master dropped live workers every 30 s.
+# Executors of a killed node are noticed at once either way, by their dropped connections.
+WORKER_TIMEOUT_S = 30
 
 
 class ClusterError(HarnessError):
@@ -111,6 +118,36 @@ class RunningCluster:
         alive = {w.get("webuiaddress") for w in status.get("workers", [])
                  if w.get("state") == "ALIVE"}
         return all(n.ui_url in alive for n in self.workers)
+
+
+def wait_for(ready: Callable[[], bool], nodes: list[Node], what: str, timeout_s: float,
+             exited: Callable[[Node], str | None], check_every_s: float = 0.0) -> None:
+    """Poll ready() until it holds. Every check_every_s, exited(node) says whether a node
+    has gone (a description with its last log lines) or runs (None): a node that exits
+    while we wait, or the timeout, is a ClusterError pointing to the logs."""
+    deadline = time.monotonic() + timeout_s
+    checked = 0.0
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        if time.monotonic() - checked >= check_every_s:
+            checked = time.monotonic()
+            for node in nodes:
+                gone = exited(node)
+                if gone is not None:
+                    raise ClusterError(f"{gone} exited while waiting for {what}",
+                                       f"see its log {node.log}")
+        time.sleep(0.1)
+    raise ClusterError(f"timed out after {timeout_s:.0f} s waiting for {what}",
+                       f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
+
+
+def started(cluster: RunningCluster, since: float) -> RunningCluster:
+    """Mark every node RUNNING and record the start-up time (since: a perf_counter)."""
+    for node in cluster.nodes:
+        node.state = "RUNNING"
+    cluster.startup_s = round(time.perf_counter() - since, 2)
+    return cluster
 
 
 class NodeProcess(Protocol):

@@ -34,7 +34,14 @@ from typing import IO, Any
 
 from harness.aws.endpoint import free_port
 from harness.cluster import images
-from harness.cluster.base import ClusterError, Node, RunningCluster
+from harness.cluster.base import (
+    WORKER_TIMEOUT_S,
+    ClusterError,
+    Node,
+    RunningCluster,
+    started,
+    wait_for,
+)
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import UsageError
 from harness.spark import FAST_JVM_OPTS
@@ -48,10 +55,6 @@ NETWORKS = ("host", "bridge")
 DAEMON_MB = 384  # a Spark daemon with SPARK_DAEMON_MEMORY=256m, as resident memory
 MASTER_MB = 3072  # the master daemon plus step drivers (spark-submit's 1 GiB heap, Python)
 MASTER_MIN_CPUS = 2
-# CPU-capped containers on a busy machine answer heartbeats late: a killed worker is
-# declared lost after 30 s (the process backend: 10 s; Spark's default: 60 s). Executors
-# of a killed node are noticed at once either way, by their dropped connections.
-WORKER_TIMEOUT_S = 30
 
 _live: dict[str, DockerBackend] = {}  # handles of clusters to remove at interpreter exit
 _live_lock = threading.Lock()
@@ -187,7 +190,7 @@ class DockerBackend:
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
               detached: bool = False) -> RunningCluster:
-        started = time.perf_counter()
+        since = time.perf_counter()
         docker = self.client
         images.require_image(docker, self.image)
         base = (work_dir / "clusters" / cluster_id).resolve()
@@ -241,10 +244,7 @@ class DockerBackend:
         except BaseException:
             self._remove(handle)
             raise
-        for node in nodes:
-            node.state = "RUNNING"
-        cluster.startup_s = round(time.perf_counter() - started, 2)
-        return cluster
+        return started(cluster, since)
 
     def _network(self, handle: str, cluster_id: str) -> tuple[str, str | None]:
         """The network mode for the containers, and the host's address on it (bridge)."""
@@ -318,22 +318,14 @@ class DockerBackend:
                     str(node_dir / "logs" / f"{spec.name}.log"), container=container.id)
 
     def _wait(self, ready: Any, nodes: list[Node], what: str) -> None:
-        deadline = time.monotonic() + self.ready_timeout_s
-        checked = 0.0
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            if time.monotonic() - checked > 1.0:  # asking the engine costs more than a port
-                checked = time.monotonic()
-                for node in nodes:
-                    if not self.node_alive(node):
-                        raise ClusterError(
-                            f"{node.spec.name} (container {(node.container or '')[:12]}) "
-                            f"exited while waiting for {what}: {self._tail(node)}",
-                            f"see its log {node.log}")
-            time.sleep(0.1)
-        raise ClusterError(f"timed out after {self.ready_timeout_s:.0f} s waiting for {what}",
-                           f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
+        def exited(node: Node) -> str | None:
+            if self.node_alive(node):
+                return None
+            return (f"{node.spec.name} (container {(node.container or '')[:12]}: "
+                    f"{self._tail(node)})")
+
+        # asking the engine costs more than a port: once a second
+        wait_for(ready, nodes, what, self.ready_timeout_s, exited, check_every_s=1.0)
 
     def _tail(self, node: Node, lines: int = 3) -> str:
         try:

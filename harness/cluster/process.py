@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import IO
 
 from harness.aws.endpoint import free_port
-from harness.cluster.base import ClusterError, Node, RunningCluster
+from harness.cluster.base import (
+    WORKER_TIMEOUT_S,
+    ClusterError,
+    Node,
+    RunningCluster,
+    started,
+    wait_for,
+)
 from harness.cluster.topology import NodeSpec, Topology
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
@@ -63,8 +70,8 @@ class ProcessBackend:
             "SPARK_HOME": str(spark_home()),
             "SPARK_DAEMON_MEMORY": self.daemon_memory,
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
-            # a killed worker is declared lost after 10 s instead of 60 s
-            "SPARK_MASTER_OPTS": "-Dspark.worker.timeout=10 -Dspark.deploy.retainedApplications=20",
+            "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
+                                 "-Dspark.deploy.retainedApplications=20",
             "SPARK_LOCAL_DIRS": str(node_dir / "local"),
             "SPARK_WORKER_DIR": str(node_dir / "work"),
             "SPARK_LOG_DIR": str(node_dir / "logs"),
@@ -87,7 +94,7 @@ class ProcessBackend:
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
               detached: bool = False) -> RunningCluster:
-        started = time.perf_counter()
+        since = time.perf_counter()
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
         master_port, master_ui = free_port(), free_port()
@@ -119,26 +126,15 @@ class ProcessBackend:
         except BaseException:
             self._stop_nodes(nodes)
             raise
-        for node in nodes:
-            node.state = "RUNNING"
-        cluster.startup_s = round(time.perf_counter() - started, 2)
-        return cluster
+        return started(cluster, since)
 
     def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
-        deadline = time.monotonic() + self.ready_timeout_s
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            for node in nodes:
-                if node.pid is not None and not pid_alive(node.pid):
-                    raise ClusterError(
-                        f"{node.spec.name} exited while waiting for {what}: "
-                        f"{_tail(Path(node.log or ''))}",
-                        f"see its log {node.log}",
-                    )
-            time.sleep(0.1)
-        raise ClusterError(f"timed out after {self.ready_timeout_s:.0f} s waiting for {what}",
-                           f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
+        def exited(node: Node) -> str | None:
+            if node.pid is None or pid_alive(node.pid):
+                return None
+            return f"{node.spec.name} ({_tail(Path(node.log or ''))})"
+
+        wait_for(ready, nodes, what, self.ready_timeout_s, exited)
 
     def _stop_nodes(self, nodes: list[Node]) -> None:
         # workers first (with their executors: same process group), then the master
