@@ -150,8 +150,9 @@ class SparkPlatforms:
         cores = sum(n.spec.cores for n in cluster.workers)
         run = self._bench(workload, fixture, "cluster", spark_master=cluster.master_url,
                           spark_conf=cluster.spark_conf(), spark_cores=cores)
+        # the cluster starts once for every size; its submits' totals leave that start out
         return {**run, "startup": cluster.startup_s, "backend": cluster.backend,
-                "cores": cores}
+                "cores": cores, "startup_shared": True}
 
     def _start_job_flow(self, emr) -> tuple[str, float]:  # noqa: ANN001
         from harness.cluster import PRESETS
@@ -204,7 +205,7 @@ class SparkPlatforms:
         result = BenchRun(workload, fixture, opts, machine=dict).verify(
             "spark", outputs, wall, {"job_s": job, "cluster_id": cluster_id, "step": step})
         return {"result": result, "total": wall, "job": job, "startup": ready_s,
-                "backend": "emr-api", "job_flow": cluster_id}
+                "backend": "emr-api", "job_flow": cluster_id, "startup_shared": True}
 
 
 @pytest.fixture(scope="session")
@@ -221,6 +222,6 @@ def test_spark(benchmark, pytestconfig, spark_platforms, machine, spark_platform
     benchmark.extra_info["workload"] = workload.name
     run = benchmark.pedantic(spark_platforms.get, args=(spark_platform, workload, bench_rows),
                              rounds=1, iterations=1)
-    extra = {k: run[k] for k in ("backend", "cores", "job_flow") if k in run}
+    extra = {k: run[k] for k in ("backend", "cores", "job_flow", "startup_shared") if k in run}
     _record(benchmark, machine, spark_platform, bench_rows, measure, run[measure],
             run["result"], **extra)

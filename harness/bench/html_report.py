@@ -228,7 +228,7 @@ def _workload(name: str, samples: list[Sample], projection_rows: list[int]) -> W
         once, e.g. an EMR cluster's), marked shared."""
         here = by_point.get((label, rows, "startup"))
         if here:
-            return _point(here)[0], False
+            return _point(here)[0], any(s.startup_shared for s in here)
         every = startups(label)
         return (_median(every), True) if every else (None, False)
 
@@ -311,6 +311,12 @@ def _crossovers(report: WorkloadReport) -> list[Crossover]:
         a, b = report.fit_for(cluster[0]), report.fit_for(local[0])
         if a and b:
             found.append(crossover(cluster[0], a.fit, local[0], b.fit))
+    # where Spark starts paying off against the legacy job it replaces
+    for s in spark:
+        legacy = report.baselines.get(s)
+        total, ref = report.fit_for(s), report.fit_for(legacy) if legacy else None
+        if total and ref:
+            found.append(crossover(s, total.fit, legacy, ref.fit))
     return found
 
 

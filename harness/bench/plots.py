@@ -91,24 +91,25 @@ def _series_lines(ax: Axes, w: WorkloadReport, value: Callable[[Row], float | No
     ax.legend(handles, labels, fontsize=8, loc="best")
 
 
-def time_vs_rows(report: Report, path: Path) -> Path:
+def _metric_vs_rows(report: Report, path: Path, title: str,
+                    value: Callable[[Row], float | None], ylabel: str) -> Path:
     def draw(ax: Axes, w: WorkloadReport) -> None:
-        _series_lines(ax, w, lambda r: r.seconds)
+        _series_lines(ax, w, value)
         _rows_axis(ax)
         ax.set_yscale("log")
-        ax.set_ylabel("wall time, seconds (median, log scale)")
+        ax.set_ylabel(ylabel)
 
-    return _panels(report, path, "time vs rows", draw)
+    return _panels(report, path, title, draw)
+
+
+def time_vs_rows(report: Report, path: Path) -> Path:
+    return _metric_vs_rows(report, path, "time vs rows", lambda r: r.seconds,
+                           "wall time, seconds (median, log scale)")
 
 
 def throughput(report: Report, path: Path) -> Path:
-    def draw(ax: Axes, w: WorkloadReport) -> None:
-        _series_lines(ax, w, lambda r: r.rows_per_s)
-        _rows_axis(ax)
-        ax.set_yscale("log")
-        ax.set_ylabel("throughput, rows/s (log scale)")
-
-    return _panels(report, path, "throughput vs rows", draw)
+    return _metric_vs_rows(report, path, "throughput vs rows", lambda r: r.rows_per_s,
+                           "throughput, rows/s (log scale)")
 
 
 def speedup(report: Report, path: Path) -> Path:

@@ -37,6 +37,8 @@ class Sample:
     sample_rows: int | None = None
     profile: str | None = None  # latency profile of the legacy database
     backend: str | None = None
+    # a start-up measured once for every size (a cluster's cold start), not in `total`
+    startup_shared: bool = False
     name: str = ""
     source: str = ""
 
@@ -172,7 +174,8 @@ def _from_pytest_benchmark(data: dict, path: Path, warnings: list[str]) -> list[
             projected=projected, output_equal=equal,
             sample_rows=_positive_int(sample_rows, "sample_rows", name, path)
             if sample_rows is not None else None,
-            profile=info.get("profile"), backend=info.get("backend"), name=name,
+            profile=info.get("profile"), backend=info.get("backend"),
+            startup_shared=bool(info.get("startup_shared", False)), name=name,
             source=str(path)))
     return samples
 

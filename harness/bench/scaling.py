@@ -4,8 +4,11 @@ its projection to sizes not measured, and the size at which one variant overtake
 The model is a straight line, seconds = fixed + per_row x rows, fitted by ordinary least
 squares over the measured sizes. Its limits are reported, not hidden: with one size all of
 the time is counted per row (fixed 0) and the fit is flagged; a negative fixed cost, which no
-machine has, is refitted through the origin and flagged; every figure the line gives for a
-size that was not measured is marked projected.
+machine has, is refitted through the origin and flagged; a time that does not grow with rows
+by more than the scatter around the line (a fixed cost of tens of seconds measured at sizes
+where the per-row work is a second) is flagged as an unresolved per-row cost (a negative
+slope is refitted as a fixed cost only), and crossovers read off such a line say so; every
+figure the line gives for a size that was not measured is marked projected.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class LinearFit:
     residuals: list[Residual]
     single_size: bool = False  # one distinct size: all time per row, fixed 0
     clamped: bool = False  # least squares gave a negative fixed cost: refitted through 0
+    flat: bool = False  # least squares gave a negative per-row cost: refitted as fixed only
 
     def seconds(self, rows: float) -> float:
         return self.fixed_s + self.per_row_s * rows
@@ -48,10 +52,30 @@ class LinearFit:
     def max_error(self) -> float | None:
         """Largest relative residual; None when the line passes through every point by
         construction (no more points than parameters)."""
-        params = 1 if self.single_size or self.clamped else 2
+        params = 1 if self.single_size or self.clamped or self.flat else 2
         if len(self.residuals) <= params:
             return None
         return max(abs(r.relative) for r in self.residuals)
+
+    @property
+    def growth_s(self) -> float:
+        """How much the line grows over the sizes it was fitted on, in seconds."""
+        sizes = self.sizes
+        return self.per_row_s * (sizes[-1] - sizes[0])
+
+    @property
+    def scatter_s(self) -> float:
+        """The largest distance of a point from the line, in seconds."""
+        return max(abs(r.fitted - r.seconds) for r in self.residuals)
+
+    @property
+    def per_row_resolved(self) -> bool:
+        """False when the time grew with rows by less than twice the scatter around the
+        line: the per-row cost is then within run-to-run noise (always True on two sizes,
+        whose line has no scatter to judge by, and on one size, flagged apart)."""
+        if self.flat:
+            return False
+        return self.single_size or self.growth_s > 2 * self.scatter_s
 
     @property
     def flags(self) -> list[str]:
@@ -60,6 +84,13 @@ class LinearFit:
             notes.append("one size measured: all time counted per row, fixed cost 0")
         if self.clamped:
             notes.append("least squares gave a negative fixed cost: refitted with fixed 0")
+        if self.flat:
+            notes.append("time fell as rows grew (noise larger than the per-row cost): "
+                         "fitted as a fixed cost only, per-row cost unresolved")
+        elif not self.per_row_resolved:
+            notes.append(f"time grew by {self.growth_s:.2g} s over the sizes measured, less "
+                         f"than twice the scatter around the line ({self.scatter_s:.2g} s): "
+                         "per-row cost unresolved, projections uncertain")
         return notes
 
     def to_json(self) -> dict:
@@ -78,17 +109,19 @@ def fit_line(points: Iterable[tuple[float, float]]) -> LinearFit:
         raise ValueError("fit_line needs at least one (rows, seconds) point")
     xs, ys = [x for x, _ in pts], [y for _, y in pts]
     single = len({round(x) for x in xs}) < 2
-    clamped = False
+    clamped = flat = False
     if single:
         fixed, slope = 0.0, sum(ys) / sum(xs)
     else:
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         slope = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x in xs)
         fixed = my - slope * mx
-        if fixed < 0:
+        if slope < 0:
+            fixed, slope, flat = my, 0.0, True
+        elif fixed < 0:
             fixed, slope, clamped = 0.0, sum(x * y for x, y in pts) / sum(x * x for x in xs), True
     residuals = [Residual(x, y, fixed + slope * x) for x, y in pts]
-    return LinearFit(fixed, slope, residuals, single, clamped)
+    return LinearFit(fixed, slope, residuals, single, clamped, flat)
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,7 @@ class Crossover:
     measure: str = "total"
     costs: dict[str, tuple[float, float]] = field(default_factory=dict)  # name: (fixed, per-row)
     single_size: list[str] = field(default_factory=list)  # fits with no fixed cost to compare
+    unresolved: list[str] = field(default_factory=list)  # fits whose per-row cost is noise
 
     @property
     def projected(self) -> bool:
@@ -131,6 +165,9 @@ class Crossover:
     def sentence(self) -> str:
         caveat = "".join(f" Caveat: {name} was measured at one size only, so its fixed cost "
                          "is taken as 0." for name in self.single_size)
+        caveat += "".join(f" Caveat: {name}'s time grew with rows by less than its run-to-run "
+                          "scatter at the sizes measured, so its per-row cost, and this "
+                          "crossing, are uncertain." for name in self.unresolved)
         return self._sentence() + caveat
 
     def _sentence(self) -> str:
@@ -184,5 +221,8 @@ def crossover(challenger: str, a: LinearFit, incumbent: str, b: LinearFit,
         status = "already-faster" if d_per_row == 0 and d_fixed < 0 else "never"
     costs = {challenger: (a.fixed_s, a.per_row_s), incumbent: (b.fixed_s, b.per_row_s)}
     single = [name for name, f in ((challenger, a), (incumbent, b)) if f.single_size]
-    return Crossover(challenger, incumbent, status, rows, span, measure, costs, single)
+    unresolved = [name for name, f in ((challenger, a), (incumbent, b))
+                  if not f.per_row_resolved]
+    return Crossover(challenger, incumbent, status, rows, span, measure, costs, single,
+                     unresolved)
 

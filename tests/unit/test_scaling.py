@@ -41,6 +41,24 @@ def test_negative_fixed_cost_is_refitted_through_zero_and_flagged():
     assert "negative fixed cost" in model.flags[0]
 
 
+def test_a_time_that_falls_as_rows_grow_is_a_fixed_cost_with_an_unresolved_per_row_cost():
+    # Spark local[*] as measured on 2 cores: ~21 s whatever the size
+    model = fit_line([(10_000, 21.2), (100_000, 20.4), (400_000, 20.9)])
+    assert model.flat and model.per_row_s == 0.0
+    assert model.fixed_s == pytest.approx((21.2 + 20.4 + 20.9) / 3)
+    assert not model.per_row_resolved and "fell as rows grew" in model.flags[0]
+
+
+def test_growth_within_the_scatter_is_flagged_and_carried_into_the_crossover():
+    cluster = fit_line([(10_000, 29.7), (100_000, 27.2), (400_000, 29.4)])  # noise ~ 1.5 s
+    assert cluster.per_row_s > 0 and not cluster.per_row_resolved
+    assert "per-row cost unresolved" in cluster.flags[0]
+    found = crossover("spark-cluster", cluster, "vectorised", line(0.02, 2.6e-6))
+    assert found.unresolved == ["spark-cluster"]
+    assert "spark-cluster's time grew with rows by less than" in found.sentence()
+    assert line(10.0, 1e-5).per_row_resolved  # 4 s of growth, no scatter
+
+
 def test_projections_are_marked_unless_the_size_was_measured():
     model = line(1.0, 1e-6)
     at = {p.rows: p for p in project(model, [400_000, 40_000_000], {400_000: 1.38})}
