@@ -514,7 +514,9 @@ def plan(
 
 @app.command()
 def gate(
-    baseline: Annotated[Path, typer.Option(help="stored pytest-benchmark JSON")],
+    baseline: Annotated[list[Path], typer.Option(
+        help="stored pytest-benchmark JSON, or a directory of runs of the same suite "
+             "(each benchmark's noise band is their spread); repeat for several")],
     current: Annotated[Path, typer.Option(help="this run's pytest-benchmark JSON")],
     threshold: Annotated[float, typer.Option(help="allowed slowdown, percent")] = 10.0,
     noise_floor_ms: Annotated[float, typer.Option(help="ignore changes below this")] = 2.0,
@@ -527,6 +529,7 @@ def gate(
     or its output changed; an ambiguous change is re-run first (exit 3 if it cannot be)."""
     from harness.bench import gate as gating
 
+    label = ", ".join(str(p) for p in baseline)
     report = gating.compare(baseline, current, threshold / 100, noise_floor_ms / 1000,
                             reference)
     if rerun and report.ambiguous:
@@ -538,13 +541,17 @@ def gate(
         out.print(verdict.line(), markup=False, highlight=False)
     if report.failed:
         names = ", ".join(v.name for v in report.failed)
-        raise OutputMismatch(f"gate failed against {baseline}: {names}",
+        raise OutputMismatch(f"gate failed against {label}: {names}",
                              "see the lines above: which benchmark, by how much")
     if report.ambiguous:
         out.print("ambiguous: re-run " + ", ".join(v.name for v in report.ambiguous)
                   + " before deciding", markup=False)
         raise typer.Exit(3)
-    out.print(f"gate passed against {baseline} ({len(report.verdicts)} benchmarks)")
+    widened = [v for v in report.verdicts if v.threshold is not None]
+    if widened:
+        out.print(f"{len(widened)} benchmark(s) judged at a threshold widened by their "
+                  "baseline runs' spread (shown above)", markup=False)
+    out.print(f"gate passed against {label} ({len(report.verdicts)} benchmarks)")
 
 
 @app.command()

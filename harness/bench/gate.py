@@ -3,22 +3,34 @@
 Absolute times swing 10-50% between shared CI machines but well under 1% within one job,
 so the gate compares each benchmark's time as a ratio to a fixed reference computation
 timed in the same run (`variant: reference` in its extra_info, or `reference` in its
-name), not seconds. The time is the benchmark's `extra_info.seconds` when it has one (the
-suite's own figure: a median over rounds, excluding set-up and verification) and
-pytest-benchmark's median otherwise.
+name), not seconds. The reference counts by its minimum over rounds (a fixed CPU-bound
+computation: its minimum is its cost without interference; its median moved 29% between
+two quiet runs on the 2-core machine, its minimum 6%). Every other benchmark counts by its
+`extra_info.seconds` when it has one (the suite's own figure: a median over rounds,
+excluding set-up and verification) and pytest-benchmark's median otherwise.
 
-A change counts as a regression only beyond the relative threshold *and* an absolute
-noise floor; a change in the ambiguous band (threshold..2 x threshold) is re-run before
-the gate decides (`rerun`), keeping the better of the two normalised times. A benchmark
-whose output did not verify (`extra_info.output_equal` false) or whose output fingerprint
+A baseline is one run or several runs of the same suite on the same machine kind (a
+directory of JSON files, or --baseline repeated). With several, each benchmark's baseline
+figure is the median of its runs' normalised times and its **noise band** is their spread
+(max - min over the median): a benchmark's threshold is the larger of the --threshold and
+twice its band. A single-round Spark job on a 2-core machine moved 40-60% between two
+quiet runs; a 10% threshold on it would fail every other run, and the gate says which
+benchmarks it can only judge coarsely instead.
+
+A change counts as a regression only beyond the threshold *and* an absolute noise floor;
+a change in the ambiguous band (threshold..2 x threshold) is re-run before the gate
+decides (`rerun`), keeping the better of the two normalised times. A benchmark whose
+output did not verify (`extra_info.output_equal` false) or whose output fingerprint
 (`extra_info.output_digest`) differs from the baseline's fails whatever its time.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,13 +51,16 @@ class Verdict:
     change: float | None = None  # relative change of the normalised time
     detail: str | None = None
     rerun: bool = False
+    threshold: float | None = None  # this benchmark's, where its noise band widened it
 
     def line(self) -> str:
         if self.change is None:
             return f"{self.status:<15} {self.name}" + (f": {self.detail}" if self.detail else "")
         return (f"{self.status:<15} {self.name}: {self.change:+.1%} against the baseline "
                 f"(normalised {self.baseline_ratio:.4f} -> {self.current_ratio:.4f})"
-                + (" after a re-run" if self.rerun else ""))
+                + (" after a re-run" if self.rerun else "")
+                + (f"; threshold {self.threshold:.0%} from the baseline runs' spread"
+                   if self.threshold is not None else ""))
 
 
 @dataclass
@@ -63,6 +78,22 @@ class GateReport:
     @property
     def ambiguous(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.status == "ambiguous"]
+
+
+def baseline_files(paths: Path | Sequence[Path]) -> list[Path]:
+    """The baseline runs: files as given, a directory's *.json files in name order."""
+    found: list[Path] = []
+    for path in [paths] if isinstance(paths, Path) else list(paths):
+        if path.is_dir():
+            runs = sorted(path.glob("*.json"))
+            if not runs:
+                raise GateError(f"the baseline directory {path} holds no JSON runs",
+                                "store runs written by pytest benchmarks --benchmark-json "
+                                "FILE in it")
+            found += runs
+        else:
+            found.append(path)
+    return found
 
 
 def _load(path: Path, role: str) -> dict[str, Any]:
@@ -95,11 +126,14 @@ def _figures(data: dict[str, Any], reference: str) -> dict[str, Figure]:
     for bench in data["benchmarks"]:
         name = bench.get("fullname") or bench["name"]
         info = bench.get("extra_info") or {}
+        stats = bench.get("stats") or {}
+        is_ref = info.get("variant") == "reference" or reference in name
         seconds = info.get("seconds")
+        if is_ref and stats.get("min") is not None:
+            seconds = stats["min"]
         figures[name] = Figure(
-            float(seconds if seconds is not None else bench["stats"]["median"]),
-            info.get("output_equal") is not False, info.get("output_digest"),
-            info.get("variant") == "reference" or reference in name)
+            float(seconds if seconds is not None else stats["median"]),
+            info.get("output_equal") is not False, info.get("output_digest"), is_ref)
     return figures
 
 
@@ -119,33 +153,64 @@ def _reference(figures: dict[str, Figure], role: str, path: Path, reference: str
     return refs[0]
 
 
-def _judge(name: str, base: float, cur: float, base_ref: float, cur_ref: float,
-           threshold: float, noise_floor_s: float) -> Verdict:
-    b_ratio, c_ratio = base / base_ref, cur / cur_ref
+@dataclass
+class _Baseline:
+    """Each benchmark's normalised time over the baseline runs: median and spread."""
+
+    ratio: float
+    spread: float  # (max - min) / median over the runs; 0 for one run
+    digest: str | None
+
+
+def _judge(name: str, base: _Baseline, cur: float, cur_ref: float, threshold: float,
+           noise_floor_s: float) -> Verdict:
+    b_ratio, c_ratio = base.ratio, cur / cur_ref
     change = c_ratio / b_ratio - 1
+    own = max(threshold, 2 * base.spread)
     # the absolute difference this change means at the current reference's speed
     absolute = abs(c_ratio - b_ratio) * cur_ref
-    if change > threshold and absolute > noise_floor_s:
-        status = "ambiguous" if change <= 2 * threshold else "regressed"
-    elif change < -threshold and absolute > noise_floor_s:
+    if change > own and absolute > noise_floor_s:
+        status = "ambiguous" if change <= 2 * own else "regressed"
+    elif change < -own and absolute > noise_floor_s:
         status = "improved"
     else:
         status = "ok"
-    return Verdict(name, status, b_ratio, c_ratio, change)
+    return Verdict(name, status, b_ratio, c_ratio, change,
+                   threshold=own if own > threshold else None)
 
 
-def compare(baseline_path: Path, current_path: Path, threshold: float = 0.10,
-            noise_floor_s: float = 0.002, reference: str = "reference") -> GateReport:
-    """Judge every benchmark of the current run against the baseline."""
-    baseline, current = _load(baseline_path, "baseline"), _load(current_path, "current")
-    base, cur = _figures(baseline, reference), _figures(current, reference)
-    base_ref = _reference(base, "baseline", baseline_path, reference)
+def compare(baseline_paths: Path | Sequence[Path], current_path: Path,
+            threshold: float = 0.10, noise_floor_s: float = 0.002,
+            reference: str = "reference") -> GateReport:
+    """Judge every benchmark of the current run against the baseline run(s)."""
+    paths = baseline_files(baseline_paths)
+    if not paths:
+        raise GateError("no baseline given", "pass --baseline FILE or DIRECTORY")
+    runs = [_load(p, "baseline") for p in paths]
+    current = _load(current_path, "current")
+    cur = _figures(current, reference)
     cur_ref = _reference(cur, "current", current_path, reference)
-    report = GateReport(str(baseline_path), str(current_path), cur_ref)
-    if _machine(baseline) != _machine(current):
+    ratios: dict[str, list[float]] = {}
+    digests: dict[str, str] = {}
+    references: set[str] = set()
+    for path, data in zip(paths, runs, strict=True):
+        figs = _figures(data, reference)
+        ref = _reference(figs, "baseline", path, reference)
+        references |= {n for n, f in figs.items() if f.is_reference}
+        for name, fig in figs.items():
+            ratios.setdefault(name, []).append(fig.seconds / figs[ref].seconds)
+            if fig.digest:
+                digests.setdefault(name, fig.digest)
+    base = {n: _Baseline(statistics.median(r),
+                         (max(r) - min(r)) / statistics.median(r) if len(r) > 1 else 0.0,
+                         digests.get(n)) for n, r in ratios.items()}
+    label = ", ".join(str(p) for p in paths)
+    report = GateReport(label, str(current_path), cur_ref)
+    machines = {_machine(d) for d in runs}
+    if machines != {_machine(current)}:
         report.warnings.append(
-            f"baseline from another machine ({_machine(baseline)} vs {_machine(current)}): "
-            "only the normalised ratios are compared")
+            f"baseline from another machine ({', '.join(sorted(machines))} vs "
+            f"{_machine(current)}): only the normalised ratios are compared")
     for name, fig in sorted(cur.items()):
         if fig.is_reference:
             continue
@@ -161,19 +226,17 @@ def compare(baseline_path: Path, current_path: Path, threshold: float = 0.10,
                 name, "output-changed",
                 detail=f"output fingerprint {base[name].digest} -> {fig.digest}"))
             continue
-        report.verdicts.append(_judge(name, base[name].seconds, fig.seconds,
-                                      base[base_ref].seconds, cur[cur_ref].seconds,
+        report.verdicts.append(_judge(name, base[name], fig.seconds, cur[cur_ref].seconds,
                                       threshold, noise_floor_s))
-    for name in sorted(set(base) - set(cur)):
-        if not base[name].is_reference:
-            report.verdicts.append(Verdict(name, "missing", detail="in the baseline, not in "
-                                                                   "this run"))
+    for name in sorted(set(base) - set(cur) - references):
+        report.verdicts.append(Verdict(name, "missing", detail="in the baseline, not in "
+                                                               "this run"))
     return report
 
 
-def rerun(report: GateReport, baseline_path: Path, current_path: Path, threshold: float,
-          noise_floor_s: float, reference: str = "reference", timeout_s: float = 3600
-          ) -> GateReport:
+def rerun(report: GateReport, baseline_paths: Path | Sequence[Path], current_path: Path,
+          threshold: float, noise_floor_s: float, reference: str = "reference",
+          timeout_s: float = 3600) -> GateReport:
     """Run the ambiguous benchmarks again (with the reference, in one pytest run, with the
     suite's options as recorded in the current JSON) and judge each by the better of its
     two normalised times: still beyond the threshold means regressed, else ok."""
@@ -194,7 +257,7 @@ def rerun(report: GateReport, baseline_path: Path, current_path: Path, threshold
         tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
         raise GateError(f"re-running the ambiguous benchmarks failed (exit {proc.returncode}): "
                         f"{tail}", f"run by hand: {' '.join(cmd)}")
-    second = compare(baseline_path, rerun_json, threshold, noise_floor_s, reference)
+    second = compare(baseline_paths, rerun_json, threshold, noise_floor_s, reference)
     again = {v.name: v for v in second.verdicts}
     for i, verdict in enumerate(report.verdicts):
         if verdict.status != "ambiguous":
@@ -205,8 +268,10 @@ def rerun(report: GateReport, baseline_path: Path, current_path: Path, threshold
                                                   detail="the re-run did not produce it")
             continue
         best = min((verdict, other), key=lambda v: v.change or 0.0)
-        status = "regressed" if (best.change or 0.0) > threshold and best.status != "ok" \
+        own = verdict.threshold or threshold
+        status = "regressed" if (best.change or 0.0) > own and best.status != "ok" \
             else "ok"
         report.verdicts[i] = Verdict(verdict.name, status, best.baseline_ratio,
-                                     best.current_ratio, best.change, rerun=True)
+                                     best.current_ratio, best.change, rerun=True,
+                                     threshold=verdict.threshold)
     return report

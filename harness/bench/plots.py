@@ -3,6 +3,7 @@ workload and the machine; projected figures hollow and dashed, measured ones fil
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -171,15 +172,18 @@ def crossover(report: Report, path: Path) -> Path:
             ax.plot([c.rows], [fit.fit.seconds(c.rows)], "X", color=colours[c.challenger],
                     markeredgecolor="black", markersize=11)
             notes.append(f"× {c.challenger} = {c.incumbent} at ≈{_rows_label(c.rows, 3)} rows"
-                         + (" (projected)" if c.projected else ""))
+                         + (" (projected)" if c.projected else "")
+                         + (f"; uncertain: {', '.join(c.unresolved)} per-row cost within "
+                            "noise" if c.unresolved else ""))
         notes += [c.sentence() for c in w.crossovers if c.incumbent == "vectorised"
                   and c.measure == "total" and c.status in ("never", "already-faster")]
         if notes:
-            ax.text(0.02, 0.98, "\n".join(notes), transform=ax.transAxes, fontsize=8,
-                    va="top", wrap=True,
-                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#ccc"})
+            lines = [line for note in notes for line in textwrap.wrap(
+                note, 100, subsequent_indent="   ")]
+            ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, fontsize=8,
+                    va="top", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#ccc"})
             bottom, top = ax.get_ylim()
-            ax.set_ylim(bottom, top * 10 ** (0.12 * len(notes) + 0.2))  # room for the notes
+            ax.set_ylim(bottom, top * 10 ** (0.12 * len(lines) + 0.2))  # room for the notes
         _rows_axis(ax)
         ax.set_yscale("log")
         ax.set_ylabel("fitted wall time, seconds (log scale)")

@@ -103,3 +103,41 @@ def test_the_suites_own_seconds_are_judged_not_pytest_benchmarks_stats(tmp_path)
     assert slow.status == "regressed" and slow.change == pytest.approx(1.0)
     (changed,) = compare(base, suite(tmp_path / "d.json", 10.0, digest="abd")).verdicts
     assert changed.status == "output-changed" and "abc -> abd" in changed.line()
+
+
+def test_several_baseline_runs_give_each_benchmark_its_noise_band(tmp_path):
+    """A benchmark whose baseline runs spread 33% is judged at 67%: +50% passes, as it
+    must on a machine where it moves that much between quiet runs, while +150% fails; a
+    steady one keeps the 10% threshold. A directory of runs works as a baseline."""
+    runs = tmp_path / "baseline"
+    runs.mkdir()
+    run_json(runs / "run1.json", BASE)
+    run_json(runs / "run2.json", {**BASE, "test_spark": 28.0})  # 20 and 28 s: 8/24 = 33%
+    noisy = run_json(tmp_path / "c.json", {**BASE, "test_spark": 36.0})  # +50% of 24 s
+    verdicts = {v.name: v for v in compare(runs, noisy).verdicts}
+    assert verdicts["test_spark"].status == "ok"
+    assert verdicts["test_spark"].threshold == pytest.approx(2 / 3)
+    assert verdicts["test_spark"].change == pytest.approx(0.5)
+    assert verdicts["test_vectorised"].threshold is None  # steady: the plain threshold
+    twice = run_json(tmp_path / "d.json", {**BASE, "test_spark": 60.0, "test_vectorised": 0.3})
+    failed = {v.name: v for v in compare(runs, twice).failed}
+    assert set(failed) == {"test_spark", "test_vectorised"}
+    assert "threshold 67% from the baseline runs' spread" in failed["test_spark"].line()
+    result = CliRunner().invoke(app, ["gate", "--baseline", str(runs / "run1.json"),
+                                      "--baseline", str(runs / "run2.json"),
+                                      "--current", str(noisy), "--no-rerun"])
+    assert result.exit_code == 0 and "widened" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(GateError, match="holds no JSON runs"):
+        compare(empty, noisy)
+
+
+def test_the_reference_counts_by_its_minimum(tmp_path):
+    """A reference whose median was disturbed (a slow round) does not shift every ratio."""
+    base = run_json(tmp_path / "b.json", BASE)
+    data = json.loads(base.read_text())
+    data["benchmarks"][0]["stats"] = {"median": 0.150, "min": 0.100}
+    cur = tmp_path / "c.json"
+    cur.write_text(json.dumps(data))
+    assert {v.status for v in compare(base, cur).verdicts} == {"ok"}
