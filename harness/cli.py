@@ -538,7 +538,7 @@ def gate(
     for warning in report.warnings:
         out.print(f"warning: {warning}", markup=False)
     for verdict in report.verdicts:
-        out.print(verdict.line(), markup=False, highlight=False)
+        out.print(verdict.line(), markup=False, highlight=False, soft_wrap=True)
     if report.failed:
         names = ", ".join(v.name for v in report.failed)
         raise OutputMismatch(f"gate failed against {label}: {names}",
