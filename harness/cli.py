@@ -522,17 +522,18 @@ def gate(
     noise_floor_ms: Annotated[float, typer.Option(help="ignore changes below this")] = 2.0,
     reference: Annotated[str, typer.Option(help="name part of the reference benchmark")]
     = "reference",
-    rerun: Annotated[bool, typer.Option(help="re-run ambiguous benchmarks before deciding")]
+    rerun: Annotated[bool, typer.Option(help="re-run benchmarks found slower before deciding")]
     = True,
 ) -> None:
     """Fail when a benchmark regressed (normalised to a reference timed in the same run)
-    or its output changed; an ambiguous change is re-run first (exit 3 if it cannot be)."""
+    or its output changed; a benchmark found slower is re-run first and judged by its better
+    run (without a re-run, a change under twice the threshold is ambiguous: exit 3)."""
     from harness.bench import gate as gating
 
     label = ", ".join(str(p) for p in baseline)
     report = gating.compare(baseline, current, threshold / 100, noise_floor_ms / 1000,
                             reference)
-    if rerun and report.ambiguous:
+    if rerun and report.slower:
         report = gating.rerun(report, baseline, current, threshold / 100,
                               noise_floor_ms / 1000, reference)
     for warning in report.warnings:
