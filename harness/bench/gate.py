@@ -13,9 +13,9 @@ A baseline is one run or several runs of the same suite on the same machine kind
 directory of JSON files, or --baseline repeated). With several, each benchmark's baseline
 figure is the median of its runs' normalised times and its **noise band** is their spread
 (max - min over the median): a benchmark's threshold is the larger of the --threshold and
-twice its band. A single-round Spark job on a 2-core machine moved 40-60% between two
-quiet runs; a 10% threshold on it would fail every other run, and the gate says which
-benchmarks it can only judge coarsely instead.
+twice its band. A single-round Spark job on the cluster moved up to 57% over four quiet
+runs on the 2-core machine; a 10% threshold on it would fail every other run, and the gate
+says which benchmarks it can only judge coarsely instead.
 
 A change counts as a regression only beyond the threshold *and* an absolute noise floor.
 Every benchmark found slower is re-run before the gate decides (`rerun`, with the reference,
