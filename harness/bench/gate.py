@@ -201,7 +201,7 @@ def compare(baseline_paths: Path | Sequence[Path], current_path: Path,
     cur = _figures(current, reference)
     cur_ref = _reference(cur, "current", current_path, reference)
     ratios: dict[str, list[float]] = {}
-    digests: dict[str, str] = {}
+    digests: dict[str, set[str]] = {}
     references: set[str] = set()
     for path, data in zip(paths, runs, strict=True):
         figs = _figures(data, reference)
@@ -210,12 +210,18 @@ def compare(baseline_paths: Path | Sequence[Path], current_path: Path,
         for name, fig in figs.items():
             ratios.setdefault(name, []).append(fig.seconds / figs[ref].seconds)
             if fig.digest:
-                digests.setdefault(name, fig.digest)
-    base = {n: _Baseline(statistics.median(r),
-                         (max(r) - min(r)) / statistics.median(r) if len(r) > 1 else 0.0,
-                         digests.get(n)) for n, r in ratios.items()}
+                digests.setdefault(name, set()).add(fig.digest)
     label = ", ".join(str(p) for p in paths)
     report = GateReport(label, str(current_path), cur_ref)
+    base: dict[str, _Baseline] = {}
+    for name, r in ratios.items():
+        mid = statistics.median(r)
+        seen = sorted(digests.get(name, ()))
+        if len(seen) > 1:
+            report.warnings.append(f"the baseline runs disagree on {name}'s output "
+                                   f"({', '.join(seen)}): its output is not checked")
+        base[name] = _Baseline(mid, (max(r) - min(r)) / mid if len(r) > 1 and mid else 0.0,
+                               seen[0] if len(seen) == 1 else None)
     machines = {_machine(d) for d in runs}
     if machines != {_machine(current)}:
         report.warnings.append(
@@ -236,6 +242,10 @@ def compare(baseline_paths: Path | Sequence[Path], current_path: Path,
                 name, "output-changed",
                 detail=f"output fingerprint {base[name].digest} -> {fig.digest}"))
             continue
+        if base[name].ratio <= 0 or cur[cur_ref].seconds <= 0:
+            report.verdicts.append(Verdict(name, "ok", detail="a zero time in the baseline "
+                                           "or the reference: nothing to compare"))
+            continue
         report.verdicts.append(_judge(name, base[name], fig.seconds, cur[cur_ref].seconds,
                                       threshold, noise_floor_s))
     for name in sorted(set(base) - set(cur) - references):
@@ -255,14 +265,22 @@ def rerun(report: GateReport, baseline_paths: Path | Sequence[Path], current_pat
         return report
     suite = _load(current_path, "current").get("suite")
     if not suite:  # not written by the suite: nothing records how to re-run it
+        report.warnings.append(f"{current_path} has no record of the suite's options "
+                               "(not written by benchmarks/test_suite.py): the slower "
+                               "benchmarks were not re-run")
         return report
     print("re-running " + ", ".join(v.name for v in ambiguous), flush=True)
     rerun_json = current_path.with_name(current_path.stem + "-rerun.json")
+    rerun_json.unlink(missing_ok=True)  # never judge an earlier re-run's figures
     cmd = [sys.executable, "-m", "pytest", report.reference, *[v.name for v in ambiguous],
            *suite.get("options", []), "-q", "-p", "no:cacheprovider",
            "--benchmark-json", str(rerun_json)]
-    proc = subprocess.run(cmd, cwd=suite.get("rootdir") or None, capture_output=True,
-                          text=True, timeout=timeout_s, check=False)
+    try:
+        proc = subprocess.run(cmd, cwd=suite.get("rootdir") or None, capture_output=True,
+                              text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise GateError(f"re-running the slower benchmarks took longer than {timeout_s:.0f} s",
+                        f"run by hand: {' '.join(cmd)}") from None
     if not rerun_json.exists():
         tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
         raise GateError(f"re-running the slower benchmarks failed (exit {proc.returncode}): "

@@ -315,8 +315,9 @@ def _crossovers(report: WorkloadReport) -> list[Crossover]:
     for s in spark:
         legacy = report.baselines.get(s)
         total, ref = report.fit_for(s), report.fit_for(legacy) if legacy else None
-        if total and ref:
-            found.append(crossover(s, total.fit, legacy, ref.fit))
+        if total and ref and legacy:
+            sampled = [f.series for f in (total, ref) if f.from_projected]
+            found.append(crossover(s, total.fit, legacy, ref.fit, sampled=sampled))
     return found
 
 

@@ -175,7 +175,10 @@ def _from_pytest_benchmark(data: dict, path: Path, warnings: list[str]) -> list[
             sample_rows=_positive_int(sample_rows, "sample_rows", name, path)
             if sample_rows is not None else None,
             profile=info.get("profile"), backend=info.get("backend"),
-            startup_shared=bool(info.get("startup_shared", False)), name=name,
+            # runs before the flag: the cluster's and the job flow's start-ups were shared
+            startup_shared=bool(info.get("startup_shared", measure == "startup" and
+                                         variant in ("spark-cluster", "spark-emr"))),
+            name=name,
             source=str(path)))
     return samples
 

@@ -13,7 +13,7 @@ figure the line gives for a size that was not measured is marked projected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 PROJECTION_ROWS = (400_000, 40_000_000)
@@ -71,8 +71,9 @@ class LinearFit:
     @property
     def per_row_resolved(self) -> bool:
         """False when the time grew with rows by less than twice the scatter around the
-        line: the per-row cost is then within run-to-run noise (always True on two sizes,
-        whose line has no scatter to judge by, and on one size, flagged apart)."""
+        line, or fell (a flat fit): the per-row cost is then within run-to-run noise.
+        Otherwise True on two sizes, whose line has no scatter to judge by, and on one
+        size, flagged apart."""
         if self.flat:
             return False
         return self.single_size or self.growth_s > 2 * self.scatter_s
@@ -155,6 +156,7 @@ class Crossover:
     costs: dict[str, tuple[float, float]] = field(default_factory=dict)  # name: (fixed, per-row)
     single_size: list[str] = field(default_factory=list)  # fits with no fixed cost to compare
     unresolved: list[str] = field(default_factory=list)  # fits whose per-row cost is noise
+    sampled: list[str] = field(default_factory=list)  # fits on projected figures only
 
     @property
     def projected(self) -> bool:
@@ -168,6 +170,8 @@ class Crossover:
         caveat += "".join(f" Caveat: {name}'s time grew with rows by less than its run-to-run "
                           "scatter at the sizes measured, so its per-row cost, and this "
                           "crossing, are uncertain." for name in self.unresolved)
+        caveat += "".join(f" Caveat: {name}'s figures are projected (from a sample), not "
+                          "measured." for name in self.sampled)
         return self._sentence() + caveat
 
     def _sentence(self) -> str:
@@ -205,7 +209,7 @@ class Crossover:
 
 
 def crossover(challenger: str, a: LinearFit, incumbent: str, b: LinearFit,
-              measure: str = "total") -> Crossover:
+              measure: str = "total", sampled: Sequence[str] = ()) -> Crossover:
     """Rows where a's line drops below b's: (F_a - F_b) / (p_b - p_a) when positive."""
     sizes = [*a.sizes, *b.sizes]
     span = (min(sizes), max(sizes))
@@ -224,5 +228,5 @@ def crossover(challenger: str, a: LinearFit, incumbent: str, b: LinearFit,
     unresolved = [name for name, f in ((challenger, a), (incumbent, b))
                   if not f.per_row_resolved]
     return Crossover(challenger, incumbent, status, rows, span, measure, costs, single,
-                     unresolved)
+                     unresolved, list(sampled))
 

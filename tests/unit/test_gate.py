@@ -141,3 +141,28 @@ def test_the_reference_counts_by_its_minimum(tmp_path):
     cur = tmp_path / "c.json"
     cur.write_text(json.dumps(data))
     assert {v.status for v in compare(base, cur).verdicts} == {"ok"}
+
+
+def test_a_run_without_the_suites_record_is_not_re_run_and_says_so(tmp_path):
+    from harness.bench.gate import rerun
+
+    base = run_json(tmp_path / "b.json", BASE)
+    cur = run_json(tmp_path / "c.json", {**BASE, "test_spark": 40.0})
+    report = rerun(compare(base, cur), base, cur, 0.10, 0.002)
+    assert [v.name for v in report.failed] == ["test_spark"]
+    assert "were not re-run" in report.warnings[-1]
+
+
+def test_baseline_runs_that_disagree_on_an_output_and_zero_times(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for i, digest in enumerate(("aaa", "bbb")):
+        path = run_json(runs / f"run{i}.json", {**BASE, "test_zero": 0.0})
+        data = json.loads(path.read_text())
+        data["benchmarks"][1]["extra_info"]["output_digest"] = digest  # test_vectorised
+        path.write_text(json.dumps(data))
+    cur = run_json(tmp_path / "c.json", {**BASE, "test_zero": 0.0})
+    report = compare(runs, cur)
+    assert any("disagree on test_vectorised's output" in w for w in report.warnings)
+    verdicts = {v.name: v for v in report.verdicts}
+    assert verdicts["test_zero"].status == "ok" and "zero time" in verdicts["test_zero"].detail

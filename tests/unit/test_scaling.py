@@ -110,3 +110,10 @@ def test_one_size_crossover_carries_a_caveat():
     found = crossover("spark-cluster", fit_line([(100_000, 9.0)]), "vectorised",
                       line(0.1, 2e-6))
     assert "spark-cluster was measured at one size only" in found.sentence()
+
+
+def test_a_crossing_with_a_sampled_fit_says_its_figures_are_projected():
+    found = crossover("spark-cluster", line(40.0, 1e-6), "per-row", line(0.0, 2.6e-3),
+                      sampled=["per-row"])
+    assert found.status == "overtakes"
+    assert "per-row's figures are projected (from a sample)" in found.sentence()
