@@ -134,8 +134,7 @@ def harness_spark(harness_cluster: RunningCluster, harness_endpoint: Endpoint
     # quick-start JVM flags), then the cluster's and the endpoint's settings
     conf = {**DEFAULT_CONF, "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
             **harness_cluster.spark_conf(), **spark_conf(harness_endpoint, jars),
-            "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
-            "spark.ui.enabled": "false"}
+            "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

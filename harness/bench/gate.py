@@ -73,6 +73,8 @@ class GateReport:
     reference: str
     verdicts: list[Verdict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # how the current run was made (benchmarks/test_suite.py records it): what a re-run uses
+    suite: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[Verdict]:
@@ -212,7 +214,7 @@ def compare(baseline_paths: Path | Sequence[Path], current_path: Path,
             if fig.digest:
                 digests.setdefault(name, set()).add(fig.digest)
     label = ", ".join(str(p) for p in paths)
-    report = GateReport(label, str(current_path), cur_ref)
+    report = GateReport(label, str(current_path), cur_ref, suite=current.get("suite"))
     base: dict[str, _Baseline] = {}
     for name, r in ratios.items():
         mid = statistics.median(r)
@@ -260,19 +262,19 @@ def rerun(report: GateReport, baseline_paths: Path | Sequence[Path], current_pat
     """Run the benchmarks found slower again (with the reference, in one pytest run, with
     the suite's options as recorded in the current JSON) and judge each by the better of its
     two normalised times: still beyond its threshold means regressed, else ok."""
-    ambiguous = report.slower
-    if not ambiguous:
+    slower = report.slower
+    if not slower:
         return report
-    suite = _load(current_path, "current").get("suite")
+    suite = report.suite
     if not suite:  # not written by the suite: nothing records how to re-run it
         report.warnings.append(f"{current_path} has no record of the suite's options "
                                "(not written by benchmarks/test_suite.py): the slower "
                                "benchmarks were not re-run")
         return report
-    print("re-running " + ", ".join(v.name for v in ambiguous), flush=True)
+    print("re-running " + ", ".join(v.name for v in slower), flush=True)
     rerun_json = current_path.with_name(current_path.stem + "-rerun.json")
     rerun_json.unlink(missing_ok=True)  # never judge an earlier re-run's figures
-    cmd = [sys.executable, "-m", "pytest", report.reference, *[v.name for v in ambiguous],
+    cmd = [sys.executable, "-m", "pytest", report.reference, *[v.name for v in slower],
            *suite.get("options", []), "-q", "-p", "no:cacheprovider",
            "--benchmark-json", str(rerun_json)]
     try:
@@ -287,8 +289,9 @@ def rerun(report: GateReport, baseline_paths: Path | Sequence[Path], current_pat
                         f"{tail}", f"run by hand: {' '.join(cmd)}")
     second = compare(baseline_paths, rerun_json, threshold, noise_floor_s, reference)
     again = {v.name: v for v in second.verdicts}
+    names = {v.name for v in slower}
     for i, verdict in enumerate(report.verdicts):
-        if verdict not in ambiguous:
+        if verdict.name not in names:
             continue
         other = again.get(verdict.name)
         if other is None or other.status == "output-changed":
