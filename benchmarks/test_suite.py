@@ -25,9 +25,7 @@ on an already running platform.
 
 from __future__ import annotations
 
-import gzip
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +37,6 @@ from harness.config import get_profile
 
 from .conftest import dataset, suite_workload
 from .reference import reference_computation
-
-JOB_FLOW_GROUPS = "small"
 
 
 @pytest.fixture(scope="session")
@@ -114,98 +110,46 @@ def test_vectorised(benchmark, pytestconfig, bench_work_dir, machine, bench_rows
 
 
 class SparkPlatforms:
-    """Runs each (platform, size) once, on platforms started the first time they are
-    needed: the plugin's cluster and endpoint, stopped at the end of the session (the
-    endpoint's control plane terminates the job flow with it)."""
+    """Runs each (platform, size) once on the harness plugin's targets (harness.targets):
+    spark-local on local[*], spark-cluster on the plugin's cluster, spark-emr as a step on
+    one job flow through the plugin's endpoint; each started the first time it is needed
+    and stopped at the end of the session."""
+
+    TARGETS = {"spark-local": "local", "spark-cluster": "cluster", "spark-emr": "emr-step"}
 
     def __init__(self, request: pytest.FixtureRequest, work_dir: Path) -> None:
         self.request = request
         self.work_dir = work_dir
         self.runs: dict[tuple[str, int], dict[str, Any]] = {}
-        self.job_flow: tuple[str, float] | None = None
 
     def get(self, platform: str, workload, rows: int) -> dict[str, Any]:  # noqa: ANN001
         key = (platform, rows)
         if key not in self.runs:
-            fixture = dataset(workload, rows)
-            method = {"spark-local": self._local, "spark-cluster": self._cluster,
-                      "spark-emr": self._emr}[platform]
-            self.runs[key] = method(workload, fixture)
+            self.runs[key] = self._run(platform, workload, dataset(workload, rows))
         return self.runs[key]
 
-    def _bench(self, workload, fixture, name: str, **options: Any) -> dict[str, Any]:  # noqa: ANN001
-        opts = BenchOptions(variants=["spark"], profile=get_profile("local"),
-                            work_dir=self.work_dir / f"{name}-{fixture.rows}", **options)
+    def _run(self, platform: str, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
+        from harness.bench.runner import EMR_STEP, SPARK
+        from harness.targets import cluster_cores
+
+        target = self.request.getfixturevalue("harness_target")(self.TARGETS[platform])
+        variant = EMR_STEP if platform == "spark-emr" else SPARK
+        opts = BenchOptions(variants=[variant], profile=get_profile("local"),
+                            work_dir=self.work_dir / f"{platform}-{fixture.rows}",
+                            targets={variant: target})
         (result,) = BenchRun(workload, fixture, opts, machine=dict).run().results
         job = result.details.get("job_s")
-        return {"result": result, "total": result.measured_seconds, "job": job,
-                "driver_start": result.measured_seconds - (job or 0.0)}
-
-    def _local(self, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
-        run = self._bench(workload, fixture, "local")
-        return {**run, "startup": run["driver_start"], "backend": "local[*]"}
-
-    def _cluster(self, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
-        cluster = self.request.getfixturevalue("harness_cluster")
-        cores = sum(n.spec.cores for n in cluster.workers)
-        run = self._bench(workload, fixture, "cluster", spark_master=cluster.master_url,
-                          spark_conf=cluster.spark_conf(), spark_cores=cores)
-        # the cluster starts once for every size; its submits' totals leave that start out
-        return {**run, "startup": cluster.startup_s, "backend": cluster.backend,
-                "cores": cores, "startup_shared": True}
-
-    def _start_job_flow(self, emr) -> tuple[str, float]:  # noqa: ANN001
-        from harness.cluster import PRESETS
-
-        started = time.perf_counter()
-        cluster_id = emr.run_job_flow(
-            Name="bench-suite", ReleaseLabel="emr-7.12.0", LogUri="s3://bench-logs/",
-            Instances={"InstanceGroups": PRESETS[JOB_FLOW_GROUPS],
-                       "KeepJobFlowAliveWhenNoSteps": True},
-            JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole")["JobFlowId"]
-        emr.get_waiter("cluster_running").wait(
-            ClusterId=cluster_id, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
-        return cluster_id, time.perf_counter() - started
-
-    def _emr(self, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
-        from harness.aws.s3 import S3Uri, download_prefix, ensure_bucket, upload_dir
-        from harness.spark import parse_metrics
-
-        endpoint = self.request.getfixturevalue("harness_endpoint")
-        s3, emr = endpoint.client("s3"), endpoint.client("emr")
-        for bucket in ("bench-raw", "bench-code", "bench-logs", "bench-curated"):
-            ensure_bucket(s3, bucket, endpoint.region)
-        if self.job_flow is None:
-            self.job_flow = self._start_job_flow(emr)
-        cluster_id, ready_s = self.job_flow
-        prefix = f"{workload.name}/{fixture.rows}"
-        upload_dir(s3, fixture.path, S3Uri("bench-raw", prefix))
-        s3.upload_file(str(workload.spark_job), "bench-code", f"{workload.name}/job.py")
-        started = time.perf_counter()
-        (step,) = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[{
-            "Name": f"{workload.name}-{fixture.rows}", "ActionOnFailure": "CONTINUE",
-            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": [
-                "spark-submit", f"s3://bench-code/{workload.name}/job.py",
-                f"s3://bench-raw/{prefix}", f"s3://bench-curated/{prefix}"]}}])["StepIds"]
-        while (state := emr.describe_step(ClusterId=cluster_id, StepId=step)["Step"]
-               ["Status"]) ["State"] not in {"COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED"}:
-            time.sleep(0.5)
-        wall = time.perf_counter() - started
-        assert state["State"] == "COMPLETED", f"EMR step {step}: {state}"
-        log = s3.get_object(Bucket="bench-logs",
-                            Key=f"{cluster_id}/steps/{step}/stdout.gz")["Body"].read()
-        job = parse_metrics(gzip.decompress(log).decode()).get("job_s")
-        local = self.work_dir / f"emr-out-{fixture.rows}"
-        download_prefix(s3, S3Uri("bench-curated", prefix), local)
-        import pyarrow.parquet as pq
-
-        outputs = {o: pq.read_table(local / o).to_pandas() for o in workload.output_names}
-        opts = BenchOptions(variants=["spark"], profile=get_profile("local"),
-                            work_dir=self.work_dir / f"emr-{fixture.rows}")
-        result = BenchRun(workload, fixture, opts, machine=dict).verify(
-            "spark", outputs, wall, {"job_s": job, "cluster_id": cluster_id, "step": step})
-        return {"result": result, "total": wall, "job": job, "startup": ready_s,
-                "backend": "emr-api", "job_flow": cluster_id, "startup_shared": True}
+        run = {"result": result, "total": result.measured_seconds, "job": job}
+        if platform == "spark-local":  # the driver's JVM and session
+            return {**run, "startup": result.measured_seconds - (job or 0.0),
+                    "backend": "local[*]"}
+        if platform == "spark-cluster":
+            # the cluster starts once for every size; its submits' totals leave that start out
+            cluster = target.running()
+            return {**run, "startup": cluster.startup_s, "backend": cluster.backend,
+                    "cores": cluster_cores(cluster), "startup_shared": True}
+        return {**run, "startup": target.ready_s, "backend": "emr-api",
+                "job_flow": result.details.get("cluster_id"), "startup_shared": True}
 
 
 @pytest.fixture(scope="session")

@@ -354,8 +354,18 @@ class EmrStep(Target):
                 "JobFlowRole": "EMR_EC2_DefaultRole", "ServiceRole": "EMR_DefaultRole"}
 
     def _terminate(self) -> None:
-        if self._owns_job_flow and self.job_flow_id and self.endpoint is not None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not (self._owns_job_flow and self.job_flow_id and self.endpoint is not None):
+            return
+        try:
             self.endpoint.client("emr").terminate_job_flows(JobFlowIds=[self.job_flow_id])
+        except (BotoCoreError, ClientError) as exc:
+            if self.endpoint.target == "local":
+                return  # a local endpoint stopped first terminated its job flows on the way out
+            raise SparkError(f"could not terminate job flow {self.job_flow_id}: {exc}",
+                             "terminate it in the EMR console: it is billed while it runs"
+                             ) from None
 
     def submit(self, job: Job) -> Submitted:
         cluster_id = self.job_flow()
@@ -368,8 +378,8 @@ class EmrStep(Target):
             "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}])["StepIds"]
         status = self._wait_for_step(emr, cluster_id, step)
         wall = time.perf_counter() - started
-        details = {"cluster_id": cluster_id, "step": step, "job_flow_ready_s": self.ready_s,
-                   "logs": self.step_logs(cluster_id, step)}
+        details = {"endpoint": self._endpoint().url, "cluster_id": cluster_id, "step": step,
+                   "job_flow_ready_s": self.ready_s, "logs": self.step_logs(cluster_id, step)}
         metrics: dict[str, Any] = {}
         error = None
         if status["State"] == "COMPLETED":
