@@ -253,19 +253,21 @@ def rehearse(
     aws, on real EMR after showing its cost); exit 0 only when every step completed."""
     from rich.table import Table
 
+    from harness.cost.quote import quote_real_run, run_cost_line
     from harness.emr import rehearse as rh
 
     settings = Settings()
     request = rh.load_job_flow(jobflow)  # EMR's validation, before anything starts
     rh.check_target(target)
-    quote = None
+    real = None
     if target == "aws":
-        quote = rh.quote_real_run(request, region, hours)
+        real = rh.real_aws(region)
+        quote = quote_real_run(request, real.region, hours)
         _print_estimate(quote.estimate)
         out.print(quote.message)
         if not yes and not rh.confirm("Proceed?"):
             raise UsageError("not confirmed, nothing was sent to AWS", "answer y, or pass --yes")
-    with rh.target_endpoint(quote, endpoint_url,
+    with rh.target_endpoint(real, endpoint_url,
                             log=settings.work_dir / "logs" / "rehearse-endpoint.log",
                             on_start=lambda: err.print("starting the local endpoint ...")
                             ) as endpoint:
@@ -288,7 +290,8 @@ def rehearse(
                   + ", ".join(result.outputs[:3]))
     for note in result.notes:
         out.print(f"note: {note}")
-    out.print(rh.cost_line(request, result, endpoint.region))
+    out.print(run_cost_line(request, result.seconds_total, result.step_seconds,
+                            endpoint.region))
     rh.check_completed(result)
 
 

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from harness.workloads.base import Outputs, Workload
     from harness.workloads.fixtures import Fixture
 
-STEP_END_STATES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED"})
 JOB_FLOW_RELEASE = "emr-7.12.0"
 
 
@@ -399,6 +398,8 @@ class EmrStep(Target):
         return f"read the step's stderr.gz under {done.details.get('logs')}"
 
     def _wait_for_step(self, emr: Any, cluster_id: str, step: str) -> dict[str, Any]:  # noqa: ANN401
+        from harness.emr.rehearse import STEP_END_STATES
+
         deadline = time.monotonic() + self.timeout_s
         while True:
             status = emr.describe_step(ClusterId=cluster_id, StepId=step)["Step"]["Status"]

@@ -10,15 +10,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
 from harness.emr import validation
 from harness.errors import HarnessError, UsageError
-
-if TYPE_CHECKING:
-    from harness.cost import Estimate
 
 # Spark shipped by EMR release labels (EMR release guide): every emr-7.x is Spark 3.5.x.
 EMR_SPARK = {
@@ -123,6 +120,11 @@ class RehearsalResult:
     @property
     def ok(self) -> bool:
         return bool(self.steps) and all(s.state == "COMPLETED" for s in self.steps)
+
+    @property
+    def step_seconds(self) -> float:
+        """Seconds the steps ran, together."""
+        return sum(s.seconds or 0 for s in self.steps)
 
 
 def upload(endpoint: Endpoint, spec: str) -> str:
@@ -231,55 +233,18 @@ def check_target(target: str) -> None:
         raise UsageError(f"unknown target {target!r}", "use --target local or --target aws")
 
 
-@dataclass
-class Quote:
-    """What a real run is about to cost, shown before the user confirms it."""
-
-    endpoint: Endpoint
-    estimate: Estimate
-    message: str
-
-
-def quote_real_run(request: dict[str, Any], region: str | None, hours: float) -> Quote:
-    """The real-AWS endpoint (credentials checked) and the job flow's price for `hours`."""
-    from harness.cost import estimate, instance_groups
-
-    endpoint = real_aws(region)
-    priced = estimate(instance_groups(request), hours * 3600, endpoint.region)
-    return Quote(endpoint, priced,
-                 f"This runs job flow {request['Name']!r} on REAL Amazon EMR in "
-                 f"{endpoint.region}: about ${priced.spot_total:.2f} per {hours:g} h as "
-                 "written, billed to your account.")
-
-
 @contextmanager
-def target_endpoint(quote: Quote | None, endpoint_url: str | None, log: Path | None = None,
+def target_endpoint(real: Endpoint | None, endpoint_url: str | None, log: Path | None = None,
                     on_start: Callable[[], None] | None = None) -> Iterator[Endpoint]:
-    """Where the job flow goes: real AWS (the quoted run), the endpoint at `endpoint_url`,
-    or an embedded one started for the rehearsal and stopped after it."""
+    """Where the job flow goes: real AWS (`real`, from real_aws), the endpoint at
+    `endpoint_url`, or an embedded one started for the rehearsal and stopped after it."""
     from harness.aws import open_endpoint
 
-    if quote is not None:
-        yield quote.endpoint
+    if real is not None:
+        yield real
         return
     with open_endpoint(endpoint_url, None, log=log, on_start=on_start) as endpoint:
         yield endpoint
-
-
-def cost_line(request: dict[str, Any], result: RehearsalResult, region: str) -> str:
-    """What the run would cost on EMR for the time it ran (or why it cannot be priced)."""
-    from harness.cost import estimate, instance_groups
-
-    step_s = sum(s.seconds or 0 for s in result.steps)
-    try:
-        priced = estimate(instance_groups(request), result.seconds_total, region)
-    except UsageError as exc:  # an instance type the catalog has no price for
-        return f"cost: not estimated ({exc.one_line()})"
-    return (f"on EMR ({region}) this job flow would cost about "
-            f"${priced.on_demand_total:.4f} on demand, ${priced.spot_total:.4f} as "
-            f"written, for the {result.seconds_total:.0f} s it ran ({step_s:.0f} s of "
-            "steps); EMR's provisioning adds minutes that are billed too (harness cost "
-            "prices any duration)")
 
 
 def check_completed(result: RehearsalResult) -> None:
