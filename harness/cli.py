@@ -71,7 +71,9 @@ def bench(
     rows: Annotated[int | None, typer.Option(help="fact rows to generate (default 400,000)")]
     = None,
     fixture: Annotated[Path | None, typer.Option(help="use this fixture directory")] = None,
-    variants: Annotated[str, typer.Option(help="comma-separated variants, or 'all'")] = "all",
+    variants: Annotated[str, typer.Option(
+        help="comma-separated variants, or 'all' (every one but spark-emr, the job as a step "
+             "on a job flow through the local EMR API)")] = "all",
     profile: Annotated[str, typer.Option(help=f"latency profile: {'|'.join(PROFILES)}")]
     = "local",
     db_rtt_ms: Annotated[float | None, typer.Option(help="modelled DB round trip, ms")] = None,
@@ -88,7 +90,8 @@ def bench(
         help="where the Spark job reads and writes: local files or s3 (the endpoint)")]
     = "local",
     endpoint_url: Annotated[str | None, typer.Option(
-        help="AWS endpoint for --storage s3 (default: harness up's, else one for the run)")]
+        help="AWS endpoint for --storage s3 and spark-emr (default: harness up's, else one "
+             "for the run)")]
     = None,
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""

@@ -108,7 +108,6 @@ def test_harness_bench_runs_the_job_as_an_emr_step_and_verifies_it(tmp_path, bac
     results = {r["variant"]: r for r in json.loads(target.read_text())["results"]}
     emr = results["spark-emr"]
     assert emr["output_equal"] and emr["rows_in"] == 1500 and emr["seconds"] > 0
-    assert emr["output_digest"] == results["vectorised"]["output_digest"]
     details = emr["details"]
     assert details["target"] == "emr-step" and details["storage"] == "s3"
     assert details["cluster_id"].startswith("j-") and details["step"].startswith("s-")
