@@ -14,7 +14,7 @@ benchmarks of their Spark jobs, on the same endpoint and cluster the harness use
     harness_dataset    session  a factory: harness_dataset(rows, workload="cascade",
                                 seed=42) -> Fixture (generated once into the shared cache)
     harness_target     session  a factory: harness_target("local" | "cluster" | "emr-step",
-                                storage="local") -> a harness.targets.Target on the
+                                storage=None) -> a harness.targets.Target on the
                                 cluster and endpoint above; .run(workload, fixture) runs
                                 the workload's Spark job there and returns its outputs
                                 and timings (a JobRun)
@@ -171,7 +171,7 @@ def harness_dataset(pytestconfig: pytest.Config) -> Callable[..., Fixture]:
 @pytest.fixture(scope="session")
 def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path
                    ) -> Iterator[Callable[..., Target]]:
-    """harness_target(alias, storage="local") -> Target: where a workload's Spark job runs
+    """harness_target(alias, storage=None) -> Target: where a workload's Spark job runs
     (local: local[*]; cluster: harness_cluster; emr-step: a step on a job flow through
     harness_endpoint's EMR API), made once per session; the cluster and endpoint start only
     when a target needs them, and every target is cleaned up at the end."""
@@ -181,7 +181,8 @@ def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path
     made: dict[tuple[str, str], Target] = {}
     java_home = Settings().java_home
 
-    def make(alias: str, storage: str = "local") -> Target:
+    def make(alias: str, storage: str | None = None) -> Target:
+        storage = storage or ("s3" if alias == EmrStep.alias else "local")
         if (alias, storage) in made:
             return made[(alias, storage)]
         work = harness_work_dir / "targets" / f"{alias}-{storage}"
