@@ -495,15 +495,17 @@ def format_spreads(table: list[Spread], reference: str | None, runs: int) -> lis
         median = "-" if s.median_s is None else f"{s.median_s:.4f}"
         lines.append(f"{s.name:<{width}}  {s.runs:>4}  {median:>10}  {pct(s.raw):>7}  "
                      f"{pct(s.reference):>7}  {pct(s.paired):>7}")
-    complete = [s for s in table if all(s.of(m) is not None for m in NORMALISATIONS)]
+    modes = [m for m in NORMALISATIONS if any(s.of(m) is not None for s in table)]
+    # each benchmark's smallest spread among the modes it has all of
+    complete = [s for s in table if all(s.of(m) is not None for m in modes)]
     for mode in NORMALISATIONS:
         known = [v for s in table if (v := s.of(mode)) is not None]
         if not known:
-            lines.append(f"{mode}: no figures")
+            lines.append(f"{mode}: no figures (the runs lack its divisor)")
             continue
         smallest = sum(1 for s in complete
-                       if s.of(mode) == min(s.of(m) for m in NORMALISATIONS))  # type: ignore[type-var]
+                       if s.of(mode) == min(s.of(m) for m in modes))  # type: ignore[type-var]
         lines.append(f"{mode}: median spread {statistics.median(known):.1%} over "
-                     f"{len(known)} benchmarks; smallest of the three for {smallest} of the "
-                     f"{len(complete)} with all three")
+                     f"{len(known)} benchmarks; the smallest of {', '.join(modes)} for "
+                     f"{smallest} of the {len(complete)} that have each")
     return lines

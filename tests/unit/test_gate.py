@@ -285,7 +285,7 @@ def test_spreads_three_ways_decide_the_normalisation(tmp_path):
     assert by["test_vectorised"].paired == pytest.approx(0.0)
     lines = format_spreads(table, ref, 2)
     assert any(ln.startswith("reference: median spread 0.0%") and "for 2 of the 2" in ln
-               for ln in lines)
+               for ln in lines), lines
     result = CliRunner().invoke(app, ["gate", "--baseline", str(runs), "--spreads"])
     assert result.exit_code == 0 and "/paired" in result.output and "test_spark" in result.output
     with pytest.raises(GateError, match="needs two runs"):
