@@ -562,8 +562,7 @@ def gate(
     for problem in report.problems:
         out.print(f"failed: {problem}", markup=False, highlight=False, soft_wrap=True)
     if report.failed or report.problems:
-        names = ", ".join(v.name for v in report.failed) or "; ".join(report.problems)
-        raise gating.GateFailed(f"gate failed against {label}: {names}",
+        raise gating.GateFailed(f"gate failed against {label}: {report.summary()}",
                                 "see the lines above: which benchmark, and why")
     if report.ambiguous:
         out.print("ambiguous: re-run " + ", ".join(v.name for v in report.ambiguous)

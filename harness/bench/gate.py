@@ -121,6 +121,15 @@ class GateReport:
     def passed(self) -> bool:
         return not self.failed and not self.problems and not self.ambiguous
 
+    def summary(self, most: int = 5) -> str:
+        """What failed, in one line: the run-level problem or the failed benchmarks' names
+        (the first few, and how many more)."""
+        if self.problems:
+            return "; ".join(self.problems)
+        names = [v.name for v in self.failed]
+        return ", ".join(names[:most]) + (f" and {len(names) - most} more"
+                                          if len(names) > most else "")
+
     @property
     def ambiguous(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.status == "ambiguous"]
