@@ -176,10 +176,21 @@ def _check_normalise(normalise: str) -> None:
                         f"pass --normalise {' | '.join(NORMALISATIONS)}")
 
 
+@dataclass
+class _References:
+    """The reference benchmark as each run names it (a renamed suite file renames it too)."""
+
+    label: str | None  # the current run's node id for it (else the first run's)
+    current: str | None
+    baselines: list[str | None]
+    warnings: list[str] = field(default_factory=list)
+
+
 def _resolve_reference(runs: list[SuiteRun], current: SuiteRun | None,
-                       reference: str | None) -> str | None:
-    """The reference benchmark's node id: as given, else as the current run (or, without
-    one, the baseline runs) recorded it; every run must hold it and none may name another."""
+                       reference: str | None, required: bool) -> _References:
+    """The reference benchmark: as given, else as the current run (or, without one, the
+    baseline runs) recorded it; found in each run by node id, else by its test name. The
+    current run must hold it; a baseline run must too where `required` (else it warns)."""
     named = reference or (current.reference if current else None)
     if named is None:
         recorded = {r.reference for r in runs if r.reference}
@@ -188,22 +199,31 @@ def _resolve_reference(runs: list[SuiteRun], current: SuiteRun | None,
                             f"({', '.join(sorted(recorded))})", "pass --reference NAME")
         named = next(iter(recorded), None)
     if named is None:
-        return None
-    resolved = None
-    for run in ([current] if current else []) + runs:
-        bench = run.find(named) if resolved is None else run.find(resolved)
+        return _References(None, None, [None] * len(runs))
+    remedy = ("pass --reference with a benchmark every run holds (its node id, e.g. "
+              "benchmarks/test_suite.py::test_reference_computation)")
+    short: str | None = None
+    found: list[str | None] = []
+    warnings = []
+    for i, run in enumerate(([current] if current else []) + runs):
+        bench = run.find(named) or (run.find(short) if short else None)
         if bench is None:
-            raise GateError(f"{run.path} has no benchmark {resolved or named!r}, the "
-                            "reference", "pass --reference with a benchmark every run holds "
-                            "(its node id, e.g. benchmarks/test_suite.py::"
-                            "test_reference_computation)")
-        if resolved is None:
-            resolved = bench.name
-        if run.reference and run.reference not in (resolved, named):
+            if required or (current is not None and i == 0):
+                raise GateError(f"{run.path} has no benchmark {named!r}, the reference",
+                                remedy)
+            warnings.append(f"{run.path} has no reference benchmark {named!r}")
+            found.append(None)
+            continue
+        if reference and run.reference and run.reference != bench.name:
             raise GateError(f"{run.path} names {run.reference!r} as its reference, not "
-                            f"{resolved!r}", "compare runs of the same suite, or pass "
+                            f"{bench.name!r}", "compare runs of the same suite, or pass "
                             "--reference NAME")
-    return resolved
+        short = short or bench.short_name
+        found.append(bench.name)
+    label = next((n for n in found if n), named)
+    if current is not None:
+        return _References(label, found[0], found[1:], warnings)
+    return _References(label, None, found, warnings)
 
 
 @dataclass
@@ -285,11 +305,11 @@ def _judge(name: str, base: _Baseline, cur: _Figure, threshold: float,
 
 
 def _baselines(report: GateReport, runs: list[SuiteRun], normalise: str,
-               reference: str | None) -> dict[str, _Baseline]:
+               references: list[str | None]) -> dict[str, _Baseline]:
     values: dict[str, list[float]] = {}
     digests: dict[str, set[str]] = {}
     why: dict[str, str] = {}
-    for run in runs:
+    for run, reference in zip(runs, references, strict=True):
         for name, fig in _figures(run, normalise, reference).items():
             values.setdefault(name, [])
             if fig.value is not None:
@@ -324,21 +344,23 @@ def compare(baseline_paths: Path | Sequence[Path], current_path: Path,
     paths = baseline_files(baseline_paths)
     runs = [_load(p, "baseline") for p in paths]
     current = _load(current_path, "current")
-    ref = _resolve_reference(runs, current, reference)
+    refs = _resolve_reference(runs, current, reference, required=normalise == "reference")
+    ref = refs.current
     if ref is None and normalise == "reference":
         raise GateError("--normalise reference needs a reference benchmark, and none is named",
                         "pass --reference NAME, or record it in the suite's JSON "
                         "(benchmarks/conftest.py writes suite.reference)")
     if normalise == "reference":
-        for run in [current, *runs]:
-            found = run.find(ref) if ref else None
+        for run, name in zip([current, *runs], [ref, *refs.baselines], strict=True):
+            found = run.find(name) if name else None
             if found is None or not found.seconds:
-                raise GateError(f"the reference {ref} in {run.path} recorded no seconds",
+                raise GateError(f"the reference {name} in {run.path} recorded no seconds",
                                 "re-run the suite: test_reference_computation records them")
     report = GateReport(", ".join(str(p) for p in paths), str(current_path), ref, normalise,
                         allow_new, suite=current.suite,
                         order=[b.name for b in current.benchmarks])
-    base = _baselines(report, runs, normalise, ref)
+    report.warnings += refs.warnings
+    base = _baselines(report, runs, normalise, refs.baselines)
     machines = {r.cpu_label() for r in runs}
     if machines != {current.cpu_label()}:
         report.warnings.append(
@@ -473,10 +495,11 @@ def spreads(baseline_paths: Path | Sequence[Path], reference: str | None = None
     if len(runs) < 2:
         raise GateError(f"a spread needs two runs or more; {', '.join(map(str, paths))} "
                         "holds one", "record more runs (see benchmarks/baselines/README.md)")
-    ref = _resolve_reference(runs, None, reference)
+    refs = _resolve_reference(runs, None, reference, required=False)
     per_mode = {mode: [_figures(run, mode, ref) if mode != "reference" or ref else {}
-                       for run in runs] for mode in NORMALISATIONS}
-    names = sorted({b.name for run in runs for b in run.benchmarks} - {ref})
+                       for run, ref in zip(runs, refs.baselines, strict=True)]
+                for mode in NORMALISATIONS}
+    names = sorted({b.name for run in runs for b in run.benchmarks} - set(refs.baselines))
     table = []
     for name in names:
         values = {mode: [f[name].value for f in figs
@@ -486,7 +509,7 @@ def spreads(baseline_paths: Path | Sequence[Path], reference: str | None = None
         table.append(Spread(name, len(raw), statistics.median(raw) if raw else None,
                             *(_spread(values[m]) if len(values[m]) > 1 else None  # type: ignore[arg-type]
                               for m in NORMALISATIONS)))
-    return table, ref
+    return table, refs.label
 
 
 def format_spreads(table: list[Spread], reference: str | None, runs: int) -> list[str]:

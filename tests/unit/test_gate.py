@@ -18,12 +18,12 @@ BASE = {"test_vectorised": 0.200, "test_spark": 20.0}
 
 
 def run_json(path, seconds, cpu="Xeon x2", broken=(), reference=0.100, paired=None,
-             record_reference=True, digests=None, suite=None):
+             record_reference=True, digests=None, suite=None, ref_name=REF):
     """A suite run: each benchmark's figure in extra_info.seconds, pytest-benchmark's stats
     deliberately different (the gate must never read them)."""
     benchmarks = []
     if reference is not None:
-        benchmarks.append({"name": "test_reference_computation", "fullname": REF,
+        benchmarks.append({"name": "test_reference_computation", "fullname": ref_name,
                            "stats": {"median": 9.9, "min": 9.9},
                            "extra_info": {"variant": "reference", "seconds": reference}})
     for n, s in seconds.items():
@@ -38,7 +38,7 @@ def run_json(path, seconds, cpu="Xeon x2", broken=(), reference=0.100, paired=No
                            "extra_info": info})
     record = dict(suite or {})  # no options recorded: nothing is re-run
     if record_reference and reference is not None:
-        record["reference"] = REF
+        record["reference"] = ref_name
     path.write_text(json.dumps({
         "machine_info": {"cpu": {"brand_raw": cpu.split(" x")[0], "count": cpu.split(" x")[1]}},
         "benchmarks": benchmarks, "suite": record}))
@@ -121,6 +121,12 @@ def test_zero_matched_and_a_renamed_suite_fail(tmp_path):
     assert "no benchmark of" in problem and "renamed suite" in problem
     empty = run_json(tmp_path / "e.json", {})
     assert "holds no benchmark to judge" in compare(base, empty).problems[0]
+    # the suite file renamed: its reference moves with it and is still found by its name
+    moved = run_json(tmp_path / "m.json", {f"benchmarks/test_other.py::{k}": v
+                                            for k, v in BASE.items()},
+                     ref_name="benchmarks/test_other.py::test_reference_computation")
+    report = compare(base, moved)
+    assert "renamed suite" in report.problems[0] and len(report.failed) == 4
     result = CliRunner().invoke(app, ["gate", "--baseline", str(base), "--current",
                                       str(renamed), "--allow-new"])
     assert result.exit_code == 1 and isinstance(result.exception, GateFailed)
