@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import logs
 from harness.errors import SparkError
+from harness.procs import stop_group
 
 # Start-up matters more than peak throughput for jobs of seconds: C1 only and the serial
 # collector cut a local job's wall time by about a third on 2 cores.
@@ -75,10 +76,9 @@ class SubmitResult:
     metrics: dict = field(default_factory=dict)
 
     def error_excerpt(self, lines: int = 6) -> str:
-        """The most telling lines of a failed job's output (Python traceback or exception)."""
-        text = (self.stderr + "\n" + self.stdout).splitlines()
-        interesting = [ln for ln in text if re.search(r"(Error|Exception|error:)", ln)]
-        return " | ".join((interesting or text)[-lines:]).strip()
+        """The most telling lines of a failed job's output (Python traceback or exception):
+        stdout last, since PySpark's driver prints the Python traceback there."""
+        return logs.error_excerpt(self.stderr + "\n" + self.stdout, lines)
 
 
 def spark_submit(
@@ -117,8 +117,8 @@ def spark_submit(
     )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
-    except BaseException:
-        _stop_group(proc)
+    except BaseException:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us
+        stop_group(proc.pid, grace_s=10.0, proc=proc)
         raise
     seconds = time.perf_counter() - started
     return SubmitResult(proc.returncode, seconds, stdout, stderr, parse_metrics(stdout))
@@ -134,12 +134,3 @@ def parse_metrics(stdout: str) -> dict:
                 metrics = json.loads(payload)
     return metrics
 
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
