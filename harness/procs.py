@@ -1,6 +1,22 @@
-"""Child processes the harness owns: each runs in its own process group and is stopped,
-with everything it started, on every exit path (normal return, exception, Ctrl-C, SIGTERM,
-interpreter exit)."""
+"""Child processes the harness owns, and the one policy for the signals that end us.
+
+An owned process runs in its own process group and is stopped, with everything it
+started, on every exit path: normal return, exception, Ctrl-C, SIGTERM, SIGHUP, interpreter
+exit. The object that started it stops it (in `__exit__` or a finally clause); whatever is
+still running at interpreter exit is stopped by `stop_all()` (atexit). Detached processes
+(`harness up`) are the exception: they outlive us and `harness down` stops them.
+
+The signal policy, the same for the CLI, the pytest plugin and the endpoint server:
+- SIGINT (Ctrl-C) raises KeyboardInterrupt, Python's default.
+- SIGTERM and SIGHUP (a cancelled CI job, `timeout`, `docker stop`, a closed terminal)
+  raise `Terminated`, a KeyboardInterrupt, once `install_signal_handlers()` has run in the
+  main thread. So they unwind exactly as Ctrl-C does: every `with` block and finally clause
+  runs, and pytest ends its session with the fixtures' teardown. The exit status is 128 +
+  the signal's number (`interrupted_exit_code`: 143 for SIGTERM, 130 for Ctrl-C).
+- A signal the process was started with ignored (`nohup`, `&` in a script) stays ignored.
+- SIGKILL cannot be caught: nothing runs, and owned process groups outlive us (`harness
+  down` finds what `harness up` recorded).
+"""
 
 from __future__ import annotations
 
@@ -99,7 +115,8 @@ def stop_group(pgid: int, grace_s: float = 10.0,
 
 
 def stop_all() -> None:
-    """Stop every owned, non-detached process (at exit and on SIGTERM)."""
+    """Stop every owned, non-detached process still running (at interpreter exit, after
+    the `with` blocks a signal unwound)."""
     with _lock:
         owned = list(_owned)
     for process in owned:
@@ -107,16 +124,63 @@ def stop_all() -> None:
             process.stop(grace_s=5.0)
 
 
-def install_signal_handlers() -> None:
-    """Turn SIGTERM (and SIGHUP) into SystemExit so `with` blocks and finally clauses run,
-    exactly as Ctrl-C's KeyboardInterrupt does."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
-    def _exit(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(ValueError):  # not in the main thread
-            signal.signal(sig, _exit)
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwinds as Ctrl-C's KeyboardInterrupt does."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def install_signal_handlers(keep_existing: bool = False) -> None:
+    """Apply the signal policy (module docstring): SIGTERM and SIGHUP raise Terminated.
+    keep_existing leaves a signal alone whose handler someone else set (the pytest plugin,
+    inside a session that is not ours). Only the main thread can set handlers: elsewhere
+    this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in STOP_SIGNALS:
+        current = signal.getsignal(sig)
+        if current is signal.SIG_IGN:  # nohup: whoever started us asked for that
+            continue
+        if keep_existing and current not in (signal.SIG_DFL, _raise_terminated):
+            continue
+        signal.signal(sig, _raise_terminated)
+
+
+def interrupted_exit_code(exc: BaseException) -> int:
+    """The exit status of a run a signal ended: 128 + its number (130 for Ctrl-C), also when
+    a library re-raised the interrupt as its own exception (click's Abort)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, Terminated):
+            return seen.exit_code
+        seen = seen.__cause__ or seen.__context__
+    return 128 + signal.SIGINT
+
+
+def wait_for_stop_signal() -> int:
+    """Block the main thread until Ctrl-C, SIGTERM or SIGHUP (a server's main loop, with the
+    policy installed); returns the signal's number."""
+    install_signal_handlers()
+    try:
+        while True:
+            signal.pause()
+    except Terminated as exc:
+        return exc.signum
+    except KeyboardInterrupt:
+        return signal.SIGINT
 
 
 atexit.register(stop_all)
