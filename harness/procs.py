@@ -72,6 +72,7 @@ class OwnedProcess:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether the process runs (a zombie counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

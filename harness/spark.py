@@ -33,12 +33,14 @@ DEFAULT_CONF = {
 
 
 def spark_home() -> Path:
+    """The Spark distribution inside the installed pyspark (bin/spark-submit, jars)."""
     import pyspark
 
     return Path(pyspark.__file__).parent
 
 
 def spark_version() -> str:
+    """The Spark version pyspark brings, e.g. 4.0.1."""
     import pyspark
 
     return pyspark.__version__
@@ -60,6 +62,7 @@ def java_executable(java_home: Path | None = None) -> Path:
 
 
 def java_version(java_home: Path | None = None) -> str:
+    """The version `java -version` reports, e.g. 17.0.12."""
     out = subprocess.run(
         [str(java_executable(java_home)), "-version"], capture_output=True, text=True, check=False
     ).stderr
@@ -69,6 +72,8 @@ def java_version(java_home: Path | None = None) -> str:
 
 @dataclass
 class SubmitResult:
+    """A finished spark-submit: exit code, wall time, output and the job's metrics line."""
+
     returncode: int
     seconds: float
     stdout: str

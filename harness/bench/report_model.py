@@ -75,10 +75,13 @@ class WorkloadReport:
     rows: list[Row]
     fits: list[SeriesFit]
     crossovers: list[Crossover]
-    startup_job: list[dict[str, Any]]  # series, rows, startup_s, job_s, startup_shared
+    # per Spark series and size: variant (the series label), rows, startup_s, job_s,
+    # startup_shared (one cold start measured for every size, e.g. an EMR cluster's)
+    startup_job: list[dict[str, Any]]
     baselines: dict[str, str] = field(default_factory=dict)  # series: its per-row baseline
 
     def fit_for(self, series: str, measure: str = "total") -> SeriesFit | None:
+        """The series' fitted line for the measure (total or job), if it has one."""
         return next((f for f in self.fits if f.series == series and f.measure == measure),
                     None)
 
@@ -111,6 +114,7 @@ class Report:
                                                                  time.gmtime()))
 
     def machine_label(self) -> str:
+        """The machine the runs were on, or how many machines when they differ."""
         labels = list(dict.fromkeys(r.machine_label() for r in self.runs))
         return labels[0] if len(labels) == 1 else f"{len(labels)} machines"
 

@@ -98,16 +98,19 @@ def _metric_vs_rows(report: Report, path: Path, title: str,
 
 
 def time_vs_rows(report: Report, path: Path) -> Path:
+    """Wall time per series against rows, log-log."""
     return _metric_vs_rows(report, path, "time vs rows", lambda r: r.seconds,
                            "wall time, seconds (median, log scale)")
 
 
 def throughput(report: Report, path: Path) -> Path:
+    """Rows per second per series against rows."""
     return _metric_vs_rows(report, path, "throughput vs rows", lambda r: r.rows_per_s,
                            "throughput, rows/s (log scale)")
 
 
 def speedup(report: Report, path: Path) -> Path:
+    """Each series' speed-up over its per-row baseline at the same size."""
     def draw(ax: Axes, w: WorkloadReport) -> None:
         own = frozenset(s for s, b in w.baselines.items() if s == b)  # 1x by definition
         used = sorted({b for s, b in w.baselines.items() if s != b})
@@ -126,6 +129,7 @@ def speedup(report: Report, path: Path) -> Path:
 
 
 def crossover(report: Report, path: Path) -> Path:
+    """The fitted lines of the incumbent and of Spark, and where they cross."""
     import numpy as np
 
     def draw(ax: Axes, w: WorkloadReport) -> None:
@@ -186,6 +190,7 @@ def crossover(report: Report, path: Path) -> Path:
 
 
 def startup_vs_job(report: Report, path: Path) -> Path:
+    """Spark's start-up and job time, stacked, per size."""
     def draw(ax: Axes, w: WorkloadReport) -> None:
         colours = _colours(w)
         entries = w.startup_job

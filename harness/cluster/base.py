@@ -57,6 +57,9 @@ class Node:
 
 @dataclass
 class RunningCluster:
+    """A started cluster: where its master is, its nodes, and what its backend needs to stop
+    it (also what `harness up` records in the state file)."""
+
     id: str
     backend: str
     master_url: str

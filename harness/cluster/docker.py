@@ -146,6 +146,8 @@ class ContainerProcess:
 
 
 class DockerBackend:
+    """Every node a container of the node image (module docstring)."""
+
     alias = "docker"
     ships_s3a_jars = True  # the node image has them in Spark's jars, as EMR nodes do
 
@@ -318,12 +320,12 @@ class DockerBackend:
             if self.node_alive(node):
                 return None
             return (f"{node.spec.name} (container {(node.container or '')[:12]}: "
-                    f"{self._tail(node)})")
+                    f"{self._log_excerpt(node)})")
 
         # asking the engine costs more than a port: once a second
         wait_for(ready, nodes, what, self.ready_timeout_s, exited, check_every_s=1.0)
 
-    def _tail(self, node: Node, lines: int = 3) -> str:
+    def _log_excerpt(self, node: Node, lines: int = 3) -> str:
         """The telling lines of the end of a container's log (logs.error_excerpt)."""
         try:
             text = self.client.containers.get(node.container).logs(tail=40).decode(

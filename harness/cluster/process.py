@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,8 @@ WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
 class ProcessBackend:
+    """Every node a Spark daemon in its own process group on this machine."""
+
     alias = "process"
     ships_s3a_jars = False  # drivers bring them (spark.jars); workers fetch them from there
 
@@ -141,7 +144,7 @@ class ProcessBackend:
         target = spot_reclaim_target(cluster, node, notice_s)
         if target.pid is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(target.pid, 9)
+                os.killpg(target.pid, signal.SIGKILL)
             proc = self._procs.pop(node, None)
             if proc is not None:
                 proc.proc.wait()
