@@ -26,7 +26,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -171,11 +171,15 @@ def interrupted_exit_code(exc: BaseException) -> int:
     return 128 + signal.SIGINT
 
 
-def wait_for_stop_signal() -> int:
+def wait_for_stop_signal(ready: Callable[[], object] | None = None) -> int:
     """Block the main thread until Ctrl-C, SIGTERM or SIGHUP (a server's main loop, with the
-    policy installed); returns the signal's number."""
-    install_signal_handlers()
+    policy installed); returns the signal's number. `ready` runs once the handlers are in
+    place: a server announces itself there, so a stop sent as soon as it reads the
+    announcement is still caught here."""
     try:
+        install_signal_handlers()
+        if ready is not None:
+            ready()
         while True:
             signal.pause()
     except Terminated as exc:

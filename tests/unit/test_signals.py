@@ -33,9 +33,15 @@ OWNER = textwrap.dedent("""
 """)
 
 
-def _run(script: str, **kwargs):
+def _default_sigint() -> None:
+    # a test run started in the background of a script inherits SIGINT ignored; the child
+    # stands for an interactive command, where Ctrl-C arrives
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _run(script: str):
     return subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
@@ -88,3 +94,17 @@ def test_the_exit_status_is_found_through_a_library_s_own_interrupt():
         assert interrupted_exit_code(abort) == 143
     assert interrupted_exit_code(KeyboardInterrupt()) == 130
     assert isinstance(Terminated(signal.SIGHUP), KeyboardInterrupt)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_server_main_loop_waits_for_a_stop_signal_and_names_it(sig):
+    proc = _run("from harness.procs import wait_for_stop_signal\n"
+                "n = wait_for_stop_signal(lambda: print('ready', flush=True))\n"
+                "print(int(n), flush=True)\n")
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(sig)  # at once: caught even before the loop pauses
+        assert proc.wait(timeout=30) == 0
+        assert proc.stdout.read().strip() == str(int(sig))
+    finally:
+        proc.kill()
