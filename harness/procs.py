@@ -1,4 +1,4 @@
-"""Child processes the harness owns, and the one policy for the signals that end us.
+"""Child processes the harness owns, and the one policy for the signals that stop us.
 
 An owned process runs in its own process group and is stopped, with everything it
 started, on every exit path: normal return, exception, Ctrl-C, SIGTERM, SIGHUP, interpreter
@@ -6,18 +6,22 @@ exit. The object that started it stops it (in `__exit__` or a finally clause); w
 still running at interpreter exit is stopped by `stop_all()` (atexit). Detached processes
 (`harness up`) are the exception: they outlive us and `harness down` stops them.
 
-The signal policy, the same for the CLI, the pytest plugin and the endpoint server:
-- SIGINT (Ctrl-C) raises KeyboardInterrupt, Python's default.
-- SIGTERM and SIGHUP (a cancelled CI job, `timeout`, `docker stop`, a closed terminal)
-  raise `Terminated`, a KeyboardInterrupt, once `install_signal_handlers()` has run in the
-  main thread. So they unwind exactly as Ctrl-C does: every `with` block and finally clause
-  runs, and pytest ends its session with the fixtures' teardown. The exit status is 128 +
-  the signal's number (`interrupted_exit_code`: 143 for SIGTERM, 130 for Ctrl-C).
-- A signal the process was started with ignored (`nohup`, `&` in a script) stays ignored.
+The signal policy, one for the CLI, the endpoint server and the pytest plugin, in force
+once `install_signal_handlers()` has run in the main thread:
+- SIGINT (Ctrl-C), SIGTERM (a cancelled CI job, `timeout`, `docker stop`) and SIGHUP (a
+  closed terminal) stop the run the same way: they raise `Terminated` in the main thread,
+  a SystemExit whose status is 128 + the signal's number (130, 143, 129). It unwinds the
+  run, so every `with` block and finally clause runs and the owned processes stop; no
+  `except Exception` swallows it, and typer and click let it through (a KeyboardInterrupt
+  they turn into a return value).
+- Inside pytest (`keyboard_interrupt=True`, the plugin) SIGTERM and SIGHUP raise
+  KeyboardInterrupt instead, which pytest ends the session on, with the fixtures'
+  teardown (a SystemExit would fail one test and carry on); SIGINT stays pytest's own.
+- A signal the process was started with ignored (`nohup`, `&` in a script) stays ignored;
+  a server waits for the policy's signals with `wait_for_stop_signal()`.
 - SIGKILL cannot be caught: nothing runs, and owned process groups outlive us (`harness
   down` finds what `harness up` recorded).
 """
-
 from __future__ import annotations
 
 import atexit
@@ -125,50 +129,44 @@ def stop_all() -> None:
             process.stop(grace_s=5.0)
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived: unwinds as Ctrl-C's KeyboardInterrupt does."""
+class Terminated(SystemExit):
+    """A stop signal arrived: unwinds the main thread, then exits 128 + its number."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
+        super().__init__(128 + signum)
         self.signum = signum
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
 
 
 def _raise_terminated(signum: int, _frame: object) -> None:
     raise Terminated(signum)
 
 
-def install_signal_handlers(keep_existing: bool = False) -> None:
-    """Apply the signal policy (module docstring): SIGTERM and SIGHUP raise Terminated.
-    keep_existing leaves a signal alone whose handler someone else set (the pytest plugin,
-    inside a session that is not ours). Only the main thread can set handlers: elsewhere
-    this does nothing."""
+def _raise_keyboard_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def install_signal_handlers(keep_existing: bool = False,
+                            keyboard_interrupt: bool = False) -> None:
+    """Apply the signal policy (module docstring) to this process. keyboard_interrupt: for a
+    host that stops on KeyboardInterrupt (pytest); SIGINT is then left to it. keep_existing
+    leaves a signal alone whose handler someone else set. Only the main thread can set
+    handlers: elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         return
+    handler = _raise_keyboard_interrupt if keyboard_interrupt else _raise_terminated
     for sig in STOP_SIGNALS:
+        if keyboard_interrupt and sig == signal.SIGINT:
+            continue
         current = signal.getsignal(sig)
         if current is signal.SIG_IGN:  # nohup: whoever started us asked for that
             continue
-        if keep_existing and current not in (signal.SIG_DFL, _raise_terminated):
+        if keep_existing and current not in (signal.SIG_DFL, signal.default_int_handler,
+                                             handler):
             continue
-        signal.signal(sig, _raise_terminated)
-
-
-def interrupted_exit_code(exc: BaseException) -> int:
-    """The exit status of a run a signal ended: 128 + its number (130 for Ctrl-C), also when
-    a library re-raised the interrupt as its own exception (click's Abort)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, Terminated):
-            return seen.exit_code
-        seen = seen.__cause__ or seen.__context__
-    return 128 + signal.SIGINT
+        signal.signal(sig, handler)
 
 
 def wait_for_stop_signal(ready: Callable[[], object] | None = None) -> int:
@@ -184,7 +182,7 @@ def wait_for_stop_signal(ready: Callable[[], object] | None = None) -> int:
             signal.pause()
     except Terminated as exc:
         return exc.signum
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # SIGINT, where someone else's handler was kept
         return signal.SIGINT
 
 
