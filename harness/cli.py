@@ -590,10 +590,10 @@ def report(
 ) -> None:
     """Write an HTML page, PNG plots and report.json from benchmark JSON: time, rows/s and
     speed-up vs rows, the fixed + per-row fit with projections, and the crossover."""
-    from harness.bench import html_report, results
+    from harness.bench import report_analysis, report_writer, results
 
-    built = html_report.build(results.load(json_files), project_rows)
-    written = html_report.write(built, out_dir)
+    built = report_analysis.build(results.load(json_files), project_rows)
+    written = report_writer.write(built, out_dir)
     for warning in built.warnings:
         out.print(f"warning: {warning}", markup=False, highlight=False)
     for w in built.workloads:

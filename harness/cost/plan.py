@@ -21,6 +21,7 @@ from harness.catalog import instance_type
 from harness.cost.estimate import estimate
 from harness.cost.pricing import hourly_price
 from harness.errors import UsageError
+from harness.plotting import pyplot
 
 EMR_PROVISIONING_S = 420.0  # EMR's typical time from run_job_flow to RUNNING (assumed)
 
@@ -130,11 +131,7 @@ def legacy_projection(rows: int, rows_per_s: float | None, region: str) -> dict 
 
 
 def plot(projections: list[Projection], legacy: dict | None, rows: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for p in projections:
         ax.scatter(p.job_s / 60, p.as_written, s=60)

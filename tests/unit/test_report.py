@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness.bench import html_report, results
+from harness.bench import report_analysis, report_html, results
 from harness.cli import app, main
 
 MACHINE = {"cores": 2, "memory_gib": 23.4, "python": "3.11.2", "java": "17.0.12",
@@ -73,7 +73,7 @@ def write(path, benchmarks):
 
 
 def build(*paths, project=None):
-    return html_report.build(results.load(list(paths)), project)
+    return report_analysis.build(results.load(list(paths)), project)
 
 
 def build_from(benchmarks):
@@ -168,7 +168,7 @@ def test_unverified_output_withholds_the_time_and_stays_out_of_the_fit():
     row = next(r for r in w.rows if r.series == "batched" and r.rows == 400_000)
     assert row.seconds is None and row.output_equal is False and row.speedup is None
     assert w.fit_for("batched").fit.sizes == [10_000, 100_000]
-    assert "DIFFERS (time withheld)" in html_report.render_html(report, [])
+    assert "DIFFERS (time withheld)" in report_html.render_html(report, [])
 
 
 def test_extra_projection_sizes_and_several_files_and_workloads(tmp_path):
