@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from harness.aws.endpoint import free_port
 from harness.cluster import images
 from harness.cluster.base import (
     WORKER_TIMEOUT_S,
@@ -44,6 +43,7 @@ from harness.cluster.base import (
 )
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import UsageError
+from harness.net import free_port
 from harness.spark import FAST_JVM_OPTS
 
 CLUSTER_LABEL = f"{images.LABEL}.cluster"

@@ -292,7 +292,7 @@ def build_node(docker_client: Any, base: str, force: bool = False) -> Built:
 
 def build_endpoint(docker_client: Any, force: bool = False) -> Built:
     """The endpoint image: the node image + the harness itself (moto server, EMR control
-    plane, docker SDK), so `python -m harness.aws.server` behaves as it does on the host."""
+    plane, docker SDK), so `python -m harness.emr.server` behaves as it does on the host."""
     from harness.spark import spark_version
 
     started = time.perf_counter()

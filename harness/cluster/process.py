@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import IO
 
-from harness.aws.endpoint import free_port
 from harness.cluster.base import (
     WORKER_TIMEOUT_S,
     ClusterError,
@@ -26,6 +25,7 @@ from harness.cluster.base import (
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
+from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
 

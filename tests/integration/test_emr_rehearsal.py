@@ -294,8 +294,8 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_b
     import json
 
     from harness.aws import Endpoint
-    from harness.aws.endpoint import free_port
     from harness.cluster import BACKENDS, Node
+    from harness.net import free_port
 
     impl = BACKENDS[emr_backend]()
 
