@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.aws import guard
+from harness.aws.guard import check_endpoint, check_local
 from harness.errors import EndpointError
 from harness.net import free_port, port_free
 from harness.procs import OwnedProcess
@@ -38,7 +38,7 @@ class Endpoint:
     def check(self) -> Endpoint:
         """Run the local-mode guard (no-op for an explicit AWS target)."""
         if self.target == "local":
-            guard.check_local(self.url, self.access_key, self.secret_key)
+            check_local(self.url, self.access_key, self.secret_key)
         return self
 
     def env(self) -> dict[str, str]:
@@ -160,7 +160,7 @@ class EmbeddedEndpoint:
                         provider="moto")
 
     def start(self) -> Endpoint:
-        guard.check_endpoint(f"http://{self.host}:{self.port}")
+        check_endpoint(f"http://{self.host}:{self.port}")
         if not port_free(self.host, self.port):
             raise port_in_use_error(self.host, self.port)
         if self.log:

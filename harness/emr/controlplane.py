@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, build_topology
 from harness.cluster.topology import default_memory_budget_mb
-from harness.emr import validation
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import TERMINAL, RehearsalCluster
 from harness.emr.steps import StepDefinitionError, is_s3

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from moto.core.utils import utcnow
 from moto.emr.models import Cluster, ElasticMapReduceBackend, Step
 
-from harness.emr import validation
+import harness.emr.validation as validation
 from harness.emr.exceptions import InvalidCluster, InvalidRequestException
 
 if TYPE_CHECKING:

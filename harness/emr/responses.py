@@ -14,7 +14,7 @@ from moto.backends import get_backend
 from moto.core.responses import ActionResult
 from moto.emr.responses import ElasticMapReduceResponse
 
-from harness.emr import validation
+import harness.emr.validation as validation
 from harness.emr.exceptions import (
     EmrApiError,
     InternalServerError,
