@@ -22,7 +22,8 @@ from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, build_topology
 from harness.cluster.topology import default_memory_budget_mb
 from harness.emr.jobflow import JobFlow, gzip_file
-from harness.emr.models import TERMINAL, RehearsalCluster
+from harness.emr.models import RehearsalCluster
+from harness.emr.states import TERMINAL
 from harness.emr.steps import StepDefinitionError, is_s3
 from harness.errors import HarnessError
 

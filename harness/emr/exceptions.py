@@ -1,10 +1,13 @@
 """The errors the EMR API returns, as moto's service exceptions: raised in the backend or
-the responses, moto serialises them with EMR's error code (`__type`) and HTTP 400."""
+the responses, moto serialises them with EMR's error code (`__type`) and HTTP 400.
+
+They carry the codes of moto.emr.exceptions but derive from moto.core's ServiceException
+alone: importing moto.emr loads moto's whole EMR backend, which validating a job-flow file
+(`harness rehearse`) does not need."""
 
 from __future__ import annotations
 
 from moto.core.exceptions import ServiceException
-from moto.emr import exceptions as moto_emr
 
 
 class EmrApiError(ServiceException):
@@ -13,12 +16,16 @@ class EmrApiError(ServiceException):
     status = 400
 
 
-class ValidationException(EmrApiError, moto_emr.ValidationException):
+class ValidationException(EmrApiError):
     """The request breaks one of EMR's rules (shape, instance groups, steps, state)."""
 
+    code = "ValidationException"
 
-class InvalidRequestException(EmrApiError, moto_emr.InvalidRequestException):
+
+class InvalidRequestException(EmrApiError):
     """The request names a cluster or step that does not exist."""
+
+    code = "InvalidRequestException"
 
 
 class InvalidCluster(InvalidRequestException):

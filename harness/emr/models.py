@@ -28,13 +28,11 @@ from moto.emr.models import Cluster, ElasticMapReduceBackend, Step
 
 import harness.emr.validation as validation
 from harness.emr.exceptions import InvalidCluster, InvalidRequestException
+from harness.emr.states import CLEAN_ENDS, TERMINAL
 
 if TYPE_CHECKING:
     from harness.emr.controlplane import ControlPlane
 
-TERMINAL = frozenset({"TERMINATED", "TERMINATED_WITH_ERRORS"})
-# the StateChangeReason codes a cluster ends TERMINATED with; every other ends it with errors
-CLEAN_ENDS = frozenset({"USER_REQUEST", "ALL_STEPS_COMPLETED"})
 
 
 class RehearsalStep(Step):

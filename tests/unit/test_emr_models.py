@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.emr import TERMINAL
 from harness.emr.exceptions import InvalidRequestException, ValidationException
-from harness.emr.models import TERMINAL, RehearsalEmrBackend
+from harness.emr.models import RehearsalEmrBackend
 
 
 def new_cluster(backend, steps=("first", "second"), keep_alive=True):
