@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from moto.backends import get_backend
+from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.emr.responses import ElasticMapReduceResponse
 
@@ -84,7 +85,9 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
                     raise
                 # moto failed after the record exists: that is the cluster's failure, as on
                 # EMR, and a 500 here would make the client's retry create a second job flow
-                cluster.terminate("INTERNAL_ERROR", f"The cluster could not be created: {exc}")
+                code = "VALIDATION_ERROR" if isinstance(exc, ServiceException) \
+                    else "INTERNAL_ERROR"
+                cluster.terminate(code, f"The cluster could not be created: {exc}")
                 return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn})
         assert cluster is not None
         self.backend.start_job_flow(cluster)
