@@ -284,7 +284,7 @@ def fixtures_upload(
     """Upload a fixture (generated if needed) to S3, creating the bucket; idempotent."""
     from harness.aws import resolve_endpoint
     from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
-    from harness.aws.server import EndpointError
+    from harness.errors import EndpointError
     from harness.workloads import generate_fixture, get_workload, load_fixture
     from harness.workloads.fixtures import fixture_dir
 
@@ -617,8 +617,7 @@ def spark_job(
     from harness.aws import resolve_endpoint
     from harness.aws.s3 import S3Uri, check_readable
     from harness.aws.s3a import resolve_jars, spark_conf
-    from harness.aws.server import EndpointError
-    from harness.errors import SparkError
+    from harness.errors import EndpointError, SparkError
     from harness.spark import spark_submit
     from harness.workloads import get_workload
 

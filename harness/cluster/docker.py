@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness import logs
-from harness.aws.endpoint import free_port
 from harness.cluster import images
 from harness.cluster.base import (
     WORKER_TIMEOUT_S,
@@ -46,6 +45,7 @@ from harness.cluster.base import (
 )
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import UsageError
+from harness.net import free_port
 from harness.spark import FAST_JVM_OPTS
 
 CLUSTER_LABEL = f"{images.LABEL}.cluster"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO
 
 from harness import logs
-from harness.aws.endpoint import free_port
 from harness.cluster.base import (
     WORKER_TIMEOUT_S,
     Node,
@@ -28,6 +27,7 @@ from harness.cluster.base import (
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
+from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
 
