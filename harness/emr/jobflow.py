@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, build_topology
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.steps import StepDefinitionError, plan_step
@@ -222,8 +223,9 @@ class JobFlow:
                 reason = "Step failed with a non-zero exit code"
                 # PySpark's driver prints the Python traceback on stdout (Spark's
                 # PythonRunner merges the Python process's streams), other tools on stderr.
-                found = [(name, _last_error(step_dir / name)) for name in ("stderr", "stdout")]
-                errors = [(name, text) for name, text in found if _is_error(text)]
+                found = [(name, logs.tail(step_dir / name, 1, missing="")[:500])
+                         for name in ("stderr", "stdout")]
+                errors = [(name, text) for name, text in found if logs.is_error(text)]
                 error_log, message = (errors or found)[0]
                 message = message or f"exit code {rc}"
         except (StepDefinitionError, HarnessError) as exc:
@@ -252,19 +254,6 @@ class JobFlow:
                 if step.action_on_failure == "CANCEL_AND_WAIT":
                     self.keep_alive = True  # the cluster waits instead of finishing
             self.emr.changed.notify_all()
-
-
-def _is_error(line: str) -> bool:
-    return any(word in line for word in ("Error", "Exception", "error:", "FAILED"))
-
-
-def _last_error(stderr: Path) -> str:
-    try:
-        text = stderr.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    picks = [ln for ln in text if _is_error(ln)]
-    return (picks or text or [""])[-1][:500]
 
 
 def gzip_file(src: Path, dest: Path) -> Path:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from harness.config import Settings
 from harness.emr.controlplane import ControlPlane
 from harness.emr.models import RehearsalEmrBackend
 from harness.errors import EndpointError, HarnessError
+from harness.procs import install_signal_handlers, wait_for_stop_signal
 
 
 def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
@@ -137,17 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    install_signal_handlers()
     try:
         server = EndpointServer(args.host, args.port).start()
     except HarnessError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr, flush=True)
         return 98 if "in use" in exc.problem else 1
-    print(f"endpoint ready on {server.url}", flush=True)
-    stop.wait()
-    server.stop()
+    try:
+        wait_for_stop_signal(lambda: print(f"endpoint ready on {server.url}", flush=True))
+    finally:
+        server.stop()
     return 0
 
 
