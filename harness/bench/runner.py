@@ -180,6 +180,8 @@ class BenchRun:
         self._machine = machine
         self._tables: dict | None = None
         self._reference: Outputs | None = None  # the judge's outputs on the whole fixture
+        # per sample size: the tables cut for it and the judge's outputs on them
+        self._samples: dict[int, tuple[Tables, Outputs | None]] = {}
         self.options.work_dir.mkdir(parents=True, exist_ok=True)
 
     def preflight(self) -> None:
@@ -196,10 +198,21 @@ class BenchRun:
             java_executable(self.options.java_home)
         self._tables = self.fixture.read_tables()  # every file readable, read once
 
-    def _expected(self, tables: Tables | None = None) -> Outputs:
-        """The judge's outputs: on the whole fixture (computed once), or on a sample's cut."""
-        if tables is not None:
-            return self.workload.reference_outputs(tables)
+    def _cut(self, tables: Tables, rows: int) -> Tables:
+        """The tables a sample of `rows` fact rows sees (cut once per size)."""
+        if rows not in self._samples:
+            self._samples[rows] = (self.workload.cut(tables, rows), None)
+        return self._samples[rows][0]
+
+    def _expected(self, sample: int | None = None) -> Outputs:
+        """The judge's outputs: on the whole fixture, or on the cut for a sample of that
+        many rows; each computed once per run."""
+        if sample is not None:
+            cut, expected = self._samples[sample]
+            if expected is None:
+                expected = self.workload.reference_outputs(cut)
+                self._samples[sample] = (cut, expected)
+            return expected
         if self._reference is None:
             whole = self._tables if self._tables is not None else self.fixture.read_tables()
             self.progress.begin(self.workload.reference_name, None)
@@ -223,8 +236,8 @@ class BenchRun:
             else:
                 result = self._run_spark()
             outputs = result.pop("outputs")
-            cut = result.pop("tables", None)
-            results.append(self._verify(name, result, outputs, self._expected(cut)))
+            expected = self._expected(result.pop("sample", None))
+            results.append(self._verify(name, result, outputs, expected))
         per_row = next((r for r in results if r.variant == "per-row" and r.rows_per_s), None)
         for r in results:
             if per_row and r.rows_per_s:
@@ -280,7 +293,8 @@ class BenchRun:
         fact = tables[self.workload.fact_table]
         n = self._sample_size(name, fact.num_rows)
         # A sample sees the workload's tables cut as it says, and so does its judge.
-        cut = tables if n == fact.num_rows else self.workload.cut(tables, n)
+        sample = None if n == fact.num_rows else n
+        cut = tables if sample is None else self._cut(tables, sample)
         rows = cut[self.workload.fact_table]
         n = rows.num_rows
         if self.options.db_url:
@@ -325,7 +339,7 @@ class BenchRun:
         finally:
             db.dispose()
         return {
-            "outputs": outputs, "tables": cut if cut is not tables else None,
+            "outputs": outputs, "sample": sample,
             "measured_rows": n, "measured_seconds": seconds,
             "setup_seconds": setup, "round_trips": trips,
             "db_rtt_ms": self.options.profile.rtt_ms,
