@@ -180,6 +180,10 @@ class Workload:
                 self.reference.name in (VECTORISED, "spark", *self.legacy):
             raise fail(f"its reference is named {self.reference.name!r}, like a variant",
                        "give the reference a name of its own, e.g. 'duckdb-sql'")
+        if not isinstance(self.timestamp_tolerance, dt.timedelta) or \
+                self.timestamp_tolerance < dt.timedelta(0):
+            raise fail(f"its timestamp_tolerance {self.timestamp_tolerance!r} is not a "
+                       "timedelta >= 0", "e.g. timestamp_tolerance=timedelta(seconds=1)")
         if self.sample_tables is not None and not callable(self.sample_tables):
             raise fail("its sample_tables is not callable",
                        "set sample_tables= to a function (tables, rows) -> tables")

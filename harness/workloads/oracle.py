@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from harness.errors import FixtureError
+from harness.errors import FixtureError, WorkloadError
 from harness.workloads.base import Outputs, ReferenceImpl, Tables
 
 # Nullable integers stay integers (pandas' Int64) rather than turning into floats.
@@ -21,7 +21,7 @@ _TYPES = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}.get
 
 def run_sql(tables: Tables, queries: Mapping[str, str], *, setup: Sequence[str] = (),
             parameters: Mapping[str, Any] | None = None,
-            checks: Mapping[str, str] | None = None) -> Outputs:
+            checks: Mapping[str, str] | None = None, label: str = "SQL") -> Outputs:
     """Run one query per output over the tables (each registered as a view of its name) in
     a fresh in-memory DuckDB. `parameters` become SQL variables (`getvariable('name')`);
     `setup` statements (views, macros) run next; each of
@@ -44,11 +44,17 @@ def run_sql(tables: Tables, queries: Mapping[str, str], *, setup: Sequence[str] 
             con.execute(f"SET VARIABLE {name} = ?", [value])
         for statement in setup:
             con.execute(statement)
-        return {
-            name: con.sql(sql).to_arrow_table()
-            .to_pandas(types_mapper=_TYPES)
-            for name, sql in queries.items()
-        }
+        outputs = {}
+        for name, sql in queries.items():
+            try:
+                outputs[name] = con.sql(sql).to_arrow_table().to_pandas(types_mapper=_TYPES)
+            except duckdb.Error as exc:
+                raise WorkloadError(
+                    f"reference {label}: the SQL for output {name!r} failed: "
+                    f"{' '.join(str(exc).split())}",
+                    "fix the query (the input tables are views named like the tables)",
+                ) from None
+        return outputs
     finally:
         con.close()
 
@@ -60,6 +66,7 @@ def duckdb_reference(name: str, queries: Mapping[str, str], description: str, *,
     """A ReferenceImpl that computes each output with its SQL query on DuckDB (see run_sql)."""
 
     def run(tables: Tables) -> Outputs:
-        return run_sql(tables, queries, setup=setup, parameters=parameters, checks=checks)
+        return run_sql(tables, queries, setup=setup, parameters=parameters, checks=checks,
+                       label=name)
 
     return ReferenceImpl(name, run, description)

@@ -18,6 +18,7 @@ from harness.bench.equivalence import compare_outputs
 from harness.bench.runner import BenchOptions, BenchRun
 from harness.config import get_profile
 from harness.db import LegacyDatabase, sqlite_url
+from harness.errors import FixtureError
 from harness.workloads import LegacyContext, LegacyImpl, generate_fixture
 from harness.workloads.cascade import generator, legacy, rules
 from tests import golden
@@ -267,3 +268,11 @@ def test_a_swapped_precedence_is_caught_on_a_generated_fixture_too(
     (result,) = _bench(workload, small_fixture, work_dir, ["per-row"], sample=0).results
     assert not result.output_equal
     assert "quarantine: column 'reason' differs" in result.mismatch
+
+
+def test_the_oracle_refuses_dimension_keys_that_are_not_unique(cascade):
+    """A duplicated customer would double its orders in any join: the oracle says so."""
+    customers = pa.concat_tables([golden.CUSTOMERS, golden.CUSTOMERS.slice(1, 1)])
+    with pytest.raises(FixtureError, match=r"every dimension and order key is unique.*"
+                                           r"\('customers', 11\)"):
+        cascade.reference.run({**golden.TABLES, "customers": customers})

@@ -4,16 +4,27 @@ contract gets a one-line error naming the workload and the remedy."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from harness.bench.runner import BenchOptions, BenchRun
 from harness.config import get_profile
 from harness.errors import UsageError, WorkloadError
-from harness.workloads import LegacyImpl, ReferenceImpl, generate_fixture, get_workload
+from harness.workloads import (
+    LegacyImpl,
+    OutputSpec,
+    ReferenceImpl,
+    Workload,
+    duckdb_reference,
+    generate_fixture,
+    get_workload,
+)
 from tests.readme_example import write_example
 
 
@@ -84,6 +95,17 @@ def test_with_a_reference_the_report_names_the_independent_judge(example):
     assert "outputs judged by duckdb-sql (independent: revenue per store in SQL)" in caption
 
 
+def test_a_reference_whose_sql_fails_names_the_output_and_the_error(example):
+    workload, fixture, work = example
+    broken = dataclasses.replace(workload, reference=duckdb_reference(
+        "duckdb-sql", {"totals": "SELECT store_id FROM nowhere", "quarantine": "SELECT 1"},
+        "a typo"))
+    with pytest.raises(WorkloadError) as err:
+        bench(broken, fixture, work)
+    assert "reference duckdb-sql: the SQL for output 'totals' failed" in err.value.problem
+    assert "nowhere" in err.value.problem and "\n" not in err.value.problem
+
+
 def test_a_reference_must_be_a_reference_impl_with_a_name_of_its_own(example):
     workload, fixture, work = example
     with pytest.raises(WorkloadError, match="its reference is not a ReferenceImpl"):
@@ -128,6 +150,10 @@ def test_missing_parts_and_scripts(example):
         bench(dataclasses.replace(workload, vectorised=None), fixture, work)
     with pytest.raises(WorkloadError, match="has no legacy implementation"):
         bench(dataclasses.replace(workload, legacy={}), fixture, work)
+    with pytest.raises(WorkloadError, match="its timestamp_tolerance 1.5 is not a timedelta"):
+        bench(dataclasses.replace(workload, timestamp_tolerance=1.5), fixture, work)
+    with pytest.raises(WorkloadError, match="its sample_tables is not callable"):
+        bench(dataclasses.replace(workload, sample_tables="first"), fixture, work)
 
 
 def test_an_output_without_its_key_column(example):
@@ -170,3 +196,39 @@ def test_harness_workloads_lists_builtin_and_installed(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "workloads"],
                           capture_output=True, text=True, check=False, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.startswith("cascade ")
+
+
+def _events_workload(tmp_path, tolerance):
+    """Events whose legacy store keeps whole seconds: equal only within a stated tolerance."""
+    start = datetime.datetime(2026, 1, 1, 9, 0, 0)
+
+    def generate(rows, seed, bad_share):
+        return {"events": pa.table({
+            "event_id": pa.array(range(1, rows + 1), pa.int64()),
+            "at": pa.array([start + datetime.timedelta(milliseconds=1_250 * i)
+                            for i in range(rows)], pa.timestamp("us"))})}
+
+    def whole_seconds(ctx):
+        return {"events": [{"event_id": e["event_id"], "at": e["at"].replace(microsecond=0)}
+                           for e in ctx.rows.to_pylist()]}
+
+    return Workload(
+        name="events", description="timestamps", fact_table="events", generate=generate,
+        generator_version="1", outputs=(OutputSpec("events", ("event_id",)),),
+        legacy={"per-row": LegacyImpl("per-row", whole_seconds, "whole seconds")},
+        vectorised=lambda tables: {"events": tables["events"].to_pandas()},
+        reference=duckdb_reference("duckdb-sql", {"events": 'SELECT event_id, "at" FROM events'},
+                                   "the events as they are"),
+        spark_job=Path(__file__), timestamp_tolerance=tolerance)
+
+
+@pytest.mark.parametrize(("tolerance", "equal"), [(datetime.timedelta(0), False),
+                                                  (datetime.timedelta(milliseconds=500), False),
+                                                  (datetime.timedelta(seconds=1), True)])
+def test_a_workload_states_how_far_apart_its_timestamps_may_be(tmp_path, tolerance, equal):
+    workload = _events_workload(tmp_path, tolerance)
+    fixture, _ = generate_fixture(workload, 40, 0, 0.0, tmp_path / "fx")
+    (result,) = bench(workload, fixture, tmp_path).results
+    assert result.output_equal is equal, result.mismatch
+    if not equal:
+        assert "events: column 'at' differs in" in result.mismatch
