@@ -125,6 +125,7 @@ class Workload:
 
     @property
     def independent_reference(self) -> bool:
+        """Whether the judge is an implementation of its own rather than a variant."""
         return self.reference is not None
 
     def reference_outputs(self, tables: Tables) -> Outputs:
