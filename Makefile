@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test unit integration images lint clean
+.PHONY: bench test unit integration ci-gate ci-baseline images lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,27 @@ test: $(STAMP)
 	scripts/ensure-postgres
 	PYTHON=$(BIN)/python scripts/ensure-docker
 	$(BIN)/python -m pytest $(ARGS)
+
+## The reduced regression gate CI runs after the tests: the suite at one small size and a
+## few variants, gated against its own stored baseline (`tox -e bench` is the full gate).
+## Exit 0 passed, 1 failed, 3 ambiguous. GATE_ARGS adds gate options.
+CI_GATE_BASELINE := benchmarks/baselines/cascade-2core-ci
+CI_GATE_SUITE := --bench-sizes=2000 --bench-variants=batched,vectorised,spark-local
+CI_GATE_RUN := .harness/ci-gate/run.json
+
+# A suite whose variant fails its output check still writes its JSON: the gate then names
+# what changed, and the target fails either way.
+ci-gate: $(STAMP)
+	rm -f $(CI_GATE_RUN)
+	$(BIN)/python -m pytest benchmarks/test_suite.py -q -p no:cacheprovider $(CI_GATE_SUITE) \
+		--benchmark-json $(CI_GATE_RUN); suite=$$?; \
+	$(BIN)/harness gate --baseline $(CI_GATE_BASELINE) --current $(CI_GATE_RUN) \
+		$(GATE_ARGS) || exit $$?; exit $$suite
+
+## Record the CI gate's baseline anew: RUNS runs (default 3) back to back, on a quiet machine.
+RUNS ?= 3
+ci-baseline: $(STAMP)
+	PYTHON=$(BIN)/python scripts/record-baseline $(CI_GATE_BASELINE) $(RUNS) $(CI_GATE_SUITE)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(ARGS)

@@ -19,11 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from harness.bench.results import SPARK
 from harness.workloads import Fixture, Workload, get_workload
 from harness.workloads.fixtures import resolve_fixture
 
 DEFAULT_SIZES = "10000,100000,400000"
-SPARK_VARIANTS = ["spark-local", "spark-cluster", "spark-emr"]
+SPARK_VARIANTS = list(SPARK)
+# platforms started once per session: their start-up is one benchmark, not one per size
+SHARED_STARTUP = ("spark-cluster", "spark-emr")
+# the run's reference benchmark, named in the JSON (suite.reference) for `harness gate`
+REFERENCE_TEST = "test_reference_computation"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,6 +86,10 @@ def suite_variants(config: pytest.Config, workload: Workload) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise the suite by the options: sizes x variants of the chosen workload."""
     config = metafunc.config
+    if "spark_startup_platform" in metafunc.fixturenames:
+        variants = suite_variants(config, suite_workload(config))
+        metafunc.parametrize("spark_startup_platform",
+                             [v for v in SHARED_STARTUP if v in variants])
     if "bench_rows" not in metafunc.fixturenames:
         return
     workload = suite_workload(config)
@@ -120,10 +129,15 @@ SUITE_OPTIONS = ("--bench-workload", "--bench-sizes", "--bench-variants", "--ben
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list,
                                  output_json: dict) -> None:
     """Record how the suite was run, so `harness gate` can re-run an ambiguous benchmark
-    exactly as it ran (same options, same root directory)."""
+    exactly as it ran (same options, same root directory), and name the run's reference
+    benchmark, so the gate never has to guess it."""
     options = []
     for name in SUITE_OPTIONS:
         value = config.getoption(name, default=None)
         if value not in (None, ""):
             options.append(f"{name}={value}")
     output_json["suite"] = {"rootdir": str(config.rootpath), "options": options}
+    reference = [b["fullname"] for b in output_json.get("benchmarks", [])
+                 if b.get("name") == REFERENCE_TEST]
+    if len(reference) == 1:
+        output_json["suite"]["reference"] = reference[0]

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from harness.config import PROFILES, Settings
-from harness.errors import HarnessError, OutputMismatch, UsageError
+from harness.errors import HarnessError, UsageError
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -400,33 +400,53 @@ def gate(
     baseline: Annotated[list[Path], typer.Option(
         help="stored pytest-benchmark JSON, or a directory of runs of the same suite "
              "(each benchmark's noise band is their spread); repeat for several")],
-    current: Annotated[Path, typer.Option(help="this run's pytest-benchmark JSON")],
+    current: Annotated[Path | None, typer.Option(
+        help="this run's pytest-benchmark JSON (not with --spreads)")] = None,
     threshold: Annotated[float, typer.Option(help="allowed slowdown, percent")] = 10.0,
     noise_floor_ms: Annotated[float, typer.Option(help="ignore changes below this")] = 2.0,
-    reference: Annotated[str, typer.Option(help="name part of the reference benchmark")]
-    = "reference",
+    reference: Annotated[str | None, typer.Option(
+        help="node id (or name) of the reference benchmark; default: the one the suite "
+             "recorded in its JSON (suite.reference)")] = None,
+    normalise: Annotated[str, typer.Option(
+        help="the figure compared: raw seconds, seconds over the run's reference, or over "
+             "each benchmark's paired reference (raw | reference | paired)")] = "raw",
+    allow_new: Annotated[bool, typer.Option(
+        help="let benchmarks the baseline lacks pass (reported as new)")] = False,
     rerun: Annotated[bool, typer.Option(help="re-run benchmarks found slower before deciding")]
     = True,
+    spreads: Annotated[bool, typer.Option(
+        help="print each benchmark's spread over the baseline runs, raw, over the reference "
+             "and over its paired reference, and exit")] = False,
 ) -> None:
-    """Fail when a benchmark regressed (normalised to a reference timed in the same run)
-    or its output changed; a benchmark found slower is re-run first and judged by its better
-    run (without a re-run, a change under twice the threshold is ambiguous: exit 3)."""
+    """Fail when a benchmark regressed, its output changed, it has no measured figure, or it
+    is missing from the run (or new, without --allow-new); a benchmark found slower is re-run
+    first and judged by its better run (without a re-run, a change under twice the
+    threshold is ambiguous: exit 3)."""
     from harness.bench import gate as gating
 
+    if spreads:
+        table, ref = gating.spreads(baseline, reference)
+        runs = len(gating.baseline_files(baseline))
+        for line in gating.format_spreads(table, ref, runs):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        return
+    if current is None:
+        raise UsageError("--current is missing", "pass --current RUN.json (or --spreads)")
     label = ", ".join(str(p) for p in baseline)
     report = gating.compare(baseline, current, threshold / 100, noise_floor_ms / 1000,
-                            reference)
+                            reference, normalise, allow_new)
     if rerun and report.slower:
         report = gating.rerun(report, baseline, current, threshold / 100,
-                              noise_floor_ms / 1000, reference)
+                              noise_floor_ms / 1000)
     for warning in report.warnings:
         out.print(f"warning: {warning}", markup=False)
     for verdict in report.verdicts:
         out.print(verdict.line(), markup=False, highlight=False, soft_wrap=True)
-    if report.failed:
-        names = ", ".join(v.name for v in report.failed)
-        raise OutputMismatch(f"gate failed against {label}: {names}",
-                             "see the lines above: which benchmark, by how much")
+    for problem in report.problems:
+        out.print(f"failed: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if report.failed or report.problems:
+        raise gating.GateFailed(f"gate failed against {label}: {report.summary()}",
+                                "see the lines above: which benchmark, and why")
     if report.ambiguous:
         out.print("ambiguous: re-run " + ", ".join(v.name for v in report.ambiguous)
                   + " before deciding", markup=False)
@@ -435,7 +455,9 @@ def gate(
     if widened:
         out.print(f"{len(widened)} benchmark(s) judged at a threshold widened by their "
                   "baseline runs' spread (shown above)", markup=False)
-    out.print(f"gate passed against {label} ({len(report.verdicts)} benchmarks)")
+    judged = sum(1 for v in report.verdicts if v.status != "new")
+    out.print(f"gate passed against {label} ({judged} benchmarks judged, normalisation "
+              f"{report.normalise})", markup=False, highlight=False)
 
 
 @app.command()
@@ -451,10 +473,10 @@ def report(
 ) -> None:
     """Write an HTML page, PNG plots and report.json from benchmark JSON: time, rows/s and
     speed-up vs rows, the fixed + per-row fit with projections, and the crossover."""
-    from harness.bench import html_report, results
+    from harness.bench import report_analysis, report_writer, results
 
-    built = html_report.build(results.load(json_files), project_rows)
-    written = html_report.write(built, out_dir)
+    built = report_analysis.build(results.load(json_files), project_rows)
+    written = report_writer.write(built, out_dir)
     for warning in built.warnings:
         out.print(f"warning: {warning}", markup=False, highlight=False)
     for w in built.workloads:

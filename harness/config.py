@@ -25,10 +25,12 @@ class LatencyProfile:
     description: str
 
 
-# `rds` is calibrated on the original job: 400,000 rows in ~2 hours is 18 ms a row, and the
-# per-row cascade makes 6 round trips a row (4 lookups, 1 insert, 1 commit). 6 x 2.0 ms is
-# 12 ms of modelled network wait; the rest, ~5 ms a row, is the ORM job's own work on a
-# 2-core machine (measured: 4-6 ms between sleeps, ~4 ms without them).
+# `rds`'s 2.0 ms is a model fitted to the seed's figure, not a measurement of RDS: the
+# original job took ~2 hours for 400,000 rows (18 ms a row), the per-row cascade makes 6
+# round trips a row (4 lookups, 1 insert, 1 commit), and the ORM job's own work on the
+# 2-core machine is ~5 ms a row (4-6 ms measured), so (18 - 5) / 6 ~ 2 ms was chosen to make
+# the per-row projection land near the two hours. A projection near 7,200 s is therefore the
+# input coming back out (tests/unit/test_rds_model.py checks the arithmetic).
 PROFILES: dict[str, LatencyProfile] = {
     "local": LatencyProfile(
         "local", 0.0, 5_000, "no modelled latency: the database is local"

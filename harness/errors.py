@@ -42,3 +42,7 @@ class OutputMismatch(HarnessError):
     """Variants disagree: a speed figure is withheld for every variant that did not match."""
 
     exit_code = 1
+
+
+class EndpointError(HarnessError):
+    """The AWS endpoint cannot be started, reached or used."""

@@ -1,7 +1,27 @@
-"""Child processes the harness owns: each runs in its own process group and is stopped,
-with everything it started, on every exit path (normal return, exception, Ctrl-C, SIGTERM,
-interpreter exit)."""
+"""Child processes the harness owns, and the one policy for the signals that stop us.
 
+An owned process runs in its own process group and is stopped, with everything it
+started, on every exit path: normal return, exception, Ctrl-C, SIGTERM, SIGHUP, interpreter
+exit. The object that started it stops it (in `__exit__` or a finally clause); whatever is
+still running at interpreter exit is stopped by `stop_all()` (atexit). Detached processes
+(`harness up`) are the exception: they outlive us and `harness down` stops them.
+
+The signal policy, one for the CLI, the endpoint server and the pytest plugin, in force
+once `install_signal_handlers()` has run in the main thread:
+- SIGINT (Ctrl-C), SIGTERM (a cancelled CI job, `timeout`, `docker stop`) and SIGHUP (a
+  closed terminal) stop the run the same way: they raise `Terminated` in the main thread,
+  a SystemExit whose status is 128 + the signal's number (130, 143, 129). It unwinds the
+  run, so every `with` block and finally clause runs and the owned processes stop; no
+  `except Exception` swallows it, and typer and click let it through (a KeyboardInterrupt
+  they turn into a return value).
+- Inside pytest (`keyboard_interrupt=True`, the plugin) SIGTERM and SIGHUP raise
+  KeyboardInterrupt instead, which pytest ends the session on, with the fixtures'
+  teardown (a SystemExit would fail one test and carry on); SIGINT stays pytest's own.
+- A signal the process was started with ignored (`nohup`, `&` in a script) stays ignored;
+  a server waits for the policy's signals with `wait_for_stop_signal()`.
+- SIGKILL cannot be caught: nothing runs, and owned process groups outlive us (`harness
+  down` finds what `harness up` recorded).
+"""
 from __future__ import annotations
 
 import atexit
@@ -10,7 +30,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -56,6 +76,7 @@ class OwnedProcess:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether the process runs (a zombie counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -99,7 +120,8 @@ def stop_group(pgid: int, grace_s: float = 10.0,
 
 
 def stop_all() -> None:
-    """Stop every owned, non-detached process (at exit and on SIGTERM)."""
+    """Stop every owned, non-detached process still running (at interpreter exit, after
+    the `with` blocks a signal unwound)."""
     with _lock:
         owned = list(_owned)
     for process in owned:
@@ -107,16 +129,61 @@ def stop_all() -> None:
             process.stop(grace_s=5.0)
 
 
-def install_signal_handlers() -> None:
-    """Turn SIGTERM (and SIGHUP) into SystemExit so `with` blocks and finally clauses run,
-    exactly as Ctrl-C's KeyboardInterrupt does."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-    def _exit(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(ValueError):  # not in the main thread
-            signal.signal(sig, _exit)
+class Terminated(SystemExit):
+    """A stop signal arrived: unwinds the main thread, then exits 128 + its number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _raise_keyboard_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def install_signal_handlers(keep_existing: bool = False,
+                            keyboard_interrupt: bool = False) -> None:
+    """Apply the signal policy (module docstring) to this process. keyboard_interrupt: for a
+    host that stops on KeyboardInterrupt (pytest); SIGINT is then left to it. keep_existing
+    leaves a signal alone whose handler someone else set. Only the main thread can set
+    handlers: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = _raise_keyboard_interrupt if keyboard_interrupt else _raise_terminated
+    for sig in STOP_SIGNALS:
+        if keyboard_interrupt and sig == signal.SIGINT:
+            continue
+        current = signal.getsignal(sig)
+        if current is signal.SIG_IGN:  # nohup: whoever started us asked for that
+            continue
+        if keep_existing and current not in (signal.SIG_DFL, signal.default_int_handler,
+                                             handler):
+            continue
+        signal.signal(sig, handler)
+
+
+def wait_for_stop_signal(ready: Callable[[], object] | None = None) -> int:
+    """Block the main thread until Ctrl-C, SIGTERM or SIGHUP (a server's main loop, with the
+    policy installed); returns the signal's number. `ready` runs once the handlers are in
+    place: a server announces itself there, so a stop sent as soon as it reads the
+    announcement is still caught here."""
+    try:
+        install_signal_handlers()
+        if ready is not None:
+            ready()
+        while True:
+            signal.pause()
+    except Terminated as exc:
+        return exc.signum
+    except KeyboardInterrupt:  # SIGINT, where someone else's handler was kept
+        return signal.SIGINT
 
 
 atexit.register(stop_all)

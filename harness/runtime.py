@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.aws import EmbeddedEndpoint, Endpoint
-from harness.aws.endpoint import DEFAULT_REGION, port_free
+from harness.aws.endpoint import DEFAULT_REGION
 from harness.cluster import BACKENDS, ClusterError, RunningCluster, build_topology, load_groups
 from harness.errors import HarnessError
+from harness.net import port_free
 from harness.procs import stop_group
 from harness.state import EndpointRecord, RuntimeState
 

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import logs
 from harness.errors import SparkError
+from harness.procs import stop_group
 
 # Start-up matters more than peak throughput for jobs of seconds: C1 only and the serial
 # collector cut a local job's wall time by about a third on 2 cores.
@@ -32,12 +33,14 @@ DEFAULT_CONF = {
 
 
 def spark_home() -> Path:
+    """The Spark distribution inside the installed pyspark (bin/spark-submit, jars)."""
     import pyspark
 
     return Path(pyspark.__file__).parent
 
 
 def spark_version() -> str:
+    """The Spark version pyspark brings, e.g. 4.0.1."""
     import pyspark
 
     return pyspark.__version__
@@ -59,6 +62,7 @@ def java_executable(java_home: Path | None = None) -> Path:
 
 
 def java_version(java_home: Path | None = None) -> str:
+    """The version `java -version` reports, e.g. 17.0.12."""
     out = subprocess.run(
         [str(java_executable(java_home)), "-version"], capture_output=True, text=True, check=False
     ).stderr
@@ -68,6 +72,8 @@ def java_version(java_home: Path | None = None) -> str:
 
 @dataclass
 class SubmitResult:
+    """A finished spark-submit: exit code, wall time, output and the job's metrics line."""
+
     returncode: int
     seconds: float
     stdout: str
@@ -75,10 +81,9 @@ class SubmitResult:
     metrics: dict = field(default_factory=dict)
 
     def error_excerpt(self, lines: int = 6) -> str:
-        """The most telling lines of a failed job's output (Python traceback or exception)."""
-        text = (self.stderr + "\n" + self.stdout).splitlines()
-        interesting = [ln for ln in text if re.search(r"(Error|Exception|error:)", ln)]
-        return " | ".join((interesting or text)[-lines:]).strip()
+        """The most telling lines of a failed job's output (Python traceback or exception):
+        stdout last, since PySpark's driver prints the Python traceback there."""
+        return logs.error_excerpt(self.stderr + "\n" + self.stdout, lines)
 
 
 def spark_submit(
@@ -117,8 +122,8 @@ def spark_submit(
     )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
-    except BaseException:
-        _stop_group(proc)
+    except BaseException:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us
+        stop_group(proc.pid, grace_s=10.0, proc=proc)
         raise
     seconds = time.perf_counter() - started
     return SubmitResult(proc.returncode, seconds, stdout, stderr, parse_metrics(stdout))
@@ -134,12 +139,3 @@ def parse_metrics(stdout: str) -> dict:
                 metrics = json.loads(payload)
     return metrics
 
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()

@@ -26,7 +26,7 @@ class EndpointRecord:
         """Still our endpoint process (a reused pid running something else is not)."""
         if self.pid is None:
             return True
-        return pid_alive(self.pid) and "harness.aws.server" in cmdline(self.pid)
+        return pid_alive(self.pid) and "harness.emr.server" in cmdline(self.pid)
 
 
 @dataclass

@@ -315,6 +315,18 @@ class EmrStep(Target):
         s3.upload_file(str(workload.spark_job), code, key)
         return Job(name, f"s3://{code}/{key}", raw, curated)
 
+    def prepare(self) -> Endpoint:
+        """The endpoint (started now if this target starts one) and, on a local one, the
+        buckets the steps use: what the first step needs apart from the job flow."""
+        from harness.aws.s3 import ensure_bucket
+
+        endpoint = self._endpoint()
+        if endpoint.target == "local":
+            s3 = endpoint.client("s3")
+            for suffix in ("raw", "curated", "code", "logs"):
+                ensure_bucket(s3, f"{self.buckets}-{suffix}", endpoint.region)
+        return endpoint
+
     def log_uri(self) -> str:
         """The job flow's LogUri: EMR uploads each step's logs under it."""
         return f"s3://{self.buckets}-logs/"

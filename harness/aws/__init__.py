@@ -14,7 +14,7 @@ from harness.aws.endpoint import (
     aws_target,
 )
 from harness.aws.guard import GuardError, check_local
-from harness.aws.server import EndpointError
+from harness.errors import EndpointError
 
 __all__ = [
     "DEFAULT_PORT", "DEFAULT_REGION", "EmbeddedEndpoint", "Endpoint", "EndpointError",

@@ -5,20 +5,23 @@ an attached endpoint the user runs (LocalStack, another moto), or real AWS (expl
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.aws import guard
-from harness.aws.server import EndpointError, port_in_use_error
+from harness.aws.guard import check_endpoint, check_local
+from harness.errors import EndpointError
+from harness.net import free_port, port_free
 from harness.procs import OwnedProcess
 
 DUMMY_KEY = "testing"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PORT = 4566  # LocalStack's port: tools built for LocalStack find us unchanged
+# what the embedded endpoint runs: a name, not an import (the EMR layer composes the server
+# on top of this one; aws/ never imports emr/)
+SERVER_MODULE = "harness.emr.server"
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,11 @@ class Endpoint:
     secret_key: str = DUMMY_KEY
     provider: str = "moto"
     target: str = "local"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def check(self) -> Endpoint:
         """Run the local-mode guard (no-op for an explicit AWS target)."""
         if self.target == "local":
-            guard.check_local(self.url, self.access_key, self.secret_key)
+            check_local(self.url, self.access_key, self.secret_key)
         return self
 
     def env(self) -> dict[str, str]:
@@ -126,26 +128,17 @@ class Endpoint:
                             "check that it is running (harness status) and reachable")
 
 
-def port_free(host: str, port: int) -> bool:
-    """True when nothing listens on host:port (sockets in TIME_WAIT do not count, as for
-    any server that sets SO_REUSEADDR)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def port_in_use_error(host: str, port: int) -> EndpointError:
+    return EndpointError(
+        f"port {port} on {host} is already in use (another harness, LocalStack or moto?)",
+        "stop what runs there (harness down), choose another --port, or attach to it with "
+        f"--endpoint-url http://{host}:{port}",
+    )
 
 
 class EmbeddedEndpoint:
-    """The embedded moto server as a child process (`python -m harness.aws.server`),
+    """The embedded moto server as a child process (SERVER_MODULE, moto with the EMR control
+    plane),
     owned: `with EmbeddedEndpoint(port) as endpoint: ...` stops it on every exit path."""
 
     def __init__(self, port: int | None = DEFAULT_PORT, host: str = "127.0.0.1",
@@ -164,11 +157,10 @@ class EmbeddedEndpoint:
     @property
     def endpoint(self) -> Endpoint:
         return Endpoint(url=f"http://{self.host}:{self.port}", region=self.region,
-                        provider="moto", extra={"pid": self.process.pid if self.process
-                                                else None})
+                        provider="moto")
 
     def start(self) -> Endpoint:
-        guard.check_endpoint(f"http://{self.host}:{self.port}")
+        check_endpoint(f"http://{self.host}:{self.port}")
         if not port_free(self.host, self.port):
             raise port_in_use_error(self.host, self.port)
         if self.log:
@@ -179,7 +171,7 @@ class EmbeddedEndpoint:
         if self.emr_backend is not None:  # where its EMR job flows start their clusters
             env["HARNESS_EMR_BACKEND"] = self.emr_backend
         self.process = OwnedProcess(
-            [sys.executable, "-m", "harness.aws.server", "--host", self.host,
+            [sys.executable, "-m", SERVER_MODULE, "--host", self.host,
              "--port", str(self.port)],
             log=self.log, detached=self.detached, env=env,
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.workloads.fixtures import sha256_file
+from harness.hashing import sha256_file
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
 SHA_KEY = "sha256"  # object metadata (x-amz-meta-sha256) that makes re-uploads skippable

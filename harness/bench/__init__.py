@@ -2,7 +2,6 @@
 
 from harness.bench.equivalence import Comparison, compare_outputs
 from harness.bench.runner import (
-    REFERENCE,
     BenchOptions,
     BenchReport,
     BenchRun,
@@ -11,6 +10,6 @@ from harness.bench.runner import (
 )
 
 __all__ = [
-    "REFERENCE", "BenchOptions", "BenchReport", "BenchRun", "Comparison", "VariantResult",
+    "BenchOptions", "BenchReport", "BenchRun", "Comparison", "VariantResult",
     "compare_outputs", "variant_names",
 ]

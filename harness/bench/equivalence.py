@@ -1,12 +1,18 @@
-"""Output equivalence: two variants' outputs compared by key, floats within a tolerance.
+"""Output equivalence: a variant's outputs compared with the reference's by key, floats
+within a tolerance, dates and timestamps at full precision (within a tolerance only where
+the workload states one), everything else exactly.
 
-Values are normalised before comparing, because each store hands back its own types:
-SQLite returns dates as text, Spark and pandas as dates; nullable integers come back as
-floats from some readers. The comparison reports the first differing key and column.
+Representations are normalised before comparing, because each store hands back its own
+types: SQLite returns dates and timestamps as text and booleans as 0/1, Spark and pandas
+dates as dates; nullable integers come back as floats from some readers. What changes a
+value is reported: a column of another kind (text where the reference has numbers, strings
+where it has booleans), an integer column where the reference has fractions, a column the
+reference does not have. The comparison names the first differing key and column.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -40,24 +46,75 @@ class Comparison:
         return "; ".join(str(d) for d in self.differences[:3]) or "equal"
 
 
-def _is_datelike(series: pd.Series) -> bool:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return True
-    sample = series.dropna()
-    return len(sample) > 0 and hasattr(sample.iloc[0], "isoformat")
+# What a column holds, from pandas' inference over its non-null values.
+_NUMBER = {"integer", "floating", "mixed-integer-float", "decimal"}
+_TIME = {"date", "datetime", "datetime64"}
 
 
-def _mismatches(expected: pd.Series, actual: pd.Series, tolerance: float) -> np.ndarray:
+def _kind(series: pd.Series) -> str:
+    """'integer', 'number', 'bool', 'date', 'datetime', 'text', 'empty' or 'other'."""
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    if inferred == "integer":
+        return "integer"
+    if inferred in _NUMBER:
+        return "number"
+    if inferred == "boolean":
+        return "bool"
+    if inferred == "date":
+        return "date"
+    if inferred in _TIME:
+        return "datetime"
+    if inferred == "string":
+        return "text"
+    return "empty" if inferred == "empty" else "other"
+
+
+def _instants(series: pd.Series) -> np.ndarray:
+    """Dates and timestamps (objects, datetime64, ISO-8601 text as SQLite returns them) as
+    nanoseconds since the epoch in UTC, naive values taken as UTC; NaT where unreadable."""
+    text = pd.api.types.infer_dtype(series, skipna=True) == "string"
+    parsed = pd.to_datetime(series, errors="coerce", utc=True,
+                            format="ISO8601" if text else None)
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
+
+
+def _type_problem(expected: str, actual: str, values: pd.Series) -> str | None:
+    """Why the variant's column cannot hold the reference's values, or None if it can.
+    Representations that keep the values are accepted (SQLite's dates as text and booleans
+    as 0/1, integers as floats); a different kind of value is not."""
+    if "empty" in (expected, actual) or expected == actual or expected == "other":
+        return None
+    numbers = {"integer", "number"}
+    if expected in numbers and actual in numbers:
+        return None
+    if expected == "bool" and actual == "integer" and values.dropna().isin([0, 1]).all():
+        return None
+    if expected in ("date", "datetime") and actual in ("date", "datetime", "text"):
+        return None
+    return f"holds {actual} values where the reference has {expected}"
+
+
+def _mismatches(expected: pd.Series, actual: pd.Series, tolerance: float,
+                time_tolerance: dt.timedelta, kind: str) -> np.ndarray:
     """A boolean mask of rows where the two aligned columns differ (nulls equal nulls)."""
     e_null, a_null = expected.isna().to_numpy(), actual.isna().to_numpy()
-    if pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected):
+    if kind == "integer" and _kind(actual) == "integer":
+        # exactly: ids above 2**53 would collide as doubles
+        e = expected.astype("Int64").to_numpy(dtype="int64", na_value=0)
+        a = actual.astype("Int64").to_numpy(dtype="int64", na_value=0)
+        close = e == a
+    elif kind in ("integer", "number"):
         e = pd.to_numeric(expected, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         a = pd.to_numeric(actual, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         close = np.isclose(e, a, rtol=tolerance, atol=tolerance)
-    elif _is_datelike(expected):
-        e = expected.astype(str).str[:10].to_numpy()
-        a = actual.astype(str).str[:10].to_numpy()
+    elif kind == "bool":
+        e = expected.astype("boolean").to_numpy(dtype=bool, na_value=False)
+        a = actual.astype("boolean").to_numpy(dtype=bool, na_value=False)
         close = e == a
+    elif kind in ("date", "datetime"):
+        e, a = _instants(expected), _instants(actual)
+        gap = np.abs((e - a).astype("timedelta64[ns]"))
+        close = ~np.isnat(e) & ~np.isnat(a) & (gap <= np.timedelta64(time_tolerance))
     else:
         close = expected.astype(str).to_numpy() == actual.astype(str).to_numpy()
     both_null = e_null & a_null
@@ -77,8 +134,17 @@ def _show(value: object) -> object:
 
 
 def compare_output(
-    spec: OutputSpec, expected: pd.DataFrame, actual: pd.DataFrame, tolerance: float
+    spec: OutputSpec, expected: pd.DataFrame, actual: pd.DataFrame, tolerance: float,
+    time_tolerance: dt.timedelta = dt.timedelta(0),
 ) -> list[Difference]:
+    """Every difference between the variant's and the reference's rows of one output."""
+    # A frame with neither rows nor columns is how an implementation says "no rows".
+    if not len(actual.columns) and not len(actual):
+        return [] if not len(expected) else [
+            Difference(spec.name, f"{len(expected)} row(s) missing (the output is empty)")]
+    if not len(expected.columns) and not len(expected):
+        return [] if not len(actual) else [
+            Difference(spec.name, f"{len(actual)} unexpected row(s) (the reference has none)")]
     key = list(spec.key)
     for name, frame in (("reference", expected), ("variant", actual)):
         missing = [k for k in key if k not in frame.columns]
@@ -91,11 +157,16 @@ def compare_output(
         dup = actual.loc[actual.duplicated(key), key].iloc[0].to_dict()
         return [Difference(spec.name, f"duplicate key {dup}")]
 
+    diffs: list[Difference] = []
+    extra = [c for c in actual.columns if c not in expected.columns and c not in spec.ignore]
+    if extra:
+        diffs.append(Difference(spec.name, f"unexpected column(s) {extra} (the reference has "
+                                            "none such; list them in OutputSpec.ignore if "
+                                            "they are not part of the result)"))
     exp = expected.set_index(key).sort_index()
-    act = actual.set_index(key).sort_index()
+    act = actual[list(expected.columns)].set_index(key).sort_index()
     only_exp = exp.index.difference(act.index)
     only_act = act.index.difference(exp.index)
-    diffs: list[Difference] = []
     if len(only_exp):
         diffs.append(Difference(spec.name, f"{len(only_exp)} row(s) missing, first key "
                                             f"{_key(only_exp[0])!r}"))
@@ -105,14 +176,25 @@ def compare_output(
     common = exp.index.intersection(act.index)
     exp, act = exp.loc[common], act.loc[common]
     for column in exp.columns:
-        mask = _mismatches(exp[column], act[column], tolerance)
+        kind, actual_kind = _kind(exp[column]), _kind(act[column])
+        problem = _type_problem(kind, actual_kind, act[column])
+        if problem:
+            i = int(np.argmax(act[column].notna().to_numpy()))
+            diffs.append(Difference(
+                spec.name, f"column {column!r} {problem}, e.g. at key {_key(common[i])!r}: "
+                           f"expected {_show(exp[column].iloc[i])!r}, "
+                           f"got {_show(act[column].iloc[i])!r}"))
+            continue
+        mask = _mismatches(exp[column], act[column], tolerance, time_tolerance, kind)
         if mask.any():
             i = int(np.argmax(mask))
+            lost = (" (the variant's column is integer where the reference's has fractions)"
+                    if kind == "number" and actual_kind == "integer" else "")
             diffs.append(Difference(
                 spec.name,
                 f"column {column!r} differs in {int(mask.sum())} row(s), first at key "
                 f"{_key(common[i])!r}: expected {_show(exp[column].iloc[i])!r}, "
-                f"got {_show(act[column].iloc[i])!r}",
+                f"got {_show(act[column].iloc[i])!r}{lost}",
             ))
     return diffs
 
@@ -122,28 +204,21 @@ def compare_outputs(
     expected: Outputs,
     actual: Outputs,
     tolerance: float,
+    time_tolerance: dt.timedelta = dt.timedelta(0),
 ) -> Comparison:
-    """Compare every declared output; a missing output is itself a difference."""
+    """Compare every declared output; a missing output is itself a difference. Floats match
+    within `tolerance` (relative and absolute), dates and timestamps within `time_tolerance`
+    (exactly by default), everything else exactly."""
     result = Comparison()
     for spec in specs:
         if spec.name not in actual:
             result.differences.append(Difference(spec.name, "output not produced"))
             continue
         result.differences.extend(
-            compare_output(spec, expected[spec.name], actual[spec.name], tolerance)
+            compare_output(spec, expected[spec.name], actual[spec.name], tolerance,
+                           time_tolerance)
         )
     return result
-
-
-def restrict(outputs: Outputs, specs: tuple[OutputSpec, ...], keys: pd.DataFrame) -> Outputs:
-    """The subset of `outputs` whose rows come from the given input keys (for sampled runs).
-    `keys` holds the fact table's key column(s), named like the outputs' keys."""
-    restricted = {}
-    for spec in specs:
-        frame = outputs[spec.name]
-        columns = [c for c in spec.key if c in keys.columns]
-        restricted[spec.name] = frame.merge(keys[columns].drop_duplicates(), on=columns)
-    return restricted
 
 
 def digest(specs: tuple[OutputSpec, ...], outputs: Outputs, tolerance: float) -> str:

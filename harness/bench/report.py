@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harness.bench.runner import BenchReport
+from harness.bench.runner import IS_REFERENCE, BenchReport, VariantResult
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -32,7 +32,7 @@ def render_table(report: BenchReport) -> Table:
         title=f"{report.workload}: {report.fixture['rows']:,} rows "
               f"(seed {report.fixture['seed']}), profile {prof['name']} ({latency})",
         caption=f"{m.get('cores')} cores, {m.get('memory_gib')} GiB, Python {m.get('python')}, "
-                f"Java {m.get('java')}, Spark {m.get('spark')}; reference: {report.reference}. "
+                f"Java {m.get('java')}, Spark {m.get('spark')}; {_judge(report)}. "
                 "Projected figures are extrapolated from the measured sample.",
     )
     for col, justify in (("variant", "left"), ("rows", "right"), ("wall s", "right"),
@@ -51,9 +51,24 @@ def render_table(report: BenchReport) -> Table:
             _num(r.rows_per_s, 0),
             "—" if r.speedup_vs_per_row is None else f"{r.speedup_vs_per_row:,.1f}x",
             figure,
-            "equal" if r.output_equal else f"DIFFERS: {r.mismatch}",
+            _verdict(r),
         )
     return table
+
+
+def _judge(report: BenchReport) -> str:
+    """Who judged the outputs, in the caption."""
+    if report.reference_independent:
+        return (f"outputs judged by {report.reference} (independent: "
+                f"{report.reference_description}); sampled runs by it on the same sample")
+    return (f"reference: {report.reference}, one of the variants (the workload gives no "
+            "independent reference, so its output is unchecked)")
+
+
+def _verdict(result: VariantResult) -> str:
+    if not result.output_equal:
+        return f"DIFFERS: {result.mismatch}"
+    return "reference" if result.verdict == IS_REFERENCE else "equal"
 
 
 def write_json(report: BenchReport, path: Path) -> None:

@@ -1,6 +1,13 @@
-"""Benchmark results read back from JSON: pytest-benchmark's `--benchmark-json` files (the
-suite in benchmarks/ records what each figure is in `extra_info`) and `harness bench --json`
-files, both turned into one list of samples with the machine and commit they came from."""
+"""Benchmark results read back from JSON, the one reader of each format:
+
+- pytest-benchmark's `--benchmark-json` files, as the suite in benchmarks/ writes them
+  (`read_suite`: every entry with its `extra_info`, the machine, the commit and the suite's
+  own record of how it ran and which benchmark is the reference), read by `harness gate`;
+- `harness bench --json` files (`read_bench`), read by `harness plan`;
+
+and both turned into one list of samples with the machine and commit they came from
+(`load`), read by `harness report`.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +21,16 @@ from harness.errors import UsageError
 
 LEGACY = ("per-row", "batched", "async")
 SPARK = ("spark-local", "spark-cluster", "spark-emr")
-REFERENCE = "reference"  # a fixed computation timed only to normalise the gate's ratios
+REFERENCE = "reference"  # a fixed computation timed only to normalise the gate's figures
 VARIANTS = (*LEGACY, "vectorised", *SPARK)
 MEASURES = ("total", "startup", "job")
 
 _REMEDY = ("pass files written by pytest benchmarks --benchmark-json FILE "
            "(or by harness bench --json FILE)")
+
+
+class ResultsError(UsageError):
+    """A results file is missing, not JSON, or not the format it is read as."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +52,6 @@ class Sample:
     startup_shared: bool = False
     name: str = ""
     source: str = ""
-
-    @property
-    def is_spark(self) -> bool:
-        return self.variant in SPARK or self.variant.startswith("spark")
 
 
 @dataclass
@@ -75,18 +82,200 @@ class Results:
         return sorted({s.workload for s in self.samples})
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path, role: str = "results", remedy: str = _REMEDY) -> Any:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise UsageError(f"the results file {path} does not exist", _REMEDY) from None
+        raise ResultsError(f"the {role} file {path} does not exist", remedy) from None
     except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a results file", _REMEDY) from None
+        raise ResultsError(f"{path} is a directory, not a {role} file", remedy) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"the results file {path} is not JSON ({exc})", _REMEDY) from None
+        raise ResultsError(f"the {role} file {path} is not JSON ({exc})", remedy) from None
     except OSError as exc:
-        raise UsageError(f"cannot read the results file {path}: {exc}", _REMEDY) from None
+        raise ResultsError(f"cannot read the {role} file {path}: {exc}", remedy) from None
 
+
+def _is_suite(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("benchmarks"), list)
+
+
+def _is_bench(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("results"), list)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+# -- pytest-benchmark: the suite's runs -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One pytest-benchmark entry: its node id, the suite's `extra_info` and pytest-benchmark's
+    own `stats` (which the project's tools never read as a figure: `seconds` is the figure)."""
+
+    name: str  # the node id (pytest-benchmark's fullname)
+    short_name: str
+    info: dict[str, Any]
+    stats: dict[str, Any]
+    source: str
+
+    def _seconds_field(self, key: str) -> float | None:
+        value = self.info.get(key)
+        if value is None:
+            return None
+        if not _number(value) or value < 0:
+            raise ResultsError(f"{self.source}: benchmark {self.name}: extra_info {key} is "
+                               f"{value!r}, not a number of seconds",
+                               "fix the suite that wrote it")
+        return float(value)
+
+    @property
+    def seconds(self) -> float | None:
+        """The suite's own figure (extra_info.seconds); None when it recorded none."""
+        return self._seconds_field("seconds")
+
+    @property
+    def paired_reference_s(self) -> float | None:
+        """The short fixed computation timed right before this benchmark (its paired
+        reference), where the suite recorded one."""
+        return self._seconds_field("paired_reference_s")
+
+    @property
+    def output_equal(self) -> bool:
+        return self.info.get("output_equal") is not False
+
+    @property
+    def output_digest(self) -> str | None:
+        return self.info.get("output_digest")
+
+    @property
+    def variant(self) -> str | None:
+        return self.info.get("variant")
+
+
+@dataclass
+class SuiteRun:
+    """One pytest-benchmark JSON file."""
+
+    path: Path
+    benchmarks: list[Benchmark]
+    machine_info: dict[str, Any] = field(default_factory=dict)
+    commit_info: dict[str, Any] = field(default_factory=dict)
+    datetime: str | None = None
+    version: str | None = None
+    # the suite's own record (benchmarks/conftest.py): rootdir, options, reference
+    suite: dict[str, Any] | None = None
+
+    @property
+    def reference(self) -> str | None:
+        """The reference benchmark the suite named in its record, if it named one."""
+        return (self.suite or {}).get("reference")
+
+    def find(self, name: str) -> Benchmark | None:
+        """The benchmark with this node id, or this short name when only one has it."""
+        exact = [b for b in self.benchmarks if b.name == name]
+        short = [b for b in self.benchmarks if b.short_name == name]
+        return exact[0] if exact else short[0] if len(short) == 1 else None
+
+    def cpu_label(self) -> str:
+        cpu = self.machine_info.get("cpu") or {}
+        return f"{cpu.get('brand_raw', '?')} x{cpu.get('count', '?')}"
+
+
+SUITE_REMEDY = "pass a file written by pytest benchmarks --benchmark-json FILE"
+
+
+def _suite(data: dict, path: Path) -> SuiteRun:
+    benchmarks = []
+    for bench in data["benchmarks"]:
+        if not isinstance(bench, dict):
+            raise ResultsError(f"{path}: a benchmark entry is {bench!r}, not an object",
+                               SUITE_REMEDY)
+        short = str(bench.get("name") or bench.get("fullname") or "?")
+        benchmarks.append(Benchmark(str(bench.get("fullname") or short), short,
+                                    bench.get("extra_info") or {}, bench.get("stats") or {},
+                                    str(path)))
+    suite = data.get("suite")
+    return SuiteRun(path, benchmarks, data.get("machine_info") or {},
+                    data.get("commit_info") or {}, data.get("datetime"), data.get("version"),
+                    suite if isinstance(suite, dict) else None)
+
+
+def read_suite(path: Path, role: str = "results", remedy: str = SUITE_REMEDY) -> SuiteRun:
+    """A pytest-benchmark JSON file; a one-line ResultsError naming `role` ("baseline",
+    "current") when it is missing, not JSON or not pytest-benchmark output."""
+    data = _read(path, role, remedy)
+    if not _is_suite(data):
+        raise ResultsError(f"the {role} file {path} is not pytest-benchmark output "
+                           "(no 'benchmarks' list)", remedy)
+    return _suite(data, path)
+
+
+# -- harness bench --json ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One variant's result in a `harness bench --json` file."""
+
+    variant: str
+    rows_in: int | None
+    rows_full: int | None
+    seconds: float | None
+    measured_seconds: float | None
+    measured_rows: int | None
+    rows_per_s: float | None
+    projected: bool
+    output_equal: bool
+    profile: str | None
+    details: dict[str, Any]
+
+
+@dataclass
+class BenchFile:
+    """One `harness bench --json` file."""
+
+    path: Path
+    workload: str | None
+    results: list[BenchResult]
+    created: str | None = None
+    machine: dict[str, Any] = field(default_factory=dict)
+    fixture: dict[str, Any] = field(default_factory=dict)
+
+
+BENCH_REMEDY = "pass a file written by harness bench --json FILE"
+
+
+def _bench(data: dict, path: Path) -> BenchFile:
+    results = []
+    for r in data["results"]:
+        if not isinstance(r, dict) or not r.get("variant"):
+            raise ResultsError(f"{path}: a result has no variant ({str(r)[:60]})",
+                               BENCH_REMEDY)
+        results.append(BenchResult(
+            variant=str(r["variant"]), rows_in=r.get("rows_in"), rows_full=r.get("rows_full"),
+            seconds=r.get("seconds"), measured_seconds=r.get("measured_seconds"),
+            measured_rows=r.get("measured_rows"), rows_per_s=r.get("rows_per_s"),
+            projected=bool(r.get("projected")), output_equal=r.get("output_equal", True)
+            is not False, profile=r.get("profile"), details=r.get("details") or {}))
+    workload = data.get("workload")
+    return BenchFile(path, str(workload) if workload else None, results, data.get("created"),
+                     data.get("machine") or {}, data.get("fixture") or {})
+
+
+def read_bench(path: Path, role: str = "bench results", remedy: str = BENCH_REMEDY
+               ) -> BenchFile:
+    """A `harness bench --json` file; a one-line ResultsError when it is missing, not JSON
+    or not bench output."""
+    data = _read(path, role, remedy)
+    if not _is_bench(data):
+        raise ResultsError(f"the {role} file {path} is not harness bench output "
+                           "(no 'results' list)", remedy)
+    return _bench(data, path)
+
+
+# -- the report's samples, from either format -------------------------------------------------
 
 def load(paths: list[Path]) -> Results:
     """Every suite sample in the given files; a one-line UsageError for a file that is not
@@ -98,17 +287,15 @@ def load(paths: list[Path]) -> Results:
     warnings: list[str] = []
     for path in paths:
         data = _read(path)
-        if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
-            run = RunInfo(str(path), "pytest-benchmark")
-            found = _from_pytest_benchmark(data, path, warnings)
-            _pytest_benchmark_info(data, run)
-        elif isinstance(data, dict) and isinstance(data.get("results"), list) and \
-                "workload" in data:
-            run, found = RunInfo(str(path), "harness bench"), _from_bench(data, path)
-            _bench_info(data, run)
+        if _is_suite(data):
+            suite = _suite(data, path)
+            run, found = _suite_info(suite), _from_suite(suite, warnings)
+        elif _is_bench(data) and data.get("workload"):
+            bench = _bench(data, path)
+            run, found = _bench_info(bench), _from_bench(bench)
         else:
-            raise UsageError(f"{path} is neither pytest-benchmark output nor harness bench "
-                             "output (no 'benchmarks' list)", _REMEDY)
+            raise ResultsError(f"{path} is neither pytest-benchmark output nor harness bench "
+                               "output (no 'benchmarks' list)", _REMEDY)
         if not found:
             warnings.append(f"{path}: no benchmark carries extra_info workload, variant, rows "
                             "and seconds; nothing from it is reported")
@@ -116,38 +303,30 @@ def load(paths: list[Path]) -> Results:
         runs.append(run)
     if not samples:
         names = ", ".join(str(p) for p in paths)
-        raise UsageError(
+        raise ResultsError(
             f"no benchmark in {names} carries the extra_info a report needs "
             "(workload, variant, rows, measure, seconds)",
             "run the suite in benchmarks/, which records them, with --benchmark-json FILE")
     return Results(samples, runs, warnings)
 
 
-# -- pytest-benchmark -----------------------------------------------------------------------
-
 def _positive_int(value: Any, what: str, name: str, path: Path, zero: bool = False) -> int:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and \
-        float(value).is_integer() and (value >= 0 if zero else value > 0)
+    ok = _number(value) and float(value).is_integer() and (value >= 0 if zero else value > 0)
     if not ok:
-        raise UsageError(f"{path}: benchmark {name}: extra_info {what} is {value!r}, not a "
-                         "positive whole number", "fix the suite that wrote it")
+        raise ResultsError(f"{path}: benchmark {name}: extra_info {what} is {value!r}, not a "
+                           "positive whole number", "fix the suite that wrote it")
     return int(value)
 
 
-def _seconds(value: Any, name: str, path: Path) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and \
-        math.isfinite(value) and value >= 0
-    if not ok:
-        raise UsageError(f"{path}: benchmark {name}: extra_info seconds is {value!r}, not a "
-                         "number of seconds", "fix the suite that wrote it")
-    return float(value)
-
-
-def _from_pytest_benchmark(data: dict, path: Path, warnings: list[str]) -> list[Sample]:
+def _from_suite(run: SuiteRun, warnings: list[str]) -> list[Sample]:
+    """The report's samples. A Spark benchmark is one (platform, size) and carries its
+    start-up and job times in `startup_s` / `job_s`; a start-up measured once for all sizes
+    (a cluster's cold start) is its own benchmark with `rows` 0. Runs recorded before that
+    held start-up and job as benchmarks of their own (`measure` startup / job): read too."""
     samples = []
-    for bench in data["benchmarks"]:
-        info = bench.get("extra_info") or {}
-        name = bench.get("fullname") or bench.get("name") or "?"
+    path = run.path
+    for bench in run.benchmarks:
+        info, name = bench.info, bench.name
         if not {"workload", "variant", "rows"} <= info.keys():
             continue
         variant = str(info["variant"])
@@ -155,31 +334,40 @@ def _from_pytest_benchmark(data: dict, path: Path, warnings: list[str]) -> list[
             continue
         measure = str(info.get("measure", "total"))
         if measure not in MEASURES:
-            raise UsageError(f"{path}: benchmark {name}: extra_info measure is {measure!r}",
-                             f"use one of {', '.join(MEASURES)}")
+            raise ResultsError(f"{path}: benchmark {name}: extra_info measure is {measure!r}",
+                               f"use one of {', '.join(MEASURES)}")
         projected = bool(info.get("projected", False))
-        equal = info.get("output_equal", True) is not False
-        seconds = info.get("seconds")
-        if "seconds" not in info and measure == "total" and not projected:
-            seconds = (bench.get("stats") or {}).get("median")  # older suites: the median
+        equal = bench.output_equal
+        seconds = bench.seconds  # no figure, no sample: pytest-benchmark's stats never stand in
         if seconds is None and equal:
             warnings.append(f"{path}: benchmark {name} recorded no seconds; left out")
             continue
         rows = _positive_int(info["rows"], "rows", name, path, zero=measure == "startup")
         sample_rows = info.get("sample_rows")
+        # runs before the flag: the cluster's and the job flow's start-ups were shared
+        shared = bool(info.get("startup_shared", measure == "startup" and
+                               variant in ("spark-cluster", "spark-emr")))
+        common = dict(workload=str(info["workload"]), variant=variant, rows=rows,
+                      output_equal=equal, profile=info.get("profile"),
+                      backend=info.get("backend"), name=name, source=str(path))
         samples.append(Sample(
-            workload=str(info["workload"]), variant=variant, rows=rows, measure=measure,
+            measure=measure,
             # a figure whose output differs is withheld: its seconds may be missing
-            seconds=math.nan if seconds is None else _seconds(seconds, name, path),
-            projected=projected, output_equal=equal,
+            seconds=math.nan if seconds is None else seconds, projected=projected,
             sample_rows=_positive_int(sample_rows, "sample_rows", name, path)
             if sample_rows is not None else None,
-            profile=info.get("profile"), backend=info.get("backend"),
-            # runs before the flag: the cluster's and the job flow's start-ups were shared
-            startup_shared=bool(info.get("startup_shared", measure == "startup" and
-                                         variant in ("spark-cluster", "spark-emr"))),
-            name=name,
-            source=str(path)))
+            startup_shared=shared and measure == "startup", **common))
+        for key, part in (("startup_s", "startup"), ("job_s", "job")):
+            if measure != "total" or key not in info:
+                continue
+            value = bench._seconds_field(key)
+            if value is None:
+                if equal:
+                    warnings.append(f"{path}: benchmark {name} recorded no {key}; its {part} "
+                                    "time is left out")
+                continue
+            samples.append(Sample(measure=part, seconds=value,
+                                  startup_shared=part == "startup" and shared, **common))
     return samples
 
 
@@ -187,67 +375,59 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v not in (None, "")), None)
 
 
-def _pytest_benchmark_info(data: dict, run: RunInfo) -> None:
-    info = data.get("machine_info") or {}
-    cpu = info.get("cpu") or {}
+def _suite_info(suite: SuiteRun) -> RunInfo:
+    info, cpu = suite.machine_info, suite.machine_info.get("cpu") or {}
     extra: dict[str, Any] = {}
-    for bench in data["benchmarks"]:  # the suite's own machine record, where it gave one
-        extra = {**((bench.get("extra_info") or {}).get("machine") or {}), **extra}
-    run.datetime = data.get("datetime")
-    commit = data.get("commit_info") or {}
-    run.commit = {k: commit.get(k) for k in ("id", "branch", "dirty", "time") if k in commit}
-    run.machine = {
-        "cores": _first(extra.get("cores"), cpu.get("count")),
-        "memory_gib": extra.get("memory_gib"),
-        "cpu": _first(cpu.get("brand_raw"), info.get("processor")),
-        "python": _first(info.get("python_version"), extra.get("python")),
-        "java": extra.get("java"),
-        "spark": extra.get("spark"),
-        "pyspark": _first(extra.get("pyspark"), extra.get("spark")),
-        "platform": _first(extra.get("platform"),
-                           " ".join(str(info[k]) for k in ("system", "release") if info.get(k))),
-        "pytest-benchmark": data.get("version"),
-    }
+    for bench in suite.benchmarks:  # the suite's own machine record, where it gave one
+        extra = {**(bench.info.get("machine") or {}), **extra}
+    commit = suite.commit_info
+    return RunInfo(str(suite.path), "pytest-benchmark", suite.datetime,
+                   {k: commit.get(k) for k in ("id", "branch", "dirty", "time") if k in commit},
+                   {"cores": _first(extra.get("cores"), cpu.get("count")),
+                    "memory_gib": extra.get("memory_gib"),
+                    "cpu": _first(cpu.get("brand_raw"), info.get("processor")),
+                    "python": _first(info.get("python_version"), extra.get("python")),
+                    "java": extra.get("java"),
+                    "spark": extra.get("spark"),
+                    "pyspark": _first(extra.get("pyspark"), extra.get("spark")),
+                    "platform": _first(extra.get("platform"),
+                                       " ".join(str(info[k]) for k in ("system", "release")
+                                                if info.get(k))),
+                    "pytest-benchmark": suite.version})
 
 
-# -- harness bench --json ---------------------------------------------------------------------
-
-def _from_bench(data: dict, path: Path) -> list[Sample]:
-    workload = str(data["workload"])
+def _from_bench(bench: BenchFile) -> list[Sample]:
+    workload = str(bench.workload)
     samples = []
-    for r in data["results"]:
-        variant = r.get("variant")
-        rows = r.get("rows_full") or (data.get("fixture") or {}).get("rows") or r.get("rows_in")
-        if not variant or not rows:
+    for r in bench.results:
+        variant = r.variant
+        rows = r.rows_full or bench.fixture.get("rows") or r.rows_in
+        if not rows:
             continue
-        details = r.get("details") or {}
+        details = r.details
         if variant == "spark":
             master = str(details.get("master") or "local")
             variant = "spark-local" if master.startswith("local") else "spark-cluster"
-        equal = r.get("output_equal", True) is not False
-        seconds = r.get("seconds")
-        if seconds is None:
-            seconds = r.get("measured_seconds")
+        seconds = r.seconds if r.seconds is not None else r.measured_seconds
         if seconds is None:
             continue
-        common = dict(workload=workload, variant=variant, rows=int(rows), output_equal=equal,
-                      profile=r.get("profile") if variant in LEGACY else None,
-                      name=f"{workload}/{variant}", source=str(path))
-        projected = bool(r.get("projected"))
-        samples.append(Sample(measure="total", seconds=float(seconds), projected=projected,
-                              sample_rows=r.get("measured_rows") if projected else None,
-                              **common))
+        common = dict(workload=workload, variant=variant, rows=int(rows),
+                      output_equal=r.output_equal,
+                      profile=r.profile if variant in LEGACY else None,
+                      name=f"{workload}/{variant}", source=str(bench.path))
+        samples.append(Sample(measure="total", seconds=float(seconds), projected=r.projected,
+                              sample_rows=r.measured_rows if r.projected else None, **common))
         for key, measure in (("session_start_s", "startup"), ("job_s", "job")):
             if details.get(key) is not None:
                 samples.append(Sample(measure=measure, seconds=float(details[key]), **common))
     return samples
 
 
-def _bench_info(data: dict, run: RunInfo) -> None:
-    m = data.get("machine") or {}
-    run.datetime = data.get("created")
-    run.commit = {"id": m["commit"]} if m.get("commit") else {}
-    run.machine = {"cores": m.get("cores"), "memory_gib": m.get("memory_gib"), "cpu": None,
-                   "python": m.get("python"), "java": m.get("java"), "spark": m.get("spark"),
-                   "pyspark": _first(m.get("pyspark"), m.get("spark")),
-                   "platform": m.get("platform")}
+def _bench_info(bench: BenchFile) -> RunInfo:
+    m = bench.machine
+    return RunInfo(str(bench.path), "harness bench", bench.created,
+                   {"id": m["commit"]} if m.get("commit") else {},
+                   {"cores": m.get("cores"), "memory_gib": m.get("memory_gib"), "cpu": None,
+                    "python": m.get("python"), "java": m.get("java"), "spark": m.get("spark"),
+                    "pyspark": _first(m.get("pyspark"), m.get("spark")),
+                    "platform": m.get("platform")})

@@ -1,10 +1,14 @@
 """Side-by-side runs: every chosen variant on the same fixture, outputs proven equal to the
 reference before any speed is reported.
 
-The reference is the vectorised single-node implementation, computed once per run. Legacy
-variants run against a fresh legacy database (dimensions loaded first, not timed); the
-row-at-a-time ones run on a sample of the fact table by default and their full-size time
-is projected (and marked so). Spark runs as a real spark-submit of the workload's job.
+The reference is the workload's independent implementation (the oracle, e.g. the cascade's
+rules as SQL on DuckDB), never one of the variants; every variant, vectorised included, is
+judged by it. A workload without one is judged by its vectorised implementation, and the
+report says so: that variant is "reference", not "equal". Legacy variants run against a
+fresh legacy database (dimensions loaded first, not timed); the row-at-a-time ones run on a
+sample by default (the workload's tables cut as `Workload.cut` says) and are judged by the
+reference computed on that same cut, their full-size time projected (and marked so). Spark
+runs as a real spark-submit of the workload's job.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
-from harness.bench.equivalence import compare_outputs, digest, restrict
+from harness.bench.equivalence import compare_outputs, digest
 from harness.config import LatencyProfile
 from harness.db import LegacyDatabase, sqlite_url
 from harness.errors import FixtureError, UsageError, WorkloadError
@@ -27,18 +31,20 @@ from harness.targets import EmrStep, LocalSpark, Target
 
 if TYPE_CHECKING:
     from harness.aws.endpoint import Endpoint
-from harness.workloads.base import LegacyContext, Outputs, Workload
+from harness.workloads.base import VECTORISED, LegacyContext, Outputs, Tables, Workload
 from harness.workloads.fixtures import Fixture
 
-REFERENCE = "vectorised"
 SPARK = "spark"
 EMR_STEP = "spark-emr"  # the Spark job as a step on a job flow through the local EMR API
+# A variant's verdict: equal to an independent reference, different, or (for the variant
+# that is itself the reference, when the workload has no independent one) unjudged.
+EQUAL, DIFFERS, IS_REFERENCE = "equal", "differs", "reference"
 
 
 def variant_names(workload: Workload, emr_step: bool = False) -> list[str]:
     """The variants of a workload in report order, legacy ones first: what `all` runs, and
     with `emr_step` also spark-emr (it starts a job flow, so it runs only when named)."""
-    return [*workload.legacy, REFERENCE, SPARK, *([EMR_STEP] if emr_step else [])]
+    return [*workload.legacy, VECTORISED, SPARK, *([EMR_STEP] if emr_step else [])]
 
 
 class ProgressSink(Protocol):
@@ -85,7 +91,10 @@ class BenchOptions:
 class VariantResult:
     """One variant's figures. `seconds` and `rows_per_s` are for the whole fixture
     (`rows_full`): measured, or projected from `measured_rows` when `projected` is true.
-    Both are None when the output did not match the reference."""
+    Both are None when the output did not match the reference. `verdict` is "equal",
+    "differs", or "reference" for the variant that is itself the judge (a workload without
+    an independent reference): nothing checked it, though `output_equal` stays true so
+    readers that only know that field do not take it for a wrong variant."""
 
     variant: str
     profile: str
@@ -107,6 +116,7 @@ class VariantResult:
     mismatch: str | None = None
     output_digest: str | None = None  # see equivalence.digest: the gate's output check
     details: dict[str, Any] = field(default_factory=dict)
+    verdict: str = EQUAL
 
 
 @dataclass
@@ -120,6 +130,8 @@ class BenchReport:
     results: list[VariantResult]
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                time.gmtime()))
+    reference_description: str = ""
+    reference_independent: bool = True  # False: `reference` is one of the variants
 
     @property
     def all_equal(self) -> bool:
@@ -134,6 +146,8 @@ class BenchReport:
             "profile": self.profile,
             "database": self.database,
             "reference": self.reference,
+            "reference_description": self.reference_description,
+            "reference_independent": self.reference_independent,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -168,6 +182,9 @@ class BenchRun:
         self.progress = progress or NoProgress()
         self._machine = machine
         self._tables: dict | None = None
+        self._reference: Outputs | None = None  # the judge's outputs on the whole fixture
+        # per sample size: the tables cut for it and the judge's outputs on them
+        self._samples: dict[int, tuple[Tables, Outputs | None]] = {}
         self.options.work_dir.mkdir(parents=True, exist_ok=True)
 
     def preflight(self) -> None:
@@ -184,26 +201,46 @@ class BenchRun:
             java_executable(self.options.java_home)
         self._tables = self.fixture.read_tables()  # every file readable, read once
 
+    def _cut(self, tables: Tables, rows: int) -> Tables:
+        """The tables a sample of `rows` fact rows sees (cut once per size)."""
+        if rows not in self._samples:
+            self._samples[rows] = (self.workload.cut(tables, rows), None)
+        return self._samples[rows][0]
+
+    def _expected(self, sample: int | None = None) -> Outputs:
+        """The judge's outputs: on the whole fixture, or on the cut for a sample of that
+        many rows; each computed once per run."""
+        if sample is not None:
+            cut, expected = self._samples[sample]
+            if expected is None:
+                expected = self.workload.reference_outputs(cut)
+                self._samples[sample] = (cut, expected)
+            return expected
+        if self._reference is None:
+            whole = self._tables if self._tables is not None else self.fixture.read_tables()
+            self.progress.begin(self.workload.reference_name, None)
+            self._reference = self.workload.reference_outputs(whole)
+            self.progress.end(self.workload.reference_name)
+        return self._reference
+
     def run(self) -> BenchReport:
         if self._tables is None:
             self.preflight()
         tables = self._tables
-        fact = tables[self.workload.fact_table]
-        self.progress.begin("reference", None)
-        reference = self.workload.vectorised(tables)
-        self.progress.end("reference")
+        self._expected()
         results: list[VariantResult] = []
         for name in variant_names(self.workload, emr_step=True):
             if name not in self.options.variants:
                 continue
             if name in self.workload.legacy:
                 result = self._run_legacy(name, tables)
-            elif name == REFERENCE:
+            elif name == VECTORISED:
                 result = self._run_vectorised()
             else:
                 result = self._run_spark(name)
             outputs = result.pop("outputs")
-            results.append(self._verify(name, result, outputs, reference, fact))
+            expected = self._expected(result.pop("sample", None))
+            results.append(self._verify(name, result, outputs, expected))
         per_row = next((r for r in results if r.variant == "per-row" and r.rows_per_s), None)
         for r in results:
             if per_row and r.rows_per_s:
@@ -227,7 +264,12 @@ class BenchRun:
                 "description": self.options.profile.description,
             },
             database=self._db_label(),
-            reference=REFERENCE,
+            reference=self.workload.reference_name,
+            reference_description=(self.workload.reference.description
+                                   if self.workload.reference is not None else
+                                   "the vectorised variant (the workload gives no "
+                                   "independent reference; nothing checks that variant)"),
+            reference_independent=self.workload.independent_reference,
             machine=(self._machine or (lambda: machine_info(self.options.java_home)))(),
             results=results,
         )
@@ -253,7 +295,11 @@ class BenchRun:
     def _run_legacy(self, name: str, tables: dict) -> dict[str, Any]:
         fact = tables[self.workload.fact_table]
         n = self._sample_size(name, fact.num_rows)
-        rows = fact.slice(0, n)
+        # A sample sees the workload's tables cut as it says, and so does its judge.
+        sample = None if n == fact.num_rows else n
+        cut = tables if sample is None else self._cut(tables, sample)
+        rows = cut[self.workload.fact_table]
+        n = rows.num_rows
         if self.options.db_url:
             url = self.options.db_url
         else:
@@ -268,7 +314,7 @@ class BenchRun:
             db.recreate(self.workload.legacy_schema or MetaData())
             started = time.perf_counter()
             if self.workload.load_legacy_db is not None:
-                self.workload.load_legacy_db(db.engine, tables)
+                self.workload.load_legacy_db(db.engine, cut)
             setup = time.perf_counter() - started
             db.rtt_s = self.options.profile.rtt_ms / 1000.0
             db.round_trips = 0
@@ -296,7 +342,8 @@ class BenchRun:
         finally:
             db.dispose()
         return {
-            "outputs": outputs, "measured_rows": n, "measured_seconds": seconds,
+            "outputs": outputs, "sample": sample,
+            "measured_rows": n, "measured_seconds": seconds,
             "setup_seconds": setup, "round_trips": trips,
             "db_rtt_ms": self.options.profile.rtt_ms,
             "modelled_latency": self.options.profile.rtt_ms > 0,
@@ -306,14 +353,14 @@ class BenchRun:
         out = self.options.work_dir / "vectorised-out"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        self.progress.begin(REFERENCE, None)
+        self.progress.begin(VECTORISED, None)
         started = time.perf_counter()
         tables = self.fixture.read_tables()  # reading the files is part of the job, as in Spark
         outputs = self.workload.vectorised(tables)
         for name, frame in outputs.items():
             frame.to_parquet(out / f"{name}.parquet", index=False)
         seconds = time.perf_counter() - started
-        self.progress.end(REFERENCE)
+        self.progress.end(VECTORISED)
         return {"outputs": outputs, "measured_rows": self.fixture.rows,
                 "measured_seconds": seconds}
 
@@ -358,24 +405,17 @@ class BenchRun:
                details: dict[str, Any] | None = None) -> VariantResult:
         """Judge outputs made elsewhere (an EMR step, a user's own run) of the whole fixture
         against the reference, as the variants run here are judged."""
-        tables = self._tables if self._tables is not None else self.fixture.read_tables()
-        reference = self.workload.vectorised(tables)
         run = {"measured_rows": self.fixture.rows, "measured_seconds": seconds,
                "details": details or {}}
-        return self._verify(name, run, outputs, reference, tables[self.workload.fact_table])
+        return self._verify(name, run, outputs, self._expected())
 
-    def _verify(self, name: str, run: dict[str, Any], outputs: Outputs, reference: Outputs,
-                fact) -> VariantResult:  # noqa: ANN001
+    def _verify(self, name: str, run: dict[str, Any], outputs: Outputs,
+                expected: Outputs) -> VariantResult:
+        """Compare a variant's outputs with the judge's on the same input (`expected`) and
+        turn its timing into figures, withheld unless the outputs are equal."""
         measured_rows = run.pop("measured_rows")
         measured_seconds = run.pop("measured_seconds")
         full = self.fixture.rows
-        expected = reference
-        if measured_rows < full:
-            keys = fact.slice(0, measured_rows).select(
-                sorted({k for o in self.workload.outputs for k in o.key
-                        if k in fact.column_names})
-            ).to_pandas()
-            expected = restrict(reference, self.workload.outputs, keys)
         for spec in self.workload.outputs:
             frame = outputs.get(spec.name)
             missing = [k for k in spec.key if frame is not None and len(frame.columns)
@@ -386,7 +426,8 @@ class BenchRun:
                     f"key column(s) {missing} (it has {list(frame.columns)[:8]})",
                     f"make {name} write the key columns, or fix the OutputSpec's key")
         comparison = compare_outputs(self.workload.outputs, expected, outputs,
-                                     self.workload.float_tolerance)
+                                     self.workload.float_tolerance,
+                                     self.workload.timestamp_tolerance)
         counts = {o: len(outputs.get(o, ())) for o in self.workload.output_names}
         problems = [str(d) for d in comparison.differences]
         try:
@@ -398,6 +439,8 @@ class BenchRun:
             problems.insert(0, f"row accounting: {measured_rows} in, {produced} accounted "
                                f"for ({', '.join(f'{k} {v}' for k, v in counts.items())})")
         equal = not problems
+        verdict = DIFFERS if not equal else (
+            IS_REFERENCE if name == self.workload.reference_name else EQUAL)
         names = list(counts)
         rate = measured_rows / measured_seconds if measured_seconds > 0 else None
         projected = measured_rows < full
@@ -416,5 +459,6 @@ class BenchRun:
             measured_seconds=measured_seconds,
             mismatch="; ".join(problems[:3]) if problems else None,
             output_digest=digest(self.workload.outputs, outputs, self.workload.float_tolerance),
+            verdict=verdict,
             **run,
         )

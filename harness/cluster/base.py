@@ -7,6 +7,7 @@ whether a node still runs, and runs a command on a node (bootstrap actions, EMR 
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -56,6 +57,9 @@ class Node:
 
 @dataclass
 class RunningCluster:
+    """A started cluster: where its master is, its nodes, and what its backend needs to stop
+    it (also what `harness up` records in the state file)."""
+
     id: str
     backend: str
     master_url: str
@@ -140,6 +144,27 @@ def wait_for(ready: Callable[[], bool], nodes: list[Node], what: str, timeout_s:
         time.sleep(0.1)
     raise ClusterError(f"timed out after {timeout_s:.0f} s waiting for {what}",
                        f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts connections on host:port (a daemon's readiness)."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def spot_reclaim_target(cluster: RunningCluster, node: str, notice_s: float) -> Node:
+    """The node a kill-node takes away, after EC2's notice period (shortened to notice_s):
+    a ClusterError for the master or for a node already lost."""
+    target = cluster.node(node)
+    if target.spec.role == "MASTER":
+        raise ClusterError("the master node cannot be killed like a spot instance",
+                           "kill a CORE or TASK node (e.g. task-1)")
+    if target.state == "LOST":
+        raise ClusterError(f"{node} is already lost", "kill another node")
+    if notice_s > 0:
+        time.sleep(notice_s)  # the two-minute warning, shortened
+    return target
 
 
 def started(cluster: RunningCluster, since: float) -> RunningCluster:

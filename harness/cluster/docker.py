@@ -21,7 +21,6 @@ import contextlib
 import os
 import pwd
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,18 +31,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from harness.aws.endpoint import free_port
+from harness import logs
 from harness.cluster import images
 from harness.cluster.base import (
     WORKER_TIMEOUT_S,
     ClusterError,
     Node,
     RunningCluster,
+    port_open,
+    spot_reclaim_target,
     started,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import UsageError
+from harness.net import free_port
 from harness.spark import FAST_JVM_OPTS
 
 CLUSTER_LABEL = f"{images.LABEL}.cluster"
@@ -79,12 +81,6 @@ def container_cpus(spec: NodeSpec, topology: Topology) -> float:
     group = next(g for g in topology.groups if g.role == "MASTER")
     smallest = min(g.instance_type.vcpu for g in topology.groups if g.role != "MASTER")
     return float(max(MASTER_MIN_CPUS, round(group.instance_type.vcpu / smallest)))
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _outermost(paths: list[Path]) -> list[Path]:
@@ -150,6 +146,8 @@ class ContainerProcess:
 
 
 class DockerBackend:
+    """Every node a container of the node image (module docstring)."""
+
     alias = "docker"
     ships_s3a_jars = True  # the node image has them in Spark's jars, as EMR nodes do
 
@@ -216,7 +214,7 @@ class DockerBackend:
                                            "-Dspark.deploy.retainedApplications=20",
                                    }, master_ui, [master_port, master_ui]))
             nodes[0].port = master_port
-            self._wait(lambda: _port_open(master_port), nodes, "the master to listen")
+            self._wait(lambda: port_open(master_port), nodes, "the master to listen")
 
             def worker(spec: NodeSpec) -> Node:
                 ui = free_port()
@@ -322,19 +320,19 @@ class DockerBackend:
             if self.node_alive(node):
                 return None
             return (f"{node.spec.name} (container {(node.container or '')[:12]}: "
-                    f"{self._tail(node)})")
+                    f"{self._log_excerpt(node)})")
 
         # asking the engine costs more than a port: once a second
         wait_for(ready, nodes, what, self.ready_timeout_s, exited, check_every_s=1.0)
 
-    def _tail(self, node: Node, lines: int = 3) -> str:
+    def _log_excerpt(self, node: Node, lines: int = 3) -> str:
+        """The telling lines of the end of a container's log (logs.error_excerpt)."""
         try:
             text = self.client.containers.get(node.container).logs(tail=40).decode(
-                errors="replace").strip().splitlines()
-        except Exception:  # noqa: BLE001
+                errors="replace")
+        except Exception:  # noqa: BLE001 - the container or the engine is gone
             return "(no log)"
-        interesting = [ln for ln in text if "ERROR" in ln or "Exception" in ln] or text
-        return " | ".join(interesting[-lines:])
+        return logs.error_excerpt(text, lines)
 
     # -- the rest of the contract ------------------------------------------------------------
 
@@ -354,14 +352,7 @@ class DockerBackend:
         container stays, with its logs, until the cluster is stopped."""
         from docker.errors import APIError, NotFound
 
-        target = cluster.node(node)
-        if target.spec.role == "MASTER":
-            raise ClusterError("the master node cannot be killed like a spot instance",
-                               "kill a CORE or TASK node (e.g. task-1)")
-        if target.state == "LOST":
-            raise ClusterError(f"{node} is already lost", "kill another node")
-        if notice_s > 0:
-            time.sleep(notice_s)  # the two-minute warning, shortened
+        target = spot_reclaim_target(cluster, node, notice_s)
         with contextlib.suppress(NotFound, APIError):  # already gone or not running
             container = self.client.containers.get(target.container)
             container.kill()
@@ -426,7 +417,7 @@ def leftovers(docker_client: Any, label: str = images.LABEL) -> list[str]:
 
 @atexit.register
 def _remove_live() -> None:
-    """At interpreter exit (normal, SystemExit from SIGTERM, after Ctrl-C), remove every
+    """At interpreter exit (normal, or unwound by Ctrl-C, SIGTERM or SIGHUP), remove every
     cluster this process started and has not stopped, except `harness up`'s."""
     with _live_lock:
         live = list(_live.items())

@@ -258,8 +258,8 @@ def _build(docker_client: Any, ctx: Path, name: str, content: str, buildargs: di
 def build_node(docker_client: Any, base: str, force: bool = False) -> Built:
     """The node image: the base + a venv with pyspark (and friends) from the wheelhouse +
     the S3A jar set on Spark's classpath + the role-choosing entry point."""
-    from harness.aws.s3a import JAR_SETS, hadoop_version, resolve_jars
     from harness.config import Settings
+    from harness.jars import JAR_SETS, hadoop_version, resolve_jars
     from harness.spark import spark_version
 
     started = time.perf_counter()
@@ -292,7 +292,7 @@ def build_node(docker_client: Any, base: str, force: bool = False) -> Built:
 
 def build_endpoint(docker_client: Any, force: bool = False) -> Built:
     """The endpoint image: the node image + the harness itself (moto server, EMR control
-    plane, docker SDK), so `python -m harness.aws.server` behaves as it does on the host."""
+    plane, docker SDK), so `python -m harness.emr.server` behaves as it does on the host."""
     from harness.spark import spark_version
 
     started = time.perf_counter()

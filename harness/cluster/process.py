@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import IO
 
-from harness.aws.endpoint import free_port
+from harness import logs
 from harness.cluster.base import (
     WORKER_TIMEOUT_S,
-    ClusterError,
     Node,
     RunningCluster,
+    port_open,
+    spot_reclaim_target,
     started,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
+from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
 
@@ -33,22 +35,9 @@ MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
-def _tail(path: Path, lines: int = 3) -> str:
-    try:
-        text = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return "(no log)"
-    interesting = [ln for ln in text if "ERROR" in ln or "Exception" in ln] or text
-    return " | ".join(interesting[-lines:])
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 class ProcessBackend:
+    """Every node a Spark daemon in its own process group on this machine."""
+
     alias = "process"
     ships_s3a_jars = False  # drivers bring them (spark.jars); workers fetch them from there
 
@@ -106,7 +95,7 @@ class ProcessBackend:
                 "--webui-port", str(master_ui)], base, detached)
             nodes.append(Node(master_spec, f"http://127.0.0.1:{master_ui}", proc.pid,
                               str(log), port=master_port))
-            self._wait(lambda: _port_open(master_port), nodes, "the master to listen")
+            self._wait(lambda: port_open(master_port), nodes, "the master to listen")
             master_url = f"spark://127.0.0.1:{master_port}"
             for spec in topology.workers:
                 ui = free_port()
@@ -132,7 +121,7 @@ class ProcessBackend:
         def exited(node: Node) -> str | None:
             if node.pid is None or pid_alive(node.pid):
                 return None
-            return f"{node.spec.name} ({_tail(Path(node.log or ''))})"
+            return f"{node.spec.name} ({logs.tail(Path(node.log or ''))})"
 
         wait_for(ready, nodes, what, self.ready_timeout_s, exited)
 
@@ -152,17 +141,10 @@ class ProcessBackend:
     def kill_node(self, cluster: RunningCluster, node: str, notice_s: float = 0.0) -> None:
         """Take a worker away abruptly, as EC2 reclaims a spot instance: after the notice
         period, SIGKILL the worker and its executors (no graceful shutdown)."""
-        target = cluster.node(node)
-        if target.spec.role == "MASTER":
-            raise ClusterError("the master node cannot be killed like a spot instance",
-                               "kill a CORE or TASK node (e.g. task-1)")
-        if target.state == "LOST":
-            raise ClusterError(f"{node} is already lost", "kill another node")
-        if notice_s > 0:
-            time.sleep(notice_s)  # the two-minute warning, shortened
+        target = spot_reclaim_target(cluster, node, notice_s)
         if target.pid is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(target.pid, 9)
+                os.killpg(target.pid, signal.SIGKILL)
             proc = self._procs.pop(node, None)
             if proc is not None:
                 proc.proc.wait()

@@ -11,16 +11,17 @@ with a real measured run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.bench.results import read_bench
 from harness.bench.scaling import fit_line
 from harness.catalog import instance_type
 from harness.cost.estimate import estimate
 from harness.cost.pricing import hourly_price
 from harness.errors import UsageError
+from harness.plotting import pyplot
 
 EMR_PROVISIONING_S = 420.0  # EMR's typical time from run_job_flow to RUNNING (assumed)
 
@@ -69,20 +70,15 @@ def load_points(paths: list[Path]) -> tuple[list[Point], float | None]:
     """Spark measurements (and the legacy per-row rate, if any) from bench JSON files."""
     points, per_row_rate = [], None
     for path in paths:
-        try:
-            report = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UsageError(f"cannot read bench results {path}: {exc}",
-                             "pass files written by harness bench --json") from None
-        for result in report.get("results", []):
-            details = result.get("details") or {}
-            if result["variant"] == "spark" and result.get("output_equal") and details.get(
-                    "job_s"):
-                points.append(Point(result["rows_in"], details["job_s"],
-                                    details.get("session_start_s") or 0.0,
-                                    int(details.get("cores") or 1)))
-            if result["variant"] == "per-row" and result.get("rows_per_s"):
-                per_row_rate = result["rows_per_s"]
+        for result in read_bench(path).results:
+            job_s = result.details.get("job_s")
+            if result.variant == "spark" and result.output_equal and job_s and \
+                    result.rows_in:
+                points.append(Point(result.rows_in, job_s,
+                                    result.details.get("session_start_s") or 0.0,
+                                    int(result.details.get("cores") or 1)))
+            if result.variant == "per-row" and result.rows_per_s:
+                per_row_rate = result.rows_per_s
     if not points:
         raise UsageError("no verified Spark measurement in the given files",
                          "run harness bench --cluster --variants spark --json FILE first")
@@ -91,12 +87,7 @@ def load_points(paths: list[Path]) -> tuple[list[Point], float | None]:
 
 def legacy_rate(path: Path) -> float | None:
     """The per-row legacy variant's rows/s in a bench JSON (projected or measured)."""
-    try:
-        report = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read bench results {path}: {exc}",
-                         "pass a file written by harness bench --json") from None
-    rates = [r.get("rows_per_s") for r in report.get("results", []) if r["variant"] == "per-row"]
+    rates = [r.rows_per_s for r in read_bench(path).results if r.variant == "per-row"]
     return rates[0] if rates and rates[0] else None
 
 
@@ -140,11 +131,7 @@ def legacy_projection(rows: int, rows_per_s: float | None, region: str) -> dict 
 
 
 def plot(projections: list[Projection], legacy: dict | None, rows: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for p in projections:
         ax.scatter(p.job_s / 60, p.as_written, s=60)

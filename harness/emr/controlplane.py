@@ -1,6 +1,7 @@
-"""The EMR control plane: moto answers the EMR API and keeps the records; this drives the
-real work behind them (one JobFlow thread per cluster) and fills what moto lacks
-(cancel_steps, states that advance, failure details, validation).
+"""The EMR control plane: the EMR backend (harness.emr.models) answers the API and keeps
+the one record of every cluster and step; this runs the real work behind them (one JobFlow
+thread per cluster) within the machine's capacity, with what job flows need (S3 downloads,
+log uploads, spark-defaults, node environments).
 
 It lives in the endpoint server process, so boto3 programs, the AWS CLI and `harness
 rehearse` all reach the same job flows through the one endpoint URL.
@@ -9,15 +10,20 @@ rehearse` all reach the same job flows through the one endpoint URL.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
+from harness.cluster import BACKENDS, build_topology
 from harness.cluster.topology import default_memory_budget_mb
-from harness.emr.jobflow import TERMINAL, JobFlow, gzip_file
+from harness.emr.jobflow import JobFlow, gzip_file
+from harness.emr.models import RehearsalCluster
+from harness.emr.states import TERMINAL
 from harness.emr.steps import StepDefinitionError, is_s3
 from harness.errors import HarnessError
 
@@ -25,15 +31,18 @@ DEFAULT_JOBFLOW_MEMORY_MB = 3072  # workers of one job flow: 3 x ~1 GiB for the 
 
 
 class ControlPlane:
+    """Runs the EMR backend's job flows on local clusters of one backend (process, docker)."""
+
     def __init__(self, endpoint_url: str, work_dir: Path, backend: str = "process",
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
                  region: str = "us-east-1", jar_cache: Path | None = None) -> None:
-        from harness.cluster import BACKENDS
-
         if backend not in BACKENDS:
             raise HarnessError(f"unknown cluster backend {backend!r} for EMR job flows",
                                f"set HARNESS_EMR_BACKEND to one of: {', '.join(BACKENDS)}")
+        # the backend's settings (e.g. HARNESS_DOCKER_NETWORK) fail the server's start, not
+        # a job flow's after the API accepted it
+        BACKENDS[backend](java_home=java_home)
         self.endpoint = Endpoint(url=endpoint_url, region=region)
         self.work_dir = work_dir.resolve()
         self.backend = backend
@@ -60,27 +69,24 @@ class ControlPlane:
         """Persist the job flows' clusters, so `harness status` and `down` can see them."""
         with self._records_lock:
             data = {jf.id: jf.cluster.to_dict() for jf in list(self.jobflows.values())
-                    if jf.cluster is not None and jf.state not in TERMINAL}
+                    if jf.cluster is not None and jf.emr.state not in TERMINAL}
             tmp = self._records.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, indent=1))
             tmp.replace(self._records)
 
     def acquire(self, jobflow: JobFlow, memory_mb: int) -> bool:
-        """Wait in STARTING until the machine has room for this job flow's workers."""
-        if memory_mb > self.capacity_mb:
-            raise HarnessError(f"needs {memory_mb} MB, more than the {self.capacity_mb} MB "
-                               "the harness gives all job flows", "use fewer instances")
+        """Wait in STARTING until the machine has room for this job flow's workers (False
+        when termination is requested meanwhile). check_job_flow refused what never fits."""
         with self._capacity:
             while sum(self._in_use.values()) + memory_mb > self.capacity_mb:
-                if jobflow.terminate_requested:
+                if jobflow.terminating:
                     return False
                 others = ", ".join(self._in_use)
-                jobflow.moto.last_state_change_reason = (
-                    f"Waiting for capacity: {sum(self._in_use.values())} of "
-                    f"{self.capacity_mb} MB in use by {others}")
+                jobflow.emr.provisioning(f"Waiting for capacity: {sum(self._in_use.values())} "
+                                         f"of {self.capacity_mb} MB in use by {others}")
                 self._capacity.wait(timeout=1.0)
             self._in_use[jobflow.id] = memory_mb
-            jobflow.moto.last_state_change_reason = "Provisioning local nodes"
+            jobflow.emr.provisioning("Provisioning local nodes")
         return True
 
     def release(self, jobflow: JobFlow) -> None:
@@ -91,10 +97,10 @@ class ControlPlane:
 
     # -- what job flows need -------------------------------------------------------------
 
-    def instance_groups(self, moto_cluster: Any) -> list[dict[str, Any]]:
+    def instance_groups(self, emr: RehearsalCluster) -> list[dict[str, Any]]:
         return [{"Name": g.name, "InstanceRole": g.role, "InstanceType": g.instance_type,
                  "InstanceCount": g.num_instances, "Market": g.market or "ON_DEMAND"}
-                for g in moto_cluster.instance_groups]
+                for g in emr.instance_groups]
 
     def fetch(self, uri: str, dest_dir: Path) -> Path:
         """Download an s3:// object into dest_dir (HarnessError with S3's reason if not)."""
@@ -174,23 +180,45 @@ class ControlPlane:
             self._jars = s3a.resolve_jars(self.jar_cache or Settings().jar_cache).jars
         return self._jars
 
-    # -- requests (called by the API middleware) -----------------------------------------
+    # -- what the EMR backend asks ---------------------------------------------------------
 
-    def run_job_flow(self, moto_cluster: Any, request: dict[str, Any]) -> None:
-        jobflow = JobFlow(self, moto_cluster, request)
+    def check_job_flow(self, request: dict[str, Any]) -> None:
+        """Refuse (ValidationException) a RunJobFlow request whose workers can never fit."""
+        try:
+            topology = build_topology(validation.requested_groups(request),
+                                      self.jobflow_memory_mb, host_cores=os.cpu_count())
+        except HarnessError as exc:
+            raise validation.validation(exc.problem) from None
+        needed = topology.worker_memory_budget_mb
+        if needed > self.capacity_mb:
+            raise validation.validation(
+                f"The job flow's workers need {needed} MB, more than the {self.capacity_mb} "
+                "MB this endpoint gives all job flows (HARNESS_EMR_CAPACITY_MB); request "
+                "fewer instances")
+
+    def run_job_flow(self, emr: RehearsalCluster) -> None:
+        """Start driving an accepted cluster record."""
+        jobflow = JobFlow(self, emr)
         self.jobflows[jobflow.id] = jobflow
         jobflow.thread.start()
 
-    def get(self, cluster_id: str) -> JobFlow | None:
-        return self.jobflows.get(cluster_id)
+    def drives(self, cluster_id: str) -> bool:
+        """True while a job flow thread drives this cluster (it will end the record)."""
+        jobflow = self.jobflows.get(cluster_id)
+        return jobflow is not None and jobflow.thread.is_alive()
 
-    def shutdown(self) -> None:
-        """Terminate every job flow and wait for their clusters to stop (server exit)."""
-        for jobflow in list(self.jobflows.values()):
-            jobflow.request_termination()
-        for jobflow in list(self.jobflows.values()):
+    def terminate_all(self, cluster_ids: list[str] | None = None) -> None:
+        """Terminate these job flows (all by default) and wait until their nodes stopped."""
+        jobflows = [jf for jf in list(self.jobflows.values())
+                    if cluster_ids is None or jf.id in cluster_ids]
+        for jobflow in jobflows:
+            jobflow.emr.terminating("USER_REQUEST", "Terminated by user request")
+        for jobflow in jobflows:
             jobflow.thread.join(timeout=60)
             if jobflow.cluster is not None:
                 jobflow.backend.stop(jobflow.cluster)
-        self._records.unlink(missing_ok=True)
 
+    def shutdown(self) -> None:
+        """Terminate every job flow and wait for their clusters to stop (server exit)."""
+        self.terminate_all()
+        self._records.unlink(missing_ok=True)

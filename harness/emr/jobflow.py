@@ -1,11 +1,7 @@
 """One job flow's life, driven for real: a local cluster of its topology, bootstrap actions
-on every node, steps in order, and EMR's states and reasons written back into moto's
-records so the EMR API (describe_cluster, list_steps, the waiters) reports them.
-
-Cluster: STARTING -> BOOTSTRAPPING -> RUNNING <-> WAITING -> TERMINATING -> TERMINATED
-(or TERMINATED_WITH_ERRORS). Steps: PENDING -> RUNNING -> COMPLETED | FAILED, or
-CANCELLED (cancel_steps, a failure's ActionOnFailure, termination) and INTERRUPTED
-(terminated while running).
+on every node, steps in order. Its state is the EMR record's (harness.emr.models): the
+runner advances it through the record's named methods and reacts to what requests change
+there (new steps, cancel_steps, termination), so the EMR API reports what really happens.
 """
 
 from __future__ import annotations
@@ -16,157 +12,47 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 import traceback
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, build_topology
+from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.steps import StepDefinitionError, plan_step
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.emr.controlplane import ControlPlane
 
-TERMINAL = {"TERMINATED", "TERMINATED_WITH_ERRORS"}
-STEP_DONE = {"COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class StepRun:
-    id: str
-    name: str
-    jar: str
-    args: list[str]
-    action_on_failure: str
-    state: str = "PENDING"
-    process: NodeProcess | None = None
-    failure: dict[str, str] | None = None
-    started: float | None = None
-    ended: float | None = None
-    log_uri: str | None = None
-    notes: list[str] = field(default_factory=list)
+TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
 
 
 class JobFlow:
-    """A job flow's cluster and steps; `run()` is its lifecycle thread."""
+    """The local cluster and step processes behind one EMR cluster record (`emr`); `run()`
+    is its lifecycle thread."""
 
-    def __init__(self, plane: ControlPlane, moto_cluster: Any, request: dict[str, Any]) -> None:
+    def __init__(self, plane: ControlPlane, emr: RehearsalCluster) -> None:
         self.plane = plane
-        self.moto = moto_cluster
-        self.id: str = moto_cluster.id
-        self.request = request
+        self.emr = emr
+        self.id: str = emr.id
         self.dir = plane.work_dir / "jobflows" / self.id
         self.dir.mkdir(parents=True, exist_ok=True)
-        instances = request.get("Instances", {})
-        self.keep_alive = bool(instances.get("KeepJobFlowAliveWhenNoSteps", False))
-        self.concurrency = int(request.get("StepConcurrencyLevel", 1))
-        self.log_uri: str | None = request.get("LogUri")
+        self.keep_alive = bool(emr.keep_job_flow_alive_when_no_steps)
+        self.log_uri: str | None = emr.log_uri
         self.cluster: RunningCluster | None = None
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
-        self.steps: dict[str, StepRun] = {}
-        self.lock = threading.RLock()
-        self.wake = threading.Condition(self.lock)
-        self.state = "STARTING"
-        self.terminate_requested = False
         self.spark_conf_dir = self.dir / "spark-conf"
-        for step in moto_cluster.steps:
-            self._track(step)
-        # moto declares the cluster ready (and may end it) the moment it is created
-        moto_cluster.ready_datetime = None
-        moto_cluster.end_datetime = None
-        moto_cluster.last_state_change_reason = "Provisioning local nodes"
-        self.sync()
+        self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
+        self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
                                        daemon=True)
 
-    # -- state written back to moto ------------------------------------------------------
-
-    def _track(self, step: Any) -> None:
-        self.steps[step.id] = StepRun(step.id, step.name, step.jar, list(step.args),
-                                      step.action_on_failure)
-
-    def sync(self) -> None:
-        """Write our states into moto's records (moto's handlers change them on their own)."""
-        with self.lock:
-            self.moto.state = self.state
-            by_id = {s.id: s for s in self.moto.steps}
-            for run in self.steps.values():
-                step = by_id.get(run.id)
-                if step is None:
-                    continue
-                step.state = run.state
-                step.failure_details = run.failure
-                if run.started and step.start_date_time is None:
-                    step.start_date_time = datetime.fromtimestamp(run.started, UTC)
-                if run.ended and step.end_date_time is None:
-                    step.end_date_time = datetime.fromtimestamp(run.ended, UTC)
-
-    def _set(self, state: str, code: str | None = None, message: str | None = None) -> None:
-        with self.lock:
-            self.state = state
-            self.moto.last_state_change_code = code
-            self.moto.last_state_change_reason = message
-            if state in {"RUNNING", "WAITING"} and self.moto.ready_datetime is None:
-                self.moto.ready_datetime = _now()
-            if state in TERMINAL:
-                self.moto.end_datetime = _now()
-            self.sync()
-            self.wake.notify_all()
-        self.plane.log(f"{self.id}: {state}" + (f" ({code}: {message})" if code else ""))
-
-    # -- requests ------------------------------------------------------------------------
-
-    def steps_added(self, step_ids: list[str]) -> None:
-        with self.lock:
-            for step in self.moto.steps:
-                if step.id in step_ids:
-                    self._track(step)
-            self.sync()
-            self.wake.notify_all()
-
-    def cancel(self, step_ids: list[str]) -> list[dict[str, str]]:
-        """cancel_steps: PENDING steps are cancelled; others are reported as not cancelled."""
-        result = []
-        with self.lock:
-            for step_id in step_ids:
-                run = self.steps.get(step_id)
-                if run is not None and run.state == "PENDING":
-                    self._finish_step(run, "CANCELLED", message="Cancelled by cancel_steps")
-                    result.append({"StepId": step_id, "Status": "SUBMITTED", "Reason": ""})
-                else:
-                    state = run.state if run else "unknown"
-                    result.append({"StepId": step_id, "Status": "FAILED",
-                                   "Reason": f"Step is {state}; only PENDING steps can be "
-                                             "cancelled"})
-            self.sync()
-            self.wake.notify_all()
-        return result
-
-    def request_termination(self) -> None:
-        with self.lock:
-            if self.state in TERMINAL or self.terminate_requested:
-                return
-            self.terminate_requested = True
-            self._interrupt_running()
-            self.state = "TERMINATING"
-            self.sync()
-            self.wake.notify_all()
-
-    def _interrupt_running(self) -> None:
-        """RUNNING steps become INTERRUPTED and their processes are stopped; marked first,
-        so a step's thread does not report the kill as a failure. Caller holds the lock."""
-        for run in self.steps.values():
-            if run.state == "RUNNING":
-                self._finish_step(run, "INTERRUPTED", message="Interrupted: cluster terminated")
-                if run.process is not None:
-                    run.process.stop(grace_s=5.0)
+    @property
+    def terminating(self) -> bool:
+        """Termination was requested (terminate_job_flows, or the server stops)."""
+        return self.emr.state == "TERMINATING"
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -175,68 +61,62 @@ class JobFlow:
             self._lifecycle()
         except Exception as exc:  # noqa: BLE001 - a bug must still end the cluster cleanly
             self.plane.log(f"{self.id}: internal error: {traceback.format_exc()}")
-            self._terminate("TERMINATED_WITH_ERRORS", "INTERNAL_ERROR", f"{exc}")
+            self._end("INTERNAL_ERROR", f"{exc}")
         finally:
             self.plane.release(self)
 
     def _lifecycle(self) -> None:
-        groups = self.plane.instance_groups(self.moto)
+        groups = self.plane.instance_groups(self.emr)
         topology = build_topology(groups, self.plane.jobflow_memory_mb,
                                   host_cores=os.cpu_count())
-        needed = topology.worker_memory_budget_mb
-        if not self.plane.acquire(self, needed):
-            return self._terminate("TERMINATED", "USER_REQUEST",
-                                   "Terminated before it started")
+        if not self.plane.acquire(self, topology.worker_memory_budget_mb):
+            return self._end()
         self.cluster = self.backend.start(topology, self.dir, self.id)
         self.plane.record(self)
         self.plane.write_spark_conf(self)
-        if self.terminate_requested:
-            return self._terminate("TERMINATED", "USER_REQUEST", "Terminated by user request")
-        self._set("BOOTSTRAPPING", None, "Running bootstrap actions")
+        if self.terminating:
+            return self._end()
+        self.emr.run_bootstrap_actions()
+        self.plane.log(f"{self.id}: BOOTSTRAPPING")
         failure = self._bootstrap()
         if failure:
-            return self._terminate("TERMINATED_WITH_ERRORS", "BOOTSTRAP_FAILURE", failure)
+            return self._end("BOOTSTRAP_FAILURE", failure)
         self._run_steps()
 
-    def _terminate(self, final: str, code: str, message: str) -> None:
-        with self.lock:
-            self.state = "TERMINATING"
-            for run in self.steps.values():
-                if run.state == "PENDING":
-                    self._finish_step(run, "CANCELLED", message="Cancelled: cluster terminated")
-            self._interrupt_running()
-            self.moto.last_state_change_code = code
-            self.moto.last_state_change_reason = message
-            self.sync()
+    def _end(self, code: str | None = None, message: str | None = None) -> None:
+        """Stop the steps' processes and the nodes, then end the record: with `code`, or
+        with the reason termination was requested for."""
+        if code is not None:
+            self.emr.terminating(code, message or code)  # no-op when already terminating
+        with self.emr.lock:
+            processes = list(self._processes.values())
+        for process in processes:
+            process.stop(grace_s=5.0)
+        for thread in self._step_threads:
+            thread.join(timeout=60)
         if self.cluster is not None:
             self.backend.stop(self.cluster)
-        self._set(final, code, message)
-
-    def _finish_step(self, run: StepRun, state: str, reason: str | None = None,
-                     message: str | None = None, log_file: str | None = None) -> None:
-        run.state = state
-        run.ended = time.time()
-        if state == "FAILED":
-            run.failure = {"Reason": reason or "Step failed", "Message": message or "",
-                           "LogFile": log_file or ""}
-        by_id = {s.id: s for s in self.moto.steps}
-        if run.id in by_id:
-            by_id[run.id].last_state_change_reason = message
+        with self.emr.lock:
+            self.emr.terminate(self.emr.last_state_change_code or code or "USER_REQUEST",
+                               self.emr.last_state_change_reason or message or "")
+        status = self.emr.status["StateChangeReason"]
+        self.plane.log(f"{self.id}: {self.emr.state} ({status.get('Code')}: "
+                       f"{status.get('Message')})")
 
     # -- bootstrap actions ---------------------------------------------------------------
 
     def _bootstrap(self) -> str | None:
-        actions = self.request.get("BootstrapActions", [])
+        actions = self.emr.bootstrap_actions
         if not actions or self.cluster is None:
             return None
         scripts = []
         for n, action in enumerate(actions, 1):
-            spec = action.get("ScriptBootstrapAction", {})
             try:
-                local = self.plane.fetch(spec.get("Path", ""), self.dir / "bootstrap" / str(n))
+                local = self.plane.fetch(action.script_path or "",
+                                         self.dir / "bootstrap" / str(n))
             except HarnessError as exc:
-                return f"bootstrap action {n} ({action.get('Name', '')}): {exc.problem}"
-            scripts.append((n, action.get("Name", f"action-{n}"), local, spec.get("Args", [])))
+                return f"bootstrap action {n} ({action.name or ''}): {exc.problem}"
+            scripts.append((n, action.name or f"action-{n}", local, list(action.args)))
         errors: list[str] = []
 
         def on_node(node) -> None:  # noqa: ANN001
@@ -279,56 +159,49 @@ class JobFlow:
     # -- steps ---------------------------------------------------------------------------
 
     def _run_steps(self) -> None:
-        active: dict[str, threading.Thread] = {}
-        with self.lock:
-            while True:
-                if self.terminate_requested:
-                    break
-                pending = [r for r in self.steps.values() if r.state == "PENDING"]
-                running = [r for r in self.steps.values() if r.state == "RUNNING"]
-                while pending and len(running) < self.concurrency:
-                    run = pending.pop(0)
-                    run.state, run.started = "RUNNING", time.time()
-                    running.append(run)
-                    thread = threading.Thread(target=self._step_thread, args=(run,),
-                                              daemon=True, name=f"step-{run.id}")
-                    active[run.id] = thread
+        emr = self.emr
+        outcome: tuple[str, str] | None = None  # None: termination was requested
+        with emr.lock:
+            while not self.terminating:
+                pending, running = emr.steps_in("PENDING"), emr.steps_in("RUNNING")
+                while pending and len(running) < emr.step_concurrency_level:
+                    step = pending.pop(0)
+                    step.run()
+                    running.append(step)
+                    thread = threading.Thread(target=self._step_thread, args=(step,),
+                                              daemon=True, name=f"step-{step.id}")
+                    self._step_threads.append(thread)
                     thread.start()
-                if running and self.state != "RUNNING":
-                    self._set("RUNNING", None, "Running step")
+                failed = [s for s in emr.steps_in("FAILED")
+                          if s.action_on_failure in TERMINATE_ACTIONS]
+                if failed and not running:
+                    outcome = ("STEP_FAILURE", f"Shut down as step failed: {failed[0].name}")
+                    break
+                if running and emr.state != "RUNNING":
+                    emr.running()
                 elif not running and not pending:
                     if not self.keep_alive:
+                        outcome = ("ALL_STEPS_COMPLETED", "Steps completed")
                         break
-                    if self.state != "WAITING":
-                        self._set("WAITING", None, "Cluster ready after last step completed.")
-                self.sync()
-                self.wake.wait(timeout=1.0)
-        for thread in active.values():
-            thread.join(timeout=60)
-        if self.terminate_requested:
-            return self._terminate("TERMINATED", "USER_REQUEST", "Terminated by user request")
-        failed = [r for r in self.steps.values()
-                  if r.state == "FAILED" and r.action_on_failure in
-                  {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}]
-        if failed:
-            return self._terminate("TERMINATED_WITH_ERRORS", "STEP_FAILURE",
-                                   f"Shut down as step failed: {failed[0].name}")
-        return self._terminate("TERMINATED", "ALL_STEPS_COMPLETED",
-                               "Steps completed")
+                    if emr.state != "WAITING":
+                        emr.waiting()
+                emr.changed.wait(timeout=1.0)
+        self._end(*outcome) if outcome else self._end()
 
-    def _step_thread(self, run: StepRun) -> None:
-        step_dir = self.dir / "steps" / run.id
+    def _step_thread(self, step: RehearsalStep) -> None:
+        step_dir = self.dir / "steps" / step.id
         step_dir.mkdir(parents=True, exist_ok=True)
         controller = step_dir / "controller"
-        lines = [f"{datetime.now(UTC).isoformat()} INFO step {run.id} ({run.name}) "
-                 f"on cluster {self.id}", f"Jar: {run.jar}", f"Args: {run.args}"]
+        args = list(step.args)
+        lines = [f"{datetime.now(UTC).isoformat()} INFO step {step.id} ({step.name}) "
+                 f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}"]
         rc: int | None = None
         reason = message = None
         error_log = "stderr"
         try:
             home = Path(self.cluster.work_dir) / "master-1" / "home"
             home.mkdir(parents=True, exist_ok=True)
-            command = plan_step(run.jar, run.args, step_dir,
+            command = plan_step(step.jar, args, step_dir,
                                 lambda uri, dest: self.plane.fetch(uri, dest))
             lines += [f"NOTE {note}" for note in command.notes]
             lines.append(f"INFO running: {' '.join(command.argv)}")
@@ -337,17 +210,22 @@ class JobFlow:
             # container (the driver then runs there and its executors in the workers')
             master = self.cluster.nodes[0]
             with (step_dir / "stdout").open("wb") as out, (step_dir / "stderr").open("wb") as err:
-                run.process = self.backend.spawn(self.cluster, master, command.argv,
-                                                 self.plane.node_env(self, master), home,
-                                                 out, err)
-                rc = run.process.wait()
+                process = self.backend.spawn(self.cluster, master, command.argv,
+                                             self.plane.node_env(self, master), home, out, err)
+                with self.emr.lock:
+                    self._processes[step.id] = process
+                    interrupted = step.state != "RUNNING"
+                if interrupted:  # terminated while the process started
+                    process.stop(grace_s=5.0)
+                rc = process.wait()
             lines.append(f"INFO exit code {rc}")
             if rc != 0:
                 reason = "Step failed with a non-zero exit code"
                 # PySpark's driver prints the Python traceback on stdout (Spark's
                 # PythonRunner merges the Python process's streams), other tools on stderr.
-                found = [(name, _last_error(step_dir / name)) for name in ("stderr", "stdout")]
-                errors = [(name, text) for name, text in found if _is_error(text)]
+                found = [(name, logs.tail(step_dir / name, 1, missing="")[:500])
+                         for name in ("stderr", "stdout")]
+                errors = [(name, text) for name, text in found if logs.is_error(text)]
                 error_log, message = (errors or found)[0]
                 message = message or f"exit code {rc}"
         except (StepDefinitionError, HarnessError) as exc:
@@ -359,39 +237,23 @@ class JobFlow:
         controller.write_text("\n".join(lines) + "\n")
         for name in ("stdout", "stderr"):
             (step_dir / name).touch()
-        run.log_uri = self.plane.upload_logs(self, step_dir, f"steps/{run.id}",
-                                             names=("controller", "stdout", "stderr"))
-        with self.lock:
-            if run.state != "RUNNING":  # interrupted by termination meanwhile
+        log_uri = self.plane.upload_logs(self, step_dir, f"steps/{step.id}",
+                                         names=("controller", "stdout", "stderr"))
+        with self.emr.lock:
+            self._processes.pop(step.id, None)
+            if step.state != "RUNNING":  # interrupted by termination meanwhile
                 return
             if reason is None:
-                self._finish_step(run, "COMPLETED", message="Completed")
+                step.complete()
             else:
-                self._finish_step(run, "FAILED", reason, message,
-                                  f"{run.log_uri}/{error_log}.gz" if run.log_uri else "")
-                if run.action_on_failure in {"CANCEL_AND_WAIT", "TERMINATE_CLUSTER",
-                                             "TERMINATE_JOB_FLOW"}:
-                    for other in self.steps.values():
-                        if other.state == "PENDING":
-                            self._finish_step(other, "CANCELLED",
-                                              message=f"Cancelled after step {run.id} failed")
-                if run.action_on_failure == "CANCEL_AND_WAIT":
+                step.fail(reason, message or reason,
+                          f"{log_uri}/{error_log}.gz" if log_uri else "")
+                if step.action_on_failure in {"CANCEL_AND_WAIT", *TERMINATE_ACTIONS}:
+                    for other in self.emr.steps_in("PENDING"):
+                        other.cancel(f"Cancelled after step {step.id} failed")
+                if step.action_on_failure == "CANCEL_AND_WAIT":
                     self.keep_alive = True  # the cluster waits instead of finishing
-            self.sync()
-            self.wake.notify_all()
-
-
-def _is_error(line: str) -> bool:
-    return any(word in line for word in ("Error", "Exception", "error:", "FAILED"))
-
-
-def _last_error(stderr: Path) -> str:
-    try:
-        text = stderr.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    picks = [ln for ln in text if _is_error(ln)]
-    return (picks or text or [""])[-1][:500]
+            self.emr.changed.notify_all()
 
 
 def gzip_file(src: Path, dest: Path) -> Path:

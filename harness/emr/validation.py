@@ -3,7 +3,8 @@
 Two layers: the request's shape against botocore's EMR service model (required members,
 types, enum values, length and range limits), then the rules EMR applies beyond the shape
 (instance roles and counts, known instance types and release labels, application names,
-ActionOnFailure with concurrent steps). Failures carry EMR's own error codes.
+ActionOnFailure with concurrent steps). Failures are moto service exceptions with
+EMR's own error codes (harness.emr.exceptions), so the API answers them as EMR does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.emr.exceptions import (
+    EmrApiError,
+    InvalidRequestException,
+    UnknownOperationException,
+    ValidationException,
+)
+
+__all__ = ["EmrApiError", "check_instance_groups", "check_run_job_flow", "check_shape",
+           "check_steps", "invalid_request", "release_labels", "requested_groups",
+           "service_model", "validation"]
 
 # Applications EMR 7.x can install; names are matched case-insensitively, as EMR does.
 APPLICATIONS = {
@@ -22,24 +32,12 @@ APPLICATIONS = {
 }
 
 
-class EmrApiError(HarnessError):
-    """An error the EMR API itself would return: `code` is its __type, HTTP 400."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message, "fix the request")
-        self.code = code
-        self.message = message
-
-    def body(self) -> dict[str, str]:
-        return {"__type": self.code, "message": self.message, "Message": self.message}
+def validation(message: str) -> ValidationException:
+    return ValidationException(message)
 
 
-def validation(message: str) -> EmrApiError:
-    return EmrApiError("ValidationException", message)
-
-
-def invalid_request(message: str) -> EmrApiError:
-    return EmrApiError("InvalidRequestException", message)
+def invalid_request(message: str) -> InvalidRequestException:
+    return InvalidRequestException(message)
 
 
 @cache
@@ -113,7 +111,7 @@ def _limits(shape, size: int, path: str, unit: str | None) -> None:  # noqa: ANN
 def check_shape(operation: str, params: Any) -> None:
     """Validate a request body against the EMR model's input shape for the operation."""
     if operation not in operation_names():
-        raise EmrApiError("UnknownOperationException", f"Unknown operation {operation}")
+        raise UnknownOperationException(f"Unknown operation {operation}")
     shape = service_model().operation_model(operation).input_shape
     if shape is None:
         return
@@ -138,20 +136,7 @@ def check_run_job_flow(params: dict[str, Any], known_types: set[str]) -> None:
                         key=lambda s: [int(p) for p in s[4:].split(".")])[-3:]
         raise validation(f"The specified release label '{label}' is not valid. "
                          f"Recent ones: {', '.join(newest)}")
-    instances = params.get("Instances", {})
-    groups = instances.get("InstanceGroups")
-    if instances.get("InstanceFleets"):
-        raise validation("InstanceFleets are not rehearsed locally; use InstanceGroups")
-    if not groups:
-        if instances.get("MasterInstanceType") is None:
-            raise validation("Instances must give InstanceGroups (or MasterInstanceType)")
-        groups = [{"InstanceRole": "MASTER", "InstanceType": instances["MasterInstanceType"],
-                   "InstanceCount": 1}]
-        if instances.get("InstanceCount", 1) > 1:
-            groups.append({"InstanceRole": "CORE",
-                           "InstanceType": instances.get("SlaveInstanceType"),
-                           "InstanceCount": instances["InstanceCount"] - 1})
-    check_instance_groups(groups, known_types, new_cluster=True)
+    check_instance_groups(requested_groups(params), known_types, new_cluster=True)
     for app in params.get("Applications", []):
         name = str(app.get("Name", ""))
         if name.lower() not in APPLICATIONS:
@@ -165,6 +150,24 @@ def check_run_job_flow(params: dict[str, Any], known_types: set[str]) -> None:
         path = action.get("ScriptBootstrapAction", {}).get("Path", "")
         if not path.startswith(("s3://", "file:/")):
             raise validation(f"Bootstrap action path '{path}' must be an s3:// URI")
+
+
+def requested_groups(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A RunJobFlow request's instance groups, also when given as Master/SlaveInstanceType."""
+    instances = params.get("Instances", {})
+    groups = instances.get("InstanceGroups")
+    if instances.get("InstanceFleets"):
+        raise validation("InstanceFleets are not rehearsed locally; use InstanceGroups")
+    if groups:
+        return groups
+    if instances.get("MasterInstanceType") is None:
+        raise validation("Instances must give InstanceGroups (or MasterInstanceType)")
+    groups = [{"InstanceRole": "MASTER", "InstanceType": instances["MasterInstanceType"],
+               "InstanceCount": 1}]
+    if instances.get("InstanceCount", 1) > 1:
+        groups.append({"InstanceRole": "CORE", "InstanceType": instances.get("SlaveInstanceType"),
+                       "InstanceCount": instances["InstanceCount"] - 1})
+    return groups
 
 
 def check_instance_groups(groups: list[dict[str, Any]], known_types: set[str],

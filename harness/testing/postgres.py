@@ -7,12 +7,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 from harness.errors import DatabaseError
+from harness.net import free_port
 
 REMEDY = "install PostgreSQL's server (scripts/ensure-postgres does it on Debian as root)"
 
@@ -25,12 +25,6 @@ def _bin_dir() -> Path:
     if found:
         return Path(found).resolve().parent
     raise DatabaseError("PostgreSQL server binaries (initdb, pg_ctl) not found", REMEDY)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:

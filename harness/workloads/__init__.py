@@ -8,15 +8,17 @@ from harness.workloads.base import (
     LegacyImpl,
     Outputs,
     OutputSpec,
+    ReferenceImpl,
     Tables,
     Workload,
 )
 from harness.workloads.fixtures import Fixture, generate_fixture, load_fixture
+from harness.workloads.oracle import duckdb_reference
 
 __all__ = [
-    "Fixture", "LegacyContext", "LegacyImpl", "OutputSpec", "Outputs", "Tables", "Workload",
-    "available_workloads", "builtin_workloads", "generate_fixture", "get_workload",
-    "installed_workloads", "load_fixture",
+    "Fixture", "LegacyContext", "LegacyImpl", "OutputSpec", "Outputs", "ReferenceImpl",
+    "Tables", "Workload", "available_workloads", "builtin_workloads", "duckdb_reference",
+    "generate_fixture", "get_workload", "installed_workloads", "load_fixture",
 ]
 
 

@@ -3,12 +3,15 @@
 A workload is data, not a subclass: its input tables come from a seeded generator, its
 legacy implementations are plain callables run against a real database, its Spark job is
 a spark-submit-able script taking an input and an output URI, and its outputs are named
-tables compared by key. The built-in cascade enrichment is defined through this contract
-with no special path; user workloads (`harness bench --workload PKG.MODULE:NAME`) use it too.
+tables compared by key with what an independent reference implementation (the oracle)
+computes from the same tables. The built-in cascade enrichment is defined through this
+contract with no special path; user workloads (`harness bench --workload PKG.MODULE:NAME`)
+use it too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +29,19 @@ if TYPE_CHECKING:
 Tables = dict[str, pa.Table]
 Outputs = dict[str, pd.DataFrame]
 
+VECTORISED = "vectorised"  # the variant name of a workload's vectorised implementation
+
 
 @dataclass(frozen=True)
 class OutputSpec:
     """One output table: its name (a folder under the output URI, a table in the legacy DB)
-    and the key columns that identify a row across variants."""
+    and the key columns that identify a row across variants. `ignore` names columns a
+    variant may add that are not part of the result (a surrogate id its database assigns);
+    any other column the reference lacks is reported as a difference."""
 
     name: str
     key: tuple[str, ...]
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass
@@ -66,6 +74,17 @@ class LegacyImpl:
 
 
 @dataclass(frozen=True)
+class ReferenceImpl:
+    """The independent implementation every variant is judged by (the oracle): written from
+    the workload's rules in another engine or style than the variants, never timed, never a
+    variant itself. `run` takes the input tables and returns every output."""
+
+    name: str
+    run: Callable[[Tables], Outputs]
+    description: str
+
+
+@dataclass(frozen=True)
 class Workload:
     """Everything the harness needs to generate, run, compare and time one pipeline."""
 
@@ -82,6 +101,15 @@ class Workload:
     load_legacy_db: Callable[[Engine, Tables], None] | None = None
     accounted_rows: Callable[[Outputs], int] | None = None
     float_tolerance: float = 1e-9
+    # Timestamps compare exactly unless the workload states a tolerance here.
+    timestamp_tolerance: dt.timedelta = dt.timedelta(0)
+    # The judge. Without one, the vectorised implementation is the reference: the bench
+    # says so and shows no "equal" for it, since nothing independent checked it.
+    reference: ReferenceImpl | None = None
+    # How the tables are cut for a sampled run of `rows` fact rows (default: the first
+    # `rows` rows of the fact table, other tables whole). The sampled legacy run and the
+    # reference it is judged by both get the cut tables.
+    sample_tables: Callable[[Tables, int], Tables] | None = None
     default_rows: int = 400_000
     default_seed: int = 42
     default_bad_share: float = 0.02
@@ -90,8 +118,35 @@ class Workload:
     def output_names(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.outputs)
 
-    def output(self, name: str) -> OutputSpec:
-        return next(o for o in self.outputs if o.name == name)
+    @property
+    def reference_name(self) -> str:
+        """What the bench judges by: the oracle's name, else "vectorised"."""
+        return self.reference.name if self.reference is not None else VECTORISED
+
+    @property
+    def independent_reference(self) -> bool:
+        """Whether the judge is an implementation of its own rather than a variant."""
+        return self.reference is not None
+
+    def reference_outputs(self, tables: Tables) -> Outputs:
+        """The outputs every variant must equal, computed by the judge from `tables`."""
+        if self.reference is not None:
+            return self.reference.run(tables)
+        return self.vectorised(tables)
+
+    def cut(self, tables: Tables, rows: int) -> Tables:
+        """The tables a sampled run of `rows` fact rows sees (see `sample_tables`)."""
+        from harness.errors import WorkloadError
+
+        if self.sample_tables is None:
+            return {**tables, self.fact_table: tables[self.fact_table].slice(0, rows)}
+        cut = self.sample_tables(tables, rows)
+        if not isinstance(cut, Mapping) or self.fact_table not in cut:
+            raise WorkloadError(
+                f"workload {self.name!r}: its sample_tables returned no {self.fact_table!r} "
+                "table",
+                "return every input table, the fact table cut to the sample")
+        return dict(cut)
 
     def rows_accounted(self, outputs: Outputs) -> int:
         """How many fact rows the outputs account for (default: one output row each)."""
@@ -118,6 +173,21 @@ class Workload:
                            f"set {part}= to a function")
         if not self.legacy:
             raise fail("has no legacy implementation", "add legacy={'name': LegacyImpl(...)}")
+        if self.reference is not None and not (
+                isinstance(self.reference, ReferenceImpl) and callable(self.reference.run)):
+            raise fail("its reference is not a ReferenceImpl with a callable run",
+                       "set reference=ReferenceImpl(name, run, description), or leave it out")
+        if self.reference is not None and \
+                self.reference.name in (VECTORISED, "spark", *self.legacy):
+            raise fail(f"its reference is named {self.reference.name!r}, like a variant",
+                       "give the reference a name of its own, e.g. 'duckdb-sql'")
+        if not isinstance(self.timestamp_tolerance, dt.timedelta) or \
+                self.timestamp_tolerance < dt.timedelta(0):
+            raise fail(f"its timestamp_tolerance {self.timestamp_tolerance!r} is not a "
+                       "timedelta >= 0", "e.g. timestamp_tolerance=timedelta(seconds=1)")
+        if self.sample_tables is not None and not callable(self.sample_tables):
+            raise fail("its sample_tables is not callable",
+                       "set sample_tables= to a function (tables, rows) -> tables")
         if not Path(self.spark_job).is_file():
             raise fail(f"its Spark job {self.spark_job} does not exist",
                        "point spark_job= at a spark-submit-able script")

@@ -12,7 +12,6 @@ byte-identical files. A fixture whose manifest matches the request is reused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -26,20 +25,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from harness.errors import FixtureError
+from harness.hashing import sha256_file
 from harness.workloads.base import Tables, Workload
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 2
 # Row groups of 50k rows let Spark split a 400k-row file across executors.
 ROW_GROUP_ROWS = 50_000
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fixture_dir(root: Path, workload: Workload, rows: int, seed: int, bad_share: float) -> Path:

@@ -261,6 +261,68 @@ def test_unknown_ids_bad_json_and_unknown_operations(endpoint):
     assert isinstance(emr.list_clusters()["Clusters"], list)
 
 
+def test_a_region_moto_does_not_serve_is_a_400_naming_it(endpoint):
+    from harness.aws import Endpoint
+
+    elsewhere = Endpoint(url=endpoint.url, region="mars-north-1")
+    emr = elsewhere.client("emr", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as err:
+        emr.list_clusters()
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert "'mars-north-1' is not an EMR region" in err.value.response["Error"]["Message"]
+
+
+def test_a_fault_inside_the_endpoint_is_a_500_internal_server_error(endpoint):
+    # moto's modify_instance_groups looks an unknown group up with a KeyError: the endpoint's
+    # own fault, which AWS answers with InternalServerError (500, retried by SDKs), never as
+    # the caller's ValidationException
+    emr = endpoint.client("emr", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as err:
+        emr.modify_instance_groups(InstanceGroups=[{"InstanceGroupId": "ig-NOSUCHGROUP",
+                                                    "InstanceCount": 2}])
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert err.value.response["Error"]["Code"] == "InternalServerError"
+    assert "ig-NOSUCHGROUP" in err.value.response["Error"]["Message"]
+    assert isinstance(emr.list_clusters()["Clusters"], list)  # still serving
+
+
+def test_a_job_flow_that_can_never_fit_is_refused_before_it_exists(tmp_path, monkeypatch):
+    from harness.aws import EmbeddedEndpoint
+
+    monkeypatch.setenv("HARNESS_EMR_CAPACITY_MB", "1024")  # less than one job flow's workers
+    with EmbeddedEndpoint(port=0, work_dir=tmp_path, log=tmp_path / "endpoint.log") as ep:
+        emr = ep.client("emr", config=Config(retries={"max_attempts": 1}))
+        with pytest.raises(ClientError) as err:
+            emr.run_job_flow(**job_flow("too big", groups=[GROUPS[0], GROUPS[1]]))
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert err.value.response["Error"]["Code"] == "ValidationException"
+        assert "HARNESS_EMR_CAPACITY_MB" in err.value.response["Error"]["Message"]
+        assert emr.list_clusters()["Clusters"] == []
+
+
+def test_a_failure_after_run_job_flow_is_the_clusters_own_and_no_retry_duplicates_it(
+    tmp_path,
+):
+    from harness.aws import EmbeddedEndpoint
+
+    # the endpoint cannot make a job flow's directory: every job flow fails after the API
+    # accepted it, as EMR's clusters fail after RunJobFlow returned
+    (tmp_path / "jobflows").write_text("not a directory")
+    with EmbeddedEndpoint(port=0, work_dir=tmp_path, log=tmp_path / "endpoint.log") as ep:
+        emr = ep.client("emr")  # the harness's own client, which retries 5xx answers
+        cluster_id = emr.run_job_flow(**job_flow(
+            "fails after accepted", groups=[GROUPS[0], {**GROUPS[1], "InstanceCount": 1}],
+            steps=[step("never runs", ["bash", "-c", "true"])]))["JobFlowId"]
+        status = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
+        assert status["State"] == "TERMINATED_WITH_ERRORS"
+        assert status["StateChangeReason"]["Code"] == "INTERNAL_ERROR"
+        assert "jobflows" in status["StateChangeReason"]["Message"]
+        assert [c["Id"] for c in emr.list_clusters()["Clusters"]] == [cluster_id]
+        (only,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
+        assert only["Status"]["State"] == "CANCELLED"
+
+
 def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
     import json
 
@@ -294,8 +356,8 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_b
     import json
 
     from harness.aws import Endpoint
-    from harness.aws.endpoint import free_port
     from harness.cluster import BACKENDS, Node
+    from harness.net import free_port
 
     impl = BACKENDS[emr_backend]()
 

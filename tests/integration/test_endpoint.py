@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.aws.endpoint import port_free
 from harness.aws.s3 import S3Error, S3Uri, download_prefix, ensure_bucket, upload_dir
+from harness.net import port_free
 from harness.procs import cmdline, pid_alive
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def test_up_status_down_leaves_no_process_and_frees_the_port(tmp_path):
         == pid  # not a second server
     down = harness("down", work=tmp_path)
     assert down.returncode == 0 and "stopped endpoint" in down.stdout
-    assert not pid_alive(pid) or "harness.aws.server" not in cmdline(pid)
+    assert not pid_alive(pid) or "harness.emr.server" not in cmdline(pid)
     assert port_free("127.0.0.1", port)
     assert "nothing is running" in harness("status", work=tmp_path).stdout
 

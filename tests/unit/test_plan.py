@@ -61,3 +61,17 @@ def test_no_spark_measurement_is_a_clear_error(tmp_path):
     empty.write_text(json.dumps({"results": []}))
     result = CliRunner().invoke(app, ["plan", "--rows", "10", "--from", str(empty)])
     assert result.exit_code != 0 and "no verified Spark measurement" in str(result.exception)
+
+
+def test_unreadable_bench_results_are_a_clear_error(tmp_path):
+    """plan reads through the one reader of harness bench JSON: a missing file, non-JSON and
+    pytest-benchmark output are each one message naming the file."""
+    not_bench = tmp_path / "suite.json"
+    not_bench.write_text(json.dumps({"benchmarks": []}))
+    garbage = tmp_path / "g.json"
+    garbage.write_text("not json")
+    for path, needle in ((tmp_path / "none.json", "does not exist"), (garbage, "is not JSON"),
+                         (not_bench, "is not harness bench output")):
+        result = CliRunner().invoke(app, ["plan", "--rows", "10", "--from", str(path)])
+        assert result.exit_code != 0 and needle in str(result.exception), result.output
+        assert str(path) in str(result.exception)

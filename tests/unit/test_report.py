@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness.bench import html_report, results
+from harness.bench import report_analysis, report_html, results
 from harness.cli import app, main
 
 MACHINE = {"cores": 2, "memory_gib": 23.4, "python": "3.11.2", "java": "17.0.12",
@@ -34,7 +34,13 @@ def bench(variant, rows, measure, seconds, workload="cascade", **extra):
 
 
 def suite(sizes=SIZES, workload="cascade", spark_total=True):
+    """Spark as the suite records it: one benchmark per platform and size with its start-up
+    (local[*]) and job in extra_info, the cluster's cold start one benchmark for all sizes;
+    with spark_total=False, as older runs did: start-up and job as benchmarks of their own."""
     out = []
+    if spark_total:
+        out.append(bench("spark-cluster", 0, "startup", SPARK["spark-cluster"][0], workload,
+                         startup_shared=True))
     for n in sizes:
         out.append(bench("reference", n, "total", 0.01, workload))
         for variant, (fixed, per_row) in COSTS.items():
@@ -45,10 +51,14 @@ def suite(sizes=SIZES, workload="cascade", spark_total=True):
         out.append(per_row)
         for variant, (start, fixed, per_row) in SPARK.items():
             job = fixed + per_row * n
-            out.append(bench(variant, n, "startup", start, workload))
-            out.append(bench(variant, n, "job", job, workload))
-            if spark_total:
-                out.append(bench(variant, n, "total", start + job, workload))
+            if not spark_total:
+                out.append(bench(variant, n, "startup", start, workload))
+                out.append(bench(variant, n, "job", job, workload))
+            elif variant == "spark-local":
+                out.append(bench(variant, n, "total", start + job, workload, startup_s=start,
+                                 job_s=job))
+            else:
+                out.append(bench(variant, n, "total", start + job, workload, job_s=job))
     return out
 
 
@@ -63,7 +73,7 @@ def write(path, benchmarks):
 
 
 def build(*paths, project=None):
-    return html_report.build(results.load(list(paths)), project)
+    return report_analysis.build(results.load(list(paths)), project)
 
 
 def build_from(benchmarks):
@@ -127,6 +137,17 @@ def test_fits_recover_costs_and_mark_projections():
     assert headline.rows == pytest.approx((14.0 - 0.05) / 1.2e-6)
 
 
+def test_a_shared_start_up_is_one_benchmark_for_every_size():
+    """The cluster's cold start, measured once, stands beside every size's job; local[*]'s
+    driver start is each run's own."""
+    (w,) = build_from(suite()).workloads
+    starts = {(s["variant"], s["rows"]): s for s in w.startup_job}
+    assert starts[("spark-cluster", 400_000)]["startup_s"] == pytest.approx(12.0)
+    assert starts[("spark-cluster", 400_000)]["startup_shared"]
+    assert not starts[("spark-local", 10_000)]["startup_shared"]
+    assert all(r.rows for r in w.rows)  # the start-up's rows 0 is no row of the table
+
+
 def test_spark_time_is_startup_plus_job_when_no_total_was_recorded():
     (w,) = build_from(suite(spark_total=False)).workloads
     row = next(r for r in w.rows if r.series == "spark-local" and r.rows == 100_000)
@@ -139,16 +160,15 @@ def test_unverified_output_withholds_the_time_and_stays_out_of_the_fit():
     broken = next(b for b in benchmarks if b["extra_info"]["variant"] == "batched"
                   and b["extra_info"]["rows"] == 400_000)
     broken["extra_info"].update(output_equal=False, seconds=None)  # as the suite records it
-    unmeasured = next(b for b in benchmarks if b["extra_info"]["variant"] == "spark-local"
-                      and b["extra_info"]["measure"] == "job")
-    unmeasured["extra_info"]["seconds"] = None  # the job printed no metrics line
+    unmeasured = next(b for b in benchmarks if b["extra_info"]["variant"] == "spark-local")
+    unmeasured["extra_info"]["job_s"] = None  # the job printed no metrics line
     report = build_from(benchmarks)
-    assert any("test_spark-local_job[10000] recorded no seconds" in w for w in report.warnings)
+    assert any("test_spark-local_total[10000] recorded no job_s" in w for w in report.warnings)
     (w,) = report.workloads
     row = next(r for r in w.rows if r.series == "batched" and r.rows == 400_000)
     assert row.seconds is None and row.output_equal is False and row.speedup is None
     assert w.fit_for("batched").fit.sizes == [10_000, 100_000]
-    assert "DIFFERS (time withheld)" in html_report.render_html(report, [])
+    assert "DIFFERS (time withheld)" in report_html.render_html(report, [])
 
 
 def test_extra_projection_sizes_and_several_files_and_workloads(tmp_path):

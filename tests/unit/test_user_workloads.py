@@ -4,23 +4,34 @@ contract gets a one-line error naming the workload and the remedy."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from harness.bench.runner import BenchOptions, BenchRun
 from harness.config import get_profile
 from harness.errors import UsageError, WorkloadError
-from harness.workloads import LegacyImpl, generate_fixture, get_workload
+from harness.workloads import (
+    LegacyImpl,
+    OutputSpec,
+    ReferenceImpl,
+    Workload,
+    duckdb_reference,
+    generate_fixture,
+    get_workload,
+)
 from tests.readme_example import write_example
 
 
 @pytest.fixture
 def example(tmp_path, monkeypatch):
     path = write_example(tmp_path)
-    assert len(path.read_text().splitlines()) < 60
+    assert len(path.read_text().splitlines()) < 70  # a complete workload, its judge included
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("store_revenue", None)
@@ -37,10 +48,88 @@ def bench(workload, fixture, work, variants=("per-row",)):
 
 def test_the_readme_example_loads_and_matches_its_reference(example):
     workload, fixture, work = example
-    (result,) = bench(workload, fixture, work).results
-    assert result.output_equal, result.mismatch
+    report = bench(workload, fixture, work, variants=("per-row", "vectorised"))
+    assert report.reference == "duckdb-sql" and report.reference_independent
+    for result in report.results:
+        assert result.output_equal and result.verdict == "equal", result.mismatch
     nulls = fixture.read_table("sales")["amount"].null_count
-    assert result.rows_quarantined == nulls and 50 < nulls < 150  # ~5% of 2,000
+    assert report.results[0].rows_quarantined == nulls and 50 < nulls < 150  # ~5% of 2,000
+
+
+def _table(report) -> tuple[dict[str, str], str]:
+    """The terminal table as {variant: its output cell} and the caption as one line."""
+    from rich.console import Console
+
+    from harness.bench.report import render_table
+
+    console = Console(record=True, width=300)
+    console.print(render_table(report))
+    lines = console.export_text().splitlines()
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if "│" in line]
+    caption = " ".join(" ".join(lines[-4:]).split())
+    return {row[0]: row[-1] for row in cells}, caption
+
+
+def test_without_a_reference_the_vectorised_variant_judges_and_says_so(example):
+    workload, fixture, work = example
+    bare = dataclasses.replace(workload, reference=None)
+    report = bench(bare, fixture, work, variants=("per-row", "vectorised"))
+    per_row, vectorised = report.results
+    assert report.reference == "vectorised" and not report.reference_independent
+    assert per_row.verdict == "equal" and per_row.output_equal
+    # nothing checked the judge: not "equal", though readers of output_equal see no failure
+    assert vectorised.verdict == "reference" and vectorised.output_equal
+    saved = report.to_json()
+    assert saved["reference"] == "vectorised" and saved["reference_independent"] is False
+    assert [r["verdict"] for r in saved["results"]] == ["equal", "reference"]
+    output, caption = _table(report)
+    assert output == {"per-row": "equal", "vectorised": "reference"}
+    assert "reference: vectorised, one of the variants" in caption
+
+
+def test_with_a_reference_the_report_names_the_independent_judge(example):
+    workload, fixture, work = example
+    report = bench(workload, fixture, work, variants=("vectorised",))
+    output, caption = _table(report)
+    assert output == {"vectorised": "equal"}
+    assert "outputs judged by duckdb-sql (independent: revenue per store in SQL)" in caption
+
+
+def test_a_reference_whose_sql_fails_names_the_output_and_the_error(example):
+    workload, fixture, work = example
+    broken = dataclasses.replace(workload, reference=duckdb_reference(
+        "duckdb-sql", {"totals": "SELECT store_id FROM nowhere", "quarantine": "SELECT 1"},
+        "a typo"))
+    with pytest.raises(WorkloadError) as err:
+        bench(broken, fixture, work)
+    assert "reference duckdb-sql: the SQL for output 'totals' failed" in err.value.problem
+    assert "nowhere" in err.value.problem and "\n" not in err.value.problem
+
+
+def test_a_reference_must_be_a_reference_impl_with_a_name_of_its_own(example):
+    workload, fixture, work = example
+    with pytest.raises(WorkloadError, match="its reference is not a ReferenceImpl"):
+        bench(dataclasses.replace(workload, reference=workload.vectorised), fixture, work)
+    named_like_a_variant = ReferenceImpl("vectorised", workload.vectorised, "the same code")
+    with pytest.raises(WorkloadError, match="its reference is named 'vectorised', like a"):
+        bench(dataclasses.replace(workload, reference=named_like_a_variant), fixture, work)
+
+
+def test_a_wrong_reference_fails_the_vectorised_variant_too(example):
+    """The judge is independent: when it and the vectorised job disagree, the vectorised
+    variant is reported different (not trusted because it is fast)."""
+    workload, fixture, work = example
+    module = importlib.import_module("store_revenue")
+
+    def short_changed(tables):
+        out = module.vectorised(tables)
+        out["totals"].loc[0, "revenue"] -= 1.0
+        return out
+
+    wrong_judge = dataclasses.replace(
+        workload, reference=ReferenceImpl("other", short_changed, "a bug in the judge"))
+    (result,) = bench(wrong_judge, fixture, work, variants=("vectorised",)).results
+    assert not result.output_equal and "column 'revenue' differs in 1 row(s)" in result.mismatch
 
 
 def test_loading_errors_name_the_problem(tmp_path, monkeypatch):
@@ -61,6 +150,10 @@ def test_missing_parts_and_scripts(example):
         bench(dataclasses.replace(workload, vectorised=None), fixture, work)
     with pytest.raises(WorkloadError, match="has no legacy implementation"):
         bench(dataclasses.replace(workload, legacy={}), fixture, work)
+    with pytest.raises(WorkloadError, match="its timestamp_tolerance 1.5 is not a timedelta"):
+        bench(dataclasses.replace(workload, timestamp_tolerance=1.5), fixture, work)
+    with pytest.raises(WorkloadError, match="its sample_tables is not callable"):
+        bench(dataclasses.replace(workload, sample_tables="first"), fixture, work)
 
 
 def test_an_output_without_its_key_column(example):
@@ -103,3 +196,39 @@ def test_harness_workloads_lists_builtin_and_installed(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "workloads"],
                           capture_output=True, text=True, check=False, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.startswith("cascade ")
+
+
+def _events_workload(tmp_path, tolerance):
+    """Events whose legacy store keeps whole seconds: equal only within a stated tolerance."""
+    start = datetime.datetime(2026, 1, 1, 9, 0, 0)
+
+    def generate(rows, seed, bad_share):
+        return {"events": pa.table({
+            "event_id": pa.array(range(1, rows + 1), pa.int64()),
+            "at": pa.array([start + datetime.timedelta(milliseconds=1_250 * i)
+                            for i in range(rows)], pa.timestamp("us"))})}
+
+    def whole_seconds(ctx):
+        return {"events": [{"event_id": e["event_id"], "at": e["at"].replace(microsecond=0)}
+                           for e in ctx.rows.to_pylist()]}
+
+    return Workload(
+        name="events", description="timestamps", fact_table="events", generate=generate,
+        generator_version="1", outputs=(OutputSpec("events", ("event_id",)),),
+        legacy={"per-row": LegacyImpl("per-row", whole_seconds, "whole seconds")},
+        vectorised=lambda tables: {"events": tables["events"].to_pandas()},
+        reference=duckdb_reference("duckdb-sql", {"events": 'SELECT event_id, "at" FROM events'},
+                                   "the events as they are"),
+        spark_job=Path(__file__), timestamp_tolerance=tolerance)
+
+
+@pytest.mark.parametrize(("tolerance", "equal"), [(datetime.timedelta(0), False),
+                                                  (datetime.timedelta(milliseconds=500), False),
+                                                  (datetime.timedelta(seconds=1), True)])
+def test_a_workload_states_how_far_apart_its_timestamps_may_be(tmp_path, tolerance, equal):
+    workload = _events_workload(tmp_path, tolerance)
+    fixture, _ = generate_fixture(workload, 40, 0, 0.0, tmp_path / "fx")
+    (result,) = bench(workload, fixture, tmp_path).results
+    assert result.output_equal is equal, result.mismatch
+    if not equal:
+        assert "events: column 'at' differs in" in result.mismatch

@@ -11,7 +11,7 @@ from harness.workloads.base import (
     Workload,
     load_tables_into,
 )
-from harness.workloads.cascade import generator, legacy, vectorised
+from harness.workloads.cascade import generator, legacy, oracle, vectorised
 from harness.workloads.cascade.schema import DIMENSIONS, Base
 
 WORKLOAD = Workload(
@@ -39,5 +39,6 @@ WORKLOAD = Workload(
     legacy_schema=Base.metadata,
     load_legacy_db=partial(load_tables_into, metadata=Base.metadata, names=list(DIMENSIONS)),
     vectorised=vectorised.enrich,
+    reference=oracle.REFERENCE,
     spark_job=Path(__file__).with_name("spark_job.py"),
 )

@@ -1,9 +1,14 @@
-"""The business rules of the cascade enrichment, stated once for the Python variants.
+"""The business rules of the cascade enrichment, stated once for the Python variants (the
+legacy jobs row by row, the vectorised job on whole columns through `amounts`). The
+standalone Spark job cannot import the harness and states them again; the DuckDB oracle
+(oracle.py) states them independently in SQL, and tests/golden.py holds rows worked out
+by hand that all of them must produce.
 
 Precedence of quarantine reasons (the first that applies wins), identical in every
 variant including the standalone Spark job:
-BAD_QUANTITY (null or <= 0) > UNKNOWN_CUSTOMER > MISSING_REGION > UNKNOWN_PRODUCT >
-UNKNOWN_CATEGORY.
+BAD_QUANTITY (null or <= 0) > UNKNOWN_CUSTOMER > MISSING_REGION (the customer's region is
+null or names no region) > UNKNOWN_PRODUCT > UNKNOWN_CATEGORY (the product's category is
+null or names no category).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ def quantity_ok(quantity: int | None) -> bool:
     return quantity is not None and quantity > 0
 
 
-def amounts(quantity: int, unit_price: float, discount: float, tax_rate: float) -> dict:
-    """Gross, net, tax and total in the one evaluation order all variants use (IEEE doubles)."""
+def amounts(quantity, unit_price, discount, tax_rate) -> dict:  # noqa: ANN001
+    """Gross, net, tax and total in the one evaluation order all variants use (IEEE doubles,
+    unrounded), for one order's numbers or for whole columns (pandas Series) alike."""
     gross = quantity * unit_price
     net = gross * (1.0 - discount)
     tax = net * tax_rate

@@ -39,7 +39,7 @@ class Product(Base):
     __tablename__ = "products"
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     product_name: Mapped[str] = mapped_column(String(64))
-    category_id: Mapped[int] = mapped_column(BigInteger)
+    category_id: Mapped[int | None] = mapped_column(BigInteger)
     unit_price: Mapped[float] = mapped_column(Double)
 
 

@@ -1,5 +1,6 @@
-"""The single-node vectorised reference: the whole enrichment as pandas joins, to show
-honestly how far one process goes before Spark pays off."""
+"""The single-node vectorised variant: the whole enrichment as pandas joins, to show
+honestly how far one process goes before Spark pays off. (It is a contestant, not the
+judge: the bench judges it by the DuckDB oracle in oracle.py like every other variant.)"""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 
 
 def enrich(tables: Tables) -> Outputs:
+    """Enriched and quarantine rows of the cascade for the five input tables."""
     orders = _frame(tables["orders"])
     customers = _frame(tables["customers"]).assign(_customer=True)
     regions = _frame(tables["regions"]).assign(_region=True)
@@ -49,9 +51,8 @@ def enrich(tables: Tables) -> Outputs:
     quarantine.insert(1, "reason", reason[bad])
 
     good = df.loc[~bad]
-    gross = good["quantity"].astype("int64") * good["unit_price"]
-    net = gross * (1.0 - good["discount"])
-    tax = net * good["tax_rate"]
+    amounts = rules.amounts(good["quantity"].astype("int64"), good["unit_price"],
+                            good["discount"], good["tax_rate"])
     enriched = pd.DataFrame({
         "order_id": good["order_id"],
         "order_date": good["order_date"],
@@ -67,10 +68,7 @@ def enrich(tables: Tables) -> Outputs:
         "quantity": good["quantity"].astype("int64"),
         "unit_price": good["unit_price"],
         "discount": good["discount"],
-        "gross_amount": gross,
-        "net_amount": net,
-        "tax_amount": tax,
-        "total_amount": net + tax,
+        **amounts,
     })
     return {
         "enriched": enriched.reset_index(drop=True),

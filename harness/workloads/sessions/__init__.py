@@ -13,8 +13,9 @@ import pyarrow as pa
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert
 
 from harness.workloads.base import LegacyContext, LegacyImpl, OutputSpec, Tables, Workload
+from harness.workloads.sessions import oracle
 
-GAP_S = 30 * 60
+GAP_S = 30 * 60  # seconds without a click that end a session
 METADATA = MetaData()
 SESSIONS = Table("sessions", METADATA, Column("user_id", BigInteger, primary_key=True),
                  Column("session_start", BigInteger, primary_key=True),
@@ -130,4 +131,5 @@ WORKLOAD = Workload(
     spark_job=Path(__file__).with_name("spark_job.py"),
     legacy_schema=METADATA,
     accounted_rows=lambda out: int(out["sessions"]["clicks"].sum()) + len(out["quarantine"]),
+    reference=oracle.reference(GAP_S),
 )

@@ -1,5 +1,6 @@
-"""The report's PNG plots (matplotlib, Agg): one panel per workload, each titled with the
-workload and the machine; projected figures hollow and dashed, measured ones filled."""
+"""The PNG plots of `harness report` (matplotlib, Agg): one panel per workload, each titled
+with the workload and the machine; projected figures hollow and dashed, measured ones
+filled. Drawn from the report's data model only."""
 
 from __future__ import annotations
 
@@ -8,19 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.bench.report_model import INCUMBENT, Report, Row, WorkloadReport
+from harness.bench.results import SPARK
+from harness.plotting import pyplot
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from harness.bench.html_report import Report, Row, WorkloadReport
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _rows_label(value: float, digits: int = 6) -> str:
@@ -37,7 +31,7 @@ def _colours(w: WorkloadReport) -> dict[str, str]:
 
 def _panels(report: Report, path: Path, title: str,
             draw: Callable[[Axes, WorkloadReport], None]) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     n = len(report.workloads)
     fig, axes = plt.subplots(1, n, figsize=(8.5 * n, 5.6), squeeze=False)
     for ax, w in zip(axes[0], report.workloads, strict=True):
@@ -104,16 +98,19 @@ def _metric_vs_rows(report: Report, path: Path, title: str,
 
 
 def time_vs_rows(report: Report, path: Path) -> Path:
+    """Wall time per series against rows, log-log."""
     return _metric_vs_rows(report, path, "time vs rows", lambda r: r.seconds,
                            "wall time, seconds (median, log scale)")
 
 
 def throughput(report: Report, path: Path) -> Path:
+    """Rows per second per series against rows."""
     return _metric_vs_rows(report, path, "throughput vs rows", lambda r: r.rows_per_s,
                            "throughput, rows/s (log scale)")
 
 
 def speedup(report: Report, path: Path) -> Path:
+    """Each series' speed-up over its per-row baseline at the same size."""
     def draw(ax: Axes, w: WorkloadReport) -> None:
         own = frozenset(s for s, b in w.baselines.items() if s == b)  # 1x by definition
         used = sorted({b for s, b in w.baselines.items() if s != b})
@@ -132,15 +129,15 @@ def speedup(report: Report, path: Path) -> Path:
 
 
 def crossover(report: Report, path: Path) -> Path:
+    """The fitted lines of the incumbent and of Spark, and where they cross."""
     import numpy as np
 
     def draw(ax: Axes, w: WorkloadReport) -> None:
         colours = _colours(w)
         shown = [f for f in w.fits if f.measure == "total"
-                 and w.variants[f.series] in ("vectorised", "spark-local", "spark-cluster",
-                                              "spark-emr")]
+                 and w.variants[f.series] in (INCUMBENT, *SPARK)]
         crossings = [c for c in w.crossovers if c.rows and c.measure == "total"
-                     and c.incumbent == "vectorised"]
+                     and c.incumbent == INCUMBENT]
         sizes = [s for f in shown for s in f.fit.sizes]
         if not shown:
             ax.text(0.5, 0.5, "no vectorised or Spark fits in the results", ha="center",
@@ -175,7 +172,7 @@ def crossover(report: Report, path: Path) -> Path:
                          + (" (projected)" if c.projected else "")
                          + (f"; uncertain: {', '.join(c.unresolved)} per-row cost within "
                             "noise" if c.unresolved else ""))
-        notes += [c.sentence() for c in w.crossovers if c.incumbent == "vectorised"
+        notes += [c.sentence() for c in w.crossovers if c.incumbent == INCUMBENT
                   and c.measure == "total" and c.status in ("never", "already-faster")]
         if notes:
             lines = [line for note in notes for line in textwrap.wrap(
@@ -193,6 +190,7 @@ def crossover(report: Report, path: Path) -> Path:
 
 
 def startup_vs_job(report: Report, path: Path) -> Path:
+    """Spark's start-up and job time, stacked, per size."""
     def draw(ax: Axes, w: WorkloadReport) -> None:
         colours = _colours(w)
         entries = w.startup_job

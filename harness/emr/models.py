@@ -1,0 +1,305 @@
+"""The EMR service's state, extended the way moto invites: a backend derived from moto's
+`ElasticMapReduceBackend` whose clusters and steps (moto's `Cluster` and `Step`, derived)
+are the one record of every job flow.
+
+State changes are named methods on the records (`start_cluster`, `run_bootstrap_actions`,
+`running`, `waiting`, `terminating`, `terminate`; a step's `run`, `complete`, `fail`,
+`cancel`, `interrupt`). The job-flow runner (jobflow.py) calls them as the local cluster
+advances and reacts to the ones requests make (new steps, cancel_steps, termination); the
+responses never decide anything. Each cluster's `lock` guards its record and `changed` wakes
+its runner.
+
+Cluster: STARTING -> BOOTSTRAPPING -> RUNNING <-> WAITING -> TERMINATING -> TERMINATED
+(or TERMINATED_WITH_ERRORS). Steps: PENDING -> RUNNING -> COMPLETED | FAILED, or CANCELLED
+(cancel_steps, a failure's ActionOnFailure, termination) and INTERRUPTED (terminated while
+running).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from moto.core.utils import utcnow
+from moto.emr.models import Cluster, ElasticMapReduceBackend, Step
+
+import harness.emr.validation as validation
+from harness.emr.exceptions import InvalidCluster, InvalidRequestException
+from harness.emr.states import CLEAN_ENDS, TERMINAL
+
+if TYPE_CHECKING:
+    from harness.emr.controlplane import ControlPlane
+
+
+
+class RehearsalStep(Step):
+    """moto's step record plus what EMR reports and moto lacks: the reason of its last
+    change and, for a failed step, FailureDetails (Reason, Message, LogFile)."""
+
+    def __init__(self, state: str = "PENDING", **kwargs: Any) -> None:
+        super().__init__(state, **kwargs)
+        self.last_state_change_reason: str | None = None
+        self.failure_details: dict[str, str] | None = None
+
+    @property
+    def status(self) -> dict[str, Any]:
+        data = super().status
+        if self.failure_details:
+            data["FailureDetails"] = self.failure_details
+        return data
+
+    def start(self) -> None:
+        """moto starts a cluster's first step as the cluster is created; a rehearsed step
+        starts when the runner runs it (`run`)."""
+
+    def run(self) -> None:
+        self.state, self.start_date_time = "RUNNING", utcnow()
+
+    def complete(self) -> None:
+        self._end("COMPLETED", "Completed")
+
+    def fail(self, reason: str, message: str, log_file: str = "") -> None:
+        self.failure_details = {"Reason": reason, "Message": message, "LogFile": log_file}
+        self._end("FAILED", message)
+
+    def cancel(self, message: str) -> None:
+        self._end("CANCELLED", message)
+
+    def interrupt(self, message: str) -> None:
+        self._end("INTERRUPTED", message)
+
+    def _end(self, state: str, message: str) -> None:
+        self.state, self.end_date_time = state, utcnow()
+        self.last_state_change_reason = message
+
+
+class RehearsalCluster(Cluster):
+    """moto's cluster record, advanced by the runner as the local cluster does instead of
+    all at once, with EMR's StateChangeReason code."""
+
+    def __init__(self, emr_backend: ElasticMapReduceBackend, **kwargs: Any) -> None:
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.last_state_change_code: str | None = None
+        # moto's constructor plays a whole life at once (start_cluster, run_bootstrap_actions,
+        # maybe terminate); a rehearsal's cluster stays STARTING until its nodes are up
+        self._constructing = True
+        super().__init__(emr_backend, **kwargs)
+        self._constructing = False
+        self.last_state_change_reason = "Provisioning local nodes"
+
+    @property
+    def status(self) -> dict[str, Any]:
+        data = super().status
+        if self.last_state_change_code:
+            data["StateChangeReason"]["Code"] = self.last_state_change_code
+        return data
+
+    # -- what requests change ----------------------------------------------------------
+
+    def add_steps(self, steps: list[dict[str, Any]]) -> list[Step]:
+        """Steps join PENDING; the runner starts them (moto runs the first at once)."""
+        with self.lock:
+            added = [RehearsalStep(**step) for step in steps]
+            self.steps.extend(added)
+            self.changed.notify_all()
+        return added
+
+    def cancel_steps(self, step_ids: list[str]) -> list[dict[str, str]]:
+        """cancel_steps: PENDING steps are cancelled; others are reported as not cancelled."""
+        by_id = {s.id: s for s in self.steps}
+        infos = []
+        with self.lock:
+            for step_id in step_ids:
+                step = by_id.get(step_id)
+                if step is not None and step.state == "PENDING":
+                    step.cancel("Cancelled by cancel_steps")
+                    infos.append({"StepId": step_id, "Status": "SUBMITTED", "Reason": ""})
+                else:
+                    state = step.state if step else "unknown"
+                    infos.append({"StepId": step_id, "Status": "FAILED",
+                                  "Reason": f"Step is {state}; only PENDING steps can be "
+                                            "cancelled"})
+            self.changed.notify_all()
+        return infos
+
+    def check_modifiable(self) -> None:
+        """EMR refuses new work for a cluster that is shutting down or gone."""
+        if self.state in TERMINAL or self.state == "TERMINATING":
+            raise validation.validation("A job flow that is shutting down, terminated, or "
+                                        "finished may not be modified.")
+
+    # -- what the runner changes -------------------------------------------------------
+
+    def provisioning(self, message: str) -> None:
+        """Still STARTING: say what the nodes wait for."""
+        with self.lock:
+            self.last_state_change_reason = message
+
+    def run_bootstrap_actions(self) -> None:
+        """BOOTSTRAPPING: the nodes are up and run the bootstrap actions."""
+        if not self._constructing:
+            self._change("BOOTSTRAPPING", None, "Running bootstrap actions")
+
+    def running(self) -> None:
+        self._change("RUNNING", None, "Running step")
+
+    def waiting(self) -> None:
+        self._change("WAITING", None, "Cluster ready after last step completed.")
+
+    def terminating(self, code: str, message: str) -> bool:
+        """TERMINATING: PENDING steps are cancelled, RUNNING ones interrupted (their processes
+        are the runner's to stop). False when the cluster already ends."""
+        with self.lock:
+            if self.state in TERMINAL or self.state == "TERMINATING":
+                return False
+            self._end_steps()
+            self._change("TERMINATING", code, message)
+            return True
+
+    def terminate(self, code: str = "USER_REQUEST",
+                  message: str = "Terminated by user request") -> None:
+        """TERMINATED, or TERMINATED_WITH_ERRORS for a code EMR reports as an error
+        (STEP_FAILURE, BOOTSTRAP_FAILURE, INTERNAL_ERROR, VALIDATION_ERROR)."""
+        with self.lock:
+            if self.state in TERMINAL:
+                return
+            self._end_steps()
+            self.end_datetime = utcnow()
+            self._change("TERMINATED" if code in CLEAN_ENDS else "TERMINATED_WITH_ERRORS",
+                         code, message)
+
+    def steps_in(self, state: str) -> list[RehearsalStep]:
+        return [s for s in self.steps if s.state == state]
+
+    def _end_steps(self) -> None:
+        for step in self.steps_in("PENDING"):
+            step.cancel("Cancelled: cluster terminated")
+        for step in self.steps_in("RUNNING"):
+            step.interrupt("Interrupted: cluster terminated")
+
+    def _change(self, state: str, code: str | None, message: str | None) -> None:
+        with self.lock:
+            ending = state == "TERMINATING" or state in TERMINAL
+            if self.state in TERMINAL or (self.state == "TERMINATING" and not ending):
+                return  # once shutting down, a cluster only ends (and ends once)
+            self.state = state
+            self.last_state_change_code, self.last_state_change_reason = code, message
+            if state in {"RUNNING", "WAITING"} and self.ready_datetime is None:
+                self.ready_datetime = utcnow()
+            self.changed.notify_all()
+
+
+class _Clusters(dict):
+    """moto's backend looks clusters up as `self.clusters[id]`; an unknown id is EMR's
+    InvalidRequestException, never a KeyError (a 500)."""
+
+    def __missing__(self, cluster_id: str) -> RehearsalCluster:
+        raise InvalidCluster(cluster_id)
+
+
+class RehearsalEmrBackend(ElasticMapReduceBackend):
+    """moto's EMR backend whose job flows really run: each cluster it creates is handed to
+    the server's job-flow runner (`runner`, bound by `bound_to` at server composition)."""
+
+    runner: ControlPlane | None = None
+
+    @classmethod
+    def bound_to(cls, runner: ControlPlane) -> type[RehearsalEmrBackend]:
+        """This backend class with the server's runner: what the server's BackendDict holds."""
+        return type(cls.__name__, (cls,), {"runner": runner, "__module__": cls.__module__})
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.clusters: dict[str, RehearsalCluster] = _Clusters()
+        self._accepting = threading.local()
+
+    def reset(self) -> None:
+        """moto's reset (test isolation): this backend's job flows stop first."""
+        if self.runner is not None:
+            self.runner.terminate_all(list(self.clusters))
+        super().reset()
+
+    # -- RunJobFlow ----------------------------------------------------------------------
+
+    def validate_job_flow(self, request: dict[str, Any]) -> None:
+        """Everything that can refuse a RunJobFlow request, checked before any record
+        exists: EMR's rules, then whether this machine can ever hold the job flow."""
+        validation.check_run_job_flow(request, self.instance_type_names)
+        if self.runner is not None:
+            self.runner.check_job_flow(request)
+
+    @cached_property
+    def instance_type_names(self) -> set[str]:
+        from harness.catalog import instance_types
+
+        return set(instance_types())
+
+    @contextmanager
+    def accepting(self) -> Iterator[threading.local]:
+        """Within: `.cluster` is the cluster this request thread's run_job_flow created
+        (None until moto created it), so a failure after it is the cluster's own."""
+        self._accepting.cluster = None
+        try:
+            yield self._accepting
+        finally:
+            self._accepting.cluster = None
+
+    def run_job_flow(self, **kwargs: Any) -> RehearsalCluster:
+        # moto's run_job_flow, with the rehearsal's cluster record
+        attrs = kwargs["instance_attrs"]
+        (attrs["emr_managed_master_security_group"], attrs["emr_managed_slave_security_group"],
+         attrs["service_access_security_group"]) = self._manage_security_groups(**attrs)
+        cluster = RehearsalCluster(self, **kwargs)
+        self._accepting.cluster = cluster
+        return cluster
+
+    def start_job_flow(self, cluster: RehearsalCluster) -> None:
+        """Hand an accepted cluster to the runner; a failure here is the cluster's own
+        (TERMINATED_WITH_ERRORS, INTERNAL_ERROR), as on EMR, never the request's."""
+        try:
+            if self.runner is None:
+                raise RuntimeError("no job-flow runner serves this endpoint")
+            self.runner.run_job_flow(cluster)
+        except Exception as exc:  # noqa: BLE001 - the request was accepted: the cluster fails
+            cluster.terminate("INTERNAL_ERROR", f"The cluster could not start: {exc}")
+
+    # -- the other requests --------------------------------------------------------------
+
+    def add_job_flow_steps(self, job_flow_id: str, steps: list[dict[str, Any]]) -> list[Step]:
+        cluster = self.clusters[job_flow_id]
+        with cluster.lock:
+            cluster.check_modifiable()
+            validation.check_steps(steps, cluster.step_concurrency_level)
+            return cluster.add_steps(steps)
+
+    def add_instance_groups(self, cluster_id: str,
+                            instance_groups: list[dict[str, Any]]) -> list[Any]:
+        return super().add_instance_groups(self.clusters[cluster_id].id, instance_groups)
+
+    def describe_step(self, cluster_id: str, step_id: str) -> Step:
+        step = super().describe_step(cluster_id, step_id)
+        if step is None:
+            raise InvalidRequestException(f"Step id '{step_id}' is not valid.")
+        return step
+
+    def cancel_steps(self, cluster_id: str, step_ids: list[str]) -> list[dict[str, str]]:
+        return self.clusters[cluster_id].cancel_steps(step_ids)
+
+    def terminate_job_flows(self, job_flow_ids: list[str]) -> list[Cluster]:
+        """TERMINATING now; the runner stops the nodes and ends the cluster TERMINATED.
+        A cluster no runner drives (it never started) ends at once."""
+        clusters = [self.clusters[i] for i in job_flow_ids]  # every id valid, or none ends
+        protected = [c for c in clusters if c.termination_protected]
+        if protected:
+            raise validation.validation("Could not shut down one or more job flows since "
+                                        "they are termination protected.")
+        for cluster in clusters:
+            driven = self.runner is not None and self.runner.drives(cluster.id)
+            if cluster.terminating("USER_REQUEST", "Terminated by user request") \
+                    and not driven:
+                cluster.terminate()
+        return clusters

@@ -1,0 +1,154 @@
+"""The embedded endpoint: moto's S3, EMR and every other service moto serves on one
+127.0.0.1 port, in this process or as `python -m harness.emr.server --port P`.
+
+The composition of moto and the EMR control plane, once per server: moto's own WSGI
+application serves every service; for EMR, moto's backend registry is given a BackendDict
+of RehearsalEmrBackend bound to this server's ControlPlane (harness.emr.models), whose
+urls.py routes EMR's requests to RehearsalEmrResponse. No WSGI layer sits in front of moto;
+its dispatcher is derived once, for what its routing does not cover: an unsigned request
+that names an EMR operation in X-Amz-Target (moto would send it to S3).
+
+The server is bound in the caller's thread, so a taken port fails at once with a clear
+error instead of hanging, and served from a background thread until `stop()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from harness.aws.endpoint import DEFAULT_REGION, port_in_use_error
+from harness.config import Settings
+from harness.emr.controlplane import ControlPlane
+from harness.emr.models import RehearsalEmrBackend
+from harness.errors import EndpointError, HarnessError
+from harness.procs import install_signal_handlers, wait_for_stop_signal
+
+
+def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
+    """Serve EMR from RehearsalEmrBackend bound to `plane` in this process (moto's backend
+    registry reads `moto.emr.emr_backends`); returns what restores moto's own."""
+    import moto.emr
+    from moto.core.base_backend import BackendDict
+
+    original = moto.emr.emr_backends
+    moto.emr.emr_backends = BackendDict(RehearsalEmrBackend.bound_to(plane), "emr")
+
+    def restore() -> None:
+        moto.emr.emr_backends = original
+
+    return restore
+
+
+def dispatcher() -> Any:
+    """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class Dispatcher(DomainDispatcherApplication):
+        def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith("ElasticMapReduce.") and not environ.get("HTTP_AUTHORIZATION"):
+                return f"elasticmapreduce.{DEFAULT_REGION}.amazonaws.com"
+            return super().infer_service_region_host(environ, path)
+
+    return Dispatcher(create_backend_app)
+
+
+class EndpointServer:
+    """moto's WSGI application served by werkzeug on host:port from a daemon thread; with
+    `emr`, EMR job flows really run (the control plane), else moto's own EMR answers."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, emr: bool = True) -> None:
+        self.host, self.requested_port = host, port
+        self.emr = emr
+        self.plane: ControlPlane | None = None
+        self._restore_emr: Callable[[], None] | None = None
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EndpointServer:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import make_server
+
+        app = dispatcher()
+        try:
+            self._server = make_server(self.host, self.requested_port, app, threaded=True,
+                                       request_handler=MotoRequestHandler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise port_in_use_error(self.host, self.requested_port) from None
+            raise EndpointError(f"cannot bind {self.host}:{self.requested_port}: {exc}",
+                                "choose another --port") from None
+        if self.emr:  # before the first request: EMR's job flows run on this control plane
+            settings = Settings()
+            try:
+                self.plane = ControlPlane(
+                    self.url, settings.work_dir, backend=settings.emr_backend,
+                    java_home=settings.java_home,
+                    jar_cache=settings.jar_cache,
+                    jobflow_memory_mb=settings.emr_jobflow_memory_mb,
+                    capacity_mb=settings.emr_capacity_mb)
+            except BaseException:
+                self.stop()
+                raise
+            self._restore_emr = install_emr_backend(self.plane)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name=f"endpoint-{self.port}")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.plane is not None:
+            self.plane.shutdown()
+            self.plane = None
+        if self._restore_emr is not None:
+            self._restore_emr()
+            self._restore_emr = None
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> EndpointServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+    install_signal_handlers()
+    try:
+        server = EndpointServer(args.host, args.port).start()
+    except HarnessError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr, flush=True)
+        return 98 if "in use" in exc.problem else 1
+    try:
+        wait_for_stop_signal(lambda: print(f"endpoint ready on {server.url}", flush=True))
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
