@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from harness.bench.results import SPARK
-from harness.config import Settings
-from harness.workloads import Fixture, Workload, generate_fixture, get_workload
-from harness.workloads.fixtures import fixture_dir
+from harness.workloads import Fixture, Workload, get_workload
+from harness.workloads.fixtures import resolve_fixture
 
 DEFAULT_SIZES = "10000,100000,400000"
 SPARK_VARIANTS = list(SPARK)
@@ -53,9 +52,7 @@ def cascade_fixture(rows: int) -> Fixture:
 
 
 def dataset(workload: Workload, rows: int) -> Fixture:
-    seed, bad = workload.default_seed, workload.default_bad_share
-    fixture, _ = generate_fixture(workload, rows, seed, bad,
-                                  fixture_dir(Settings().fixtures_dir, workload, rows, seed, bad))
+    fixture, _ = resolve_fixture(workload, rows=rows)
     return fixture
 
 

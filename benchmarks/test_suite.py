@@ -33,9 +33,7 @@ The run's reference benchmark is `test_reference_computation`, named in the JSON
 
 from __future__ import annotations
 
-import gzip
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +45,6 @@ from harness.config import get_profile
 
 from .conftest import dataset, suite_workload
 from .reference import PairedReference, reference_computation
-
-JOB_FLOW_GROUPS = "small"
 
 
 @pytest.fixture(scope="session")
@@ -129,41 +125,41 @@ def test_vectorised(benchmark, pytestconfig, bench_work_dir, machine, bench_rows
 
 
 class SparkPlatforms:
-    """Runs each (platform, size) once, on platforms started the first time they are
-    needed: the plugin's cluster and endpoint, stopped at the end of the session (the
-    endpoint's control plane terminates the job flow with it)."""
+    """Each platform is a target of the harness plugin (harness.targets): spark-local runs
+    on local[*], spark-cluster on the plugin's cluster, spark-emr as a step on one job flow
+    through the plugin's endpoint. Started once, the first time they are needed, stopped at
+    the end of the session; each (platform, size) runs once."""
+
+    TARGETS = {"spark-local": "local", "spark-cluster": "cluster", "spark-emr": "emr-step"}
 
     def __init__(self, request: pytest.FixtureRequest, work_dir: Path) -> None:
         self.request = request
         self.work_dir = work_dir
         self.runs: dict[tuple[str, int], dict[str, Any]] = {}
-        self.job_flow: tuple[str, float] | None = None
         self.started: dict[str, dict[str, Any]] = {}  # platform: its start-up figures
+
+    def target(self, platform: str):  # noqa: ANN201 (a harness.targets.Target)
+        return self.request.getfixturevalue("harness_target")(self.TARGETS[platform])
 
     def prepare(self, platform: str) -> None:
         """What a platform's start-up needs first and is not part of it: the endpoint and
         its buckets for a job flow."""
         if platform == "spark-emr":
-            from harness.aws.s3 import ensure_bucket
-
-            endpoint = self.request.getfixturevalue("harness_endpoint")
-            s3 = endpoint.client("s3")
-            for bucket in ("bench-raw", "bench-code", "bench-logs", "bench-curated"):
-                ensure_bucket(s3, bucket, endpoint.region)
+            self.target(platform).prepare()
 
     def start(self, platform: str) -> dict[str, Any]:
         """Start the platform once (local[*] has nothing to start); its start-up figures."""
         if platform not in self.started:
             self.prepare(platform)
+            target = self.target(platform)
             if platform == "spark-cluster":
-                cluster = self.request.getfixturevalue("harness_cluster")
+                cluster = target.running()
                 self.started[platform] = {"startup_s": cluster.startup_s,
                                           "backend": cluster.backend}
             elif platform == "spark-emr":
-                emr = self.request.getfixturevalue("harness_endpoint").client("emr")
-                self.job_flow = self._start_job_flow(emr)
-                self.started[platform] = {"startup_s": self.job_flow[1], "backend": "emr-api",
-                                          "job_flow": self.job_flow[0]}
+                job_flow = target.job_flow()
+                self.started[platform] = {"startup_s": target.ready_s, "backend": "emr-api",
+                                          "job_flow": job_flow}
             else:
                 self.started[platform] = {"backend": "local[*]"}
         return self.started[platform]
@@ -172,82 +168,29 @@ class SparkPlatforms:
         key = (platform, rows)
         if key not in self.runs:
             self.start(platform)
-            fixture = dataset(workload, rows)
-            method = {"spark-local": self._local, "spark-cluster": self._cluster,
-                      "spark-emr": self._emr}[platform]
-            self.runs[key] = method(workload, fixture)
+            self.runs[key] = self._run(platform, workload, dataset(workload, rows))
         return self.runs[key]
 
-    def _bench(self, workload, fixture, name: str, **options: Any) -> dict[str, Any]:  # noqa: ANN001
-        opts = BenchOptions(variants=["spark"], profile=get_profile("local"),
-                            work_dir=self.work_dir / f"{name}-{fixture.rows}", **options)
+    def _run(self, platform: str, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
+        from harness.bench.runner import EMR_STEP, SPARK
+        from harness.targets import cluster_cores
+
+        target = self.target(platform)
+        variant = EMR_STEP if platform == "spark-emr" else SPARK
+        opts = BenchOptions(variants=[variant], profile=get_profile("local"),
+                            work_dir=self.work_dir / f"{platform}-{fixture.rows}",
+                            targets={variant: target})
         (result,) = BenchRun(workload, fixture, opts, machine=dict).run().results
         job = result.details.get("job_s")
-        return {"result": result, "total": result.measured_seconds, "job": job,
-                "driver_start": result.measured_seconds - (job or 0.0)}
-
-    def _local(self, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
-        run = self._bench(workload, fixture, "local")
-        return {**run, "startup": run["driver_start"], "backend": "local[*]"}
-
-    def _cluster(self, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
-        cluster = self.request.getfixturevalue("harness_cluster")
-        cores = sum(n.spec.cores for n in cluster.workers)
-        run = self._bench(workload, fixture, "cluster", spark_master=cluster.master_url,
-                          spark_conf=cluster.spark_conf(), spark_cores=cores)
-        # the cluster starts once for every size (test_spark_startup); its submits' totals
-        # leave that start out
-        return {**run, "backend": cluster.backend, "cores": cores}
-
-    def _start_job_flow(self, emr) -> tuple[str, float]:  # noqa: ANN001
-        from harness.cluster import PRESETS
-
-        started = time.perf_counter()
-        cluster_id = emr.run_job_flow(
-            Name="bench-suite", ReleaseLabel="emr-7.12.0", LogUri="s3://bench-logs/",
-            Instances={"InstanceGroups": PRESETS[JOB_FLOW_GROUPS],
-                       "KeepJobFlowAliveWhenNoSteps": True},
-            JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole")["JobFlowId"]
-        emr.get_waiter("cluster_running").wait(
-            ClusterId=cluster_id, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
-        return cluster_id, time.perf_counter() - started
-
-    def _emr(self, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
-        from harness.aws.s3 import S3Uri, download_prefix, upload_dir
-        from harness.spark import parse_metrics
-
-        endpoint = self.request.getfixturevalue("harness_endpoint")
-        s3, emr = endpoint.client("s3"), endpoint.client("emr")
-        assert self.job_flow is not None  # start() ran first
-        cluster_id, _ = self.job_flow
-        prefix = f"{workload.name}/{fixture.rows}"
-        upload_dir(s3, fixture.path, S3Uri("bench-raw", prefix))
-        s3.upload_file(str(workload.spark_job), "bench-code", f"{workload.name}/job.py")
-        started = time.perf_counter()
-        (step,) = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[{
-            "Name": f"{workload.name}-{fixture.rows}", "ActionOnFailure": "CONTINUE",
-            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": [
-                "spark-submit", f"s3://bench-code/{workload.name}/job.py",
-                f"s3://bench-raw/{prefix}", f"s3://bench-curated/{prefix}"]}}])["StepIds"]
-        while (state := emr.describe_step(ClusterId=cluster_id, StepId=step)["Step"]
-               ["Status"]) ["State"] not in {"COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED"}:
-            time.sleep(0.5)
-        wall = time.perf_counter() - started
-        assert state["State"] == "COMPLETED", f"EMR step {step}: {state}"
-        log = s3.get_object(Bucket="bench-logs",
-                            Key=f"{cluster_id}/steps/{step}/stdout.gz")["Body"].read()
-        job = parse_metrics(gzip.decompress(log).decode()).get("job_s")
-        local = self.work_dir / f"emr-out-{fixture.rows}"
-        download_prefix(s3, S3Uri("bench-curated", prefix), local)
-        import pyarrow.parquet as pq
-
-        outputs = {o: pq.read_table(local / o).to_pandas() for o in workload.output_names}
-        opts = BenchOptions(variants=["spark"], profile=get_profile("local"),
-                            work_dir=self.work_dir / f"emr-{fixture.rows}")
-        result = BenchRun(workload, fixture, opts, machine=dict).verify(
-            "spark", outputs, wall, {"job_s": job, "cluster_id": cluster_id, "step": step})
-        return {"result": result, "total": wall, "job": job, "backend": "emr-api",
-                "job_flow": cluster_id}
+        run = {"result": result, "total": result.measured_seconds, "job": job,
+               **{k: v for k, v in self.started[platform].items() if k != "startup_s"}}
+        if platform == "spark-local":  # the driver's JVM and session, part of each submit
+            run["startup"] = result.measured_seconds - (job or 0.0)
+        elif platform == "spark-cluster":
+            # the cluster starts once for every size (test_spark_startup); its submits'
+            # totals leave that start out
+            run["cores"] = cluster_cores(target.running())
+        return run
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from harness.config import PROFILES, Settings, get_profile
-from harness.errors import HarnessError, OutputMismatch, UsageError
+from harness.config import PROFILES, Settings
+from harness.errors import HarnessError, UsageError
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -33,9 +32,9 @@ def _root(
 
 
 def _positive(name: str, value: int | None) -> None:
-    if value is not None and value < 1:
-        raise UsageError(f"{name} must be a positive whole number, got {value}",
-                         f"pass e.g. {name} 400000")
+    from harness.config import check_positive
+
+    check_positive(name, value)
 
 
 def _share(value: float) -> None:
@@ -54,19 +53,17 @@ def fixtures_generate(
     force: Annotated[bool, typer.Option(help="regenerate even if cached")] = False,
 ) -> None:
     """Generate a deterministic fixture (Parquet + CSV + manifest), reusing a cached one."""
-    from harness.workloads import generate_fixture, get_workload
-    from harness.workloads.fixtures import fixture_dir
+    from harness.workloads import get_workload
+    from harness.workloads.fixtures import resolve_fixture
 
-    settings = Settings()
     wl = get_workload(workload)
-    rows, seed = rows or wl.default_rows, wl.default_seed if seed is None else seed
-    bad = wl.default_bad_share if bad_share is None else bad_share
-    _positive("--rows", rows)
-    _share(bad)
-    path = out_dir or fixture_dir(settings.fixtures_dir, wl, rows, seed, bad)
-    fixture, reused = generate_fixture(wl, rows, seed, bad, path, force=force)
+    _positive("--rows", rows or wl.default_rows)
+    _share(wl.default_bad_share if bad_share is None else bad_share)
+    fixture, reused = resolve_fixture(wl, rows=rows, seed=seed, bad_share=bad_share,
+                                      root=Settings().fixtures_dir, out=out_dir, force=force)
     verb = "reused cached" if reused else "generated"
-    out.print(f"{verb} fixture {fixture.path} ({fixture.rows:,} {wl.fact_table}, seed {seed})")
+    out.print(f"{verb} fixture {fixture.path} ({fixture.rows:,} {wl.fact_table}, "
+              f"seed {fixture.seed})")
 
 
 @app.command()
@@ -74,7 +71,9 @@ def bench(
     rows: Annotated[int | None, typer.Option(help="fact rows to generate (default 400,000)")]
     = None,
     fixture: Annotated[Path | None, typer.Option(help="use this fixture directory")] = None,
-    variants: Annotated[str, typer.Option(help="comma-separated variants, or 'all'")] = "all",
+    variants: Annotated[str, typer.Option(
+        help="comma-separated variants, or 'all' (every one but spark-emr, the job as a step "
+             "on a job flow through the local EMR API)")] = "all",
     profile: Annotated[str, typer.Option(help=f"latency profile: {'|'.join(PROFILES)}")]
     = "local",
     db_rtt_ms: Annotated[float | None, typer.Option(help="modelled DB round trip, ms")] = None,
@@ -91,77 +90,23 @@ def bench(
         help="where the Spark job reads and writes: local files or s3 (the endpoint)")]
     = "local",
     endpoint_url: Annotated[str | None, typer.Option(
-        help="AWS endpoint for --storage s3 (default: harness up's, else one for the run)")]
+        help="AWS endpoint for --storage s3 and spark-emr (default: harness up's, else one "
+             "for the run)")]
     = None,
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
-    from harness.bench.report import RichProgress, render_table, write_json
-    from harness.bench.runner import BenchOptions, BenchRun, variant_names
-    from harness.workloads import generate_fixture, get_workload, load_fixture
-    from harness.workloads.fixtures import fixture_dir
+    from harness.bench import service
+    from harness.bench.report import RichProgress, render_table
 
-    settings = Settings()
-    wl = get_workload(workload)
-    if rows is not None and fixture is not None:
-        raise UsageError("--rows and --fixture exclude each other",
-                         "pass --rows to generate a fixture, or --fixture to use one")
-    _positive("--rows", rows)
-    chosen = variant_names(wl) if variants.strip() == "all" else \
-        [v.strip() for v in variants.split(",") if v.strip()]
-    lat = get_profile(profile, db_rtt_ms)
-    spark_conf: dict[str, str] = {}
-    if cluster:
-        from harness import runtime
-
-        running = runtime.running_cluster(settings.work_dir)
-        spark_master, spark_conf = running.master_url, running.spark_conf()
-        cluster_cores = sum(n.spec.cores for n in running.workers if n.state != "LOST")
-    else:
-        cluster_cores = None
-    options = BenchOptions(
-        variants=chosen, profile=lat, work_dir=settings.work_dir / "bench",
-        db_url=db_url or settings.db_url, sample=sample,
-        spark_master=spark_master or settings.spark_master, spark_conf=spark_conf,
-        spark_cores=cluster_cores,
-        spark_driver_memory=settings.spark_driver_memory, java_home=settings.java_home,
-    )
-    if fixture is not None:
-        fx = load_fixture(fixture)
-    else:
-        n = rows or wl.default_rows
-        s = wl.default_seed if seed is None else seed
-        path = fixture_dir(settings.fixtures_dir, wl, n, s, wl.default_bad_share)
-        with err.status(f"preparing fixture {path} ..."):
-            fx, _ = generate_fixture(wl, n, s, wl.default_bad_share, path)
-    if storage not in {"local", "s3"}:
-        raise UsageError(f"unknown storage {storage!r}", "use --storage local or --storage s3")
-    run = BenchRun(wl, fx, options)  # validates variants before anything runs
-    run.preflight()
-    with contextlib.ExitStack() as stack:
-        if storage == "s3":
-            from harness.aws import EmbeddedEndpoint, resolve_endpoint
-            from harness.aws.s3a import resolve_jars
-
-            options.storage = "s3"
-            options.endpoint = resolve_endpoint(endpoint_url or settings.endpoint_url,
-                                                settings.work_dir)
-            if options.endpoint is None:  # none running: one for this run only
-                options.endpoint = stack.enter_context(EmbeddedEndpoint(port=0))
-            with err.status("resolving S3A jars ..."):
-                options.s3a_jars = resolve_jars(settings.jar_cache).jars
-        with RichProgress(err) as progress:
-            run.progress = progress
-            report = run.run()
-    out.print(render_table(report))
-    target = json_path or settings.work_dir / "bench-latest.json"
-    write_json(report, target)
-    out.print(f"results written to {target}")
-    if not report.all_equal:
-        bad = [r.variant for r in report.results if not r.output_equal]
-        raise OutputMismatch(
-            f"output of {', '.join(bad)} differs from the reference; no speed reported for it",
-            "see the 'output' column and the JSON's 'mismatch' field for the first difference",
-        )
+    outcome = service.bench(service.BenchRequest(
+        workload=workload, rows=rows, fixture=fixture, variants=variants, profile=profile,
+        db_rtt_ms=db_rtt_ms, db_url=db_url, json_path=json_path, sample=sample, seed=seed,
+        spark_master=spark_master, cluster=cluster, storage=storage,
+        endpoint_url=endpoint_url), Settings(), status=err.status,
+        progress=lambda: RichProgress(err))
+    out.print(render_table(outcome.report))
+    out.print(f"results written to {outcome.json_path}")
+    service.check_outputs(outcome.report)
 
 
 @app.command()
@@ -282,30 +227,10 @@ def fixtures_upload(
     workload: Annotated[str, typer.Option(help="workload name")] = "cascade",
 ) -> None:
     """Upload a fixture (generated if needed) to S3, creating the bucket; idempotent."""
-    from harness.aws import resolve_endpoint
-    from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
-    from harness.errors import EndpointError
-    from harness.workloads import generate_fixture, get_workload, load_fixture
-    from harness.workloads.fixtures import fixture_dir
+    from harness.targets import upload_fixture
 
-    settings = Settings()
-    target = S3Uri.parse(to)
-    endpoint = resolve_endpoint(endpoint_url or settings.endpoint_url, settings.work_dir)
-    if endpoint is None:
-        raise EndpointError("no local AWS endpoint is running",
-                            "start one with harness up, or pass --endpoint-url")
-    if fixture is not None:
-        fx = load_fixture(fixture)
-    else:
-        wl = get_workload(workload)
-        n, s = rows or wl.default_rows, wl.default_seed if seed is None else seed
-        _positive("--rows", n)
-        fx, _ = generate_fixture(wl, n, s, wl.default_bad_share,
-                                 fixture_dir(settings.fixtures_dir, wl, n, s,
-                                             wl.default_bad_share))
-    s3 = endpoint.client("s3")
-    created = ensure_bucket(s3, target.bucket, endpoint.region)
-    report = upload_dir(s3, fx.path, target)
+    target, created, report = upload_fixture(to, workload=workload, fixture=fixture, rows=rows,
+                                             seed=seed, endpoint_url=endpoint_url)
     out.print(f"{'created bucket ' + target.bucket + '; ' if created else ''}"
               f"uploaded {len(report.uploaded)} object(s) ({report.bytes_uploaded:,} bytes), "
               f"skipped {len(report.skipped)} unchanged, to {target}")
@@ -331,31 +256,24 @@ def rehearse(
     aws, on real EMR after showing its cost); exit 0 only when every step completed."""
     from rich.table import Table
 
-    from harness.aws import EmbeddedEndpoint, attach
-    from harness.cost import estimate, instance_groups
+    from harness.cost.quote import quote_real_run, run_cost_line
     from harness.emr import rehearse as rh
 
     settings = Settings()
     request = rh.load_job_flow(jobflow)  # EMR's validation, before anything starts
-    if target not in {"local", "aws"}:
-        raise UsageError(f"unknown target {target!r}", "use --target local or --target aws")
-    with contextlib.ExitStack() as stack:
-        if target == "aws":
-            endpoint = rh.real_aws(region)
-            priced = estimate(instance_groups(request), hours * 3600, endpoint.region)
-            _print_estimate(priced)
-            out.print(f"This runs job flow {request['Name']!r} on REAL Amazon EMR in "
-                      f"{endpoint.region}: about ${priced.spot_total:.2f} per {hours:g} h as "
-                      "written, billed to your account.")
-            if not yes and not rh.confirm("Proceed?"):
-                raise UsageError("not confirmed, nothing was sent to AWS",
-                                 "answer y, or pass --yes")
-        elif endpoint_url:
-            endpoint = attach(endpoint_url)
-        else:
-            err.print("starting the local endpoint ...")
-            endpoint = stack.enter_context(EmbeddedEndpoint(
-                port=0, log=settings.work_dir / "logs" / "rehearse-endpoint.log"))
+    rh.check_target(target)
+    real = None
+    if target == "aws":
+        real = rh.real_aws(region)
+        quote = quote_real_run(request, real.region, hours)
+        _print_estimate(quote.estimate)
+        out.print(quote.message)
+        if not yes and not rh.confirm("Proceed?"):
+            raise UsageError("not confirmed, nothing was sent to AWS", "answer y, or pass --yes")
+    with rh.target_endpoint(real, endpoint_url,
+                            log=settings.work_dir / "logs" / "rehearse-endpoint.log",
+                            on_start=lambda: err.print("starting the local endpoint ...")
+                            ) as endpoint:
         for spec in upload or []:
             out.print(f"uploaded {rh.upload(endpoint, spec)}")
         result = rh.rehearse(endpoint, request, on_event=lambda line: out.print(line),
@@ -375,20 +293,9 @@ def rehearse(
                   + ", ".join(result.outputs[:3]))
     for note in result.notes:
         out.print(f"note: {note}")
-    step_s = sum(s.seconds or 0 for s in result.steps)
-    try:
-        priced = estimate(instance_groups(request), result.seconds_total, endpoint.region)
-        out.print(f"on EMR ({endpoint.region}) this job flow would cost about "
-                  f"${priced.on_demand_total:.4f} on demand, ${priced.spot_total:.4f} as "
-                  f"written, for the {result.seconds_total:.0f} s it ran ({step_s:.0f} s of "
-                  "steps); EMR's provisioning adds minutes that are billed too (harness cost "
-                  "prices any duration)")
-    except UsageError as exc:  # an instance type the catalog has no price for
-        out.print(f"cost: not estimated ({exc.one_line()})")
-    if not result.ok:
-        bad = [s.name for s in result.steps if s.state != "COMPLETED"] or ["(no steps)"]
-        raise HarnessError(f"not every step completed: {', '.join(bad)}",
-                           "read the step's stderr.gz under LogUri")
+    out.print(run_cost_line(request, result.seconds_total, result.step_seconds,
+                            endpoint.region))
+    rh.check_completed(result)
 
 
 @app.command()
@@ -461,32 +368,8 @@ def plan(
     from harness.cost import plan as pl
 
     _positive("--rows", rows)
-    points, per_row_rate = pl.load_points(from_json)
-    if legacy_from is not None:
-        per_row_rate = pl.legacy_rate(legacy_from) or per_row_rate
-    model = pl.fit(points)
-    projections = pl.project(rows, model, region)
-    legacy = pl.legacy_projection(rows, per_row_rate, region)
-    checked = None
-    if check is not None:
-        real, _ = pl.load_points([check])
-        local = [r for r in real if r.rows == rows]
-        if not local:
-            raise UsageError(f"{check} has no Spark run at {rows:,} rows", "pass a run at --rows")
-        predicted = model.session_s + model.job_seconds(rows, local[0].cores)
-        actual = local[0].session_s + local[0].job_s
-        checked = {"predicted_s": round(predicted, 2), "actual_s": round(actual, 2),
-                   "error": round((predicted - actual) / actual, 4)}
-    data = {"rows": rows, "region": region, "model": {
-        "fixed_s": round(model.fixed_s, 3), "per_row_core_us": round(model.per_row_core_s * 1e6,
-                                                                     3),
-        "session_start_s": round(model.session_s, 2), "fit_max_error": model.max_error,
-        "measured": [p.__dict__ for p in points],
-        "assumptions": "job = fixed + rows x per-row / cores; 1 EMR vCPU = 1 local core; "
-                       f"{pl.EMR_PROVISIONING_S:.0f} s EMR provisioning billed"},
-        "candidates": [p.__dict__ for p in projections], "legacy": legacy, "check": checked}
-    if plot_path is not None:
-        pl.plot(projections, legacy, rows, plot_path)
+    made = pl.make_plan(rows, from_json, region, check, legacy_from, plot_path)
+    data, model, legacy, checked = made.data, made.model, made.legacy, made.checked
     if as_json:
         print(json.dumps(data, indent=2))
         return
@@ -494,7 +377,7 @@ def plan(
                   caption=data["model"]["assumptions"])
     for col in ("cluster", "cores", "job min", "billed min", "on-demand $", "as written $"):
         table.add_column(col)
-    for p in projections:
+    for p in made.projections:
         table.add_row(p.name, str(p.cores), f"{p.job_s / 60:.2f}", f"{p.billed_s / 60:.1f}",
                       f"{p.on_demand:.3f}", f"{p.as_written:.3f}")
     if legacy:
@@ -502,7 +385,7 @@ def plan(
                       f"{legacy['seconds'] / 60:,.1f}", f"{legacy['seconds'] / 60:,.1f}",
                       f"{legacy['cost']:.3f}", "-")
     out.print(table)
-    out.print(f"fit from {len(points)} measured size(s): fixed {model.fixed_s:.1f} s + "
+    out.print(f"fit from {len(made.points)} measured size(s): fixed {model.fixed_s:.1f} s + "
               f"{model.per_row_core_s * 1e6:.2f} us per row per core, session start "
               f"{model.session_s:.1f} s" + (f"; largest residual {model.max_error:.1%}"
                                              if model.max_error is not None else ""))
@@ -614,45 +497,13 @@ def spark_job(
     = None,
 ) -> None:
     """Run a workload's Spark job once, on local files or s3:// URIs, as spark-submit would."""
-    from harness.aws import resolve_endpoint
-    from harness.aws.s3 import S3Uri, check_readable
-    from harness.aws.s3a import resolve_jars, spark_conf
-    from harness.errors import EndpointError, SparkError
-    from harness.spark import spark_submit
-    from harness.workloads import get_workload
+    from harness.targets import spark_job as run_spark_job
 
-    settings = Settings()
-    wl = get_workload(workload)
-    conf: dict[str, str] = {}
-    master = settings.spark_master
-    env = None
-    if any(u.startswith(("s3://", "s3a://")) for u in (input_uri, output_uri)):
-        endpoint = resolve_endpoint(endpoint_url or settings.endpoint_url, settings.work_dir)
-        if endpoint is None:
-            raise EndpointError("no local AWS endpoint is running",
-                                "start one with harness up, or pass --endpoint-url")
-        if input_uri.startswith(("s3://", "s3a://")):
-            check_readable(endpoint.client("s3"), S3Uri.parse(input_uri))
-        conf.update(spark_conf(endpoint, resolve_jars(settings.jar_cache).jars))
-        env = endpoint.child_env({})
-    elif not input_uri.startswith("file:"):
-        input_uri = Path(input_uri).resolve().as_uri()
-    if not output_uri.startswith(("s3://", "s3a://", "file:")):
-        output_uri = Path(output_uri).resolve().as_uri()
-    if cluster:
-        from harness import runtime
-
-        running = runtime.running_cluster(settings.work_dir)
-        master = running.master_url
-        conf.update(running.spark_conf())
-    result = spark_submit(wl.spark_job, [input_uri, output_uri], master=master, conf=conf,
-                          env=env, java_home=settings.java_home)
-    if result.returncode != 0:
-        raise SparkError(f"the Spark job failed (exit {result.returncode}): "
-                         f"{result.error_excerpt(2)}", "see the job's log above")
-    out.print(f"wrote {output_uri} in {result.seconds:.1f} s "
-              f"(session start {result.metrics.get('session_start_s')} s, "
-              f"job {result.metrics.get('job_s')} s, master {master})")
+    run = run_spark_job(workload, input_uri, output_uri, cluster=cluster,
+                        endpoint_url=endpoint_url, settings=Settings())
+    out.print(f"wrote {run.output_uri} in {run.seconds:.1f} s "
+              f"(session start {run.metrics.get('session_start_s')} s, "
+              f"job {run.metrics.get('job_s')} s, master {run.master})")
 
 
 def main() -> None:

@@ -41,6 +41,13 @@ PROFILES: dict[str, LatencyProfile] = {
 }
 
 
+def check_positive(name: str, value: int | None) -> None:
+    """UsageError unless the option `name`'s value is a positive whole number (or not given)."""
+    if value is not None and value < 1:
+        raise UsageError(f"{name} must be a positive whole number, got {value}",
+                         f"pass e.g. {name} 400000")
+
+
 def get_profile(name: str, rtt_ms: float | None = None) -> LatencyProfile:
     """The named profile, with its round trip overridden by `--db-rtt-ms` when given."""
     try:

@@ -13,6 +13,11 @@ benchmarks of their Spark jobs, on the same endpoint and cluster the harness use
                                 pointing at the endpoint
     harness_dataset    session  a factory: harness_dataset(rows, workload="cascade",
                                 seed=42) -> Fixture (generated once into the shared cache)
+    harness_target     session  a factory: harness_target("local" | "cluster" | "emr-step",
+                                storage=None) -> a harness.targets.Target on the
+                                cluster and endpoint above; .run(workload, fixture) runs
+                                the workload's Spark job there and returns its outputs
+                                and timings (a JobRun)
 
 Everything costly is session-scoped and stopped on every exit path, Ctrl-C included. The
 plugin imports nothing heavy until a fixture is used, so it costs nothing in test runs
@@ -34,6 +39,7 @@ import pytest
 if TYPE_CHECKING:
     from harness.aws.endpoint import Endpoint
     from harness.cluster import RunningCluster, Topology
+    from harness.targets import Target
     from harness.workloads import Fixture
 
 
@@ -68,12 +74,11 @@ def harness_work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def harness_endpoint(harness_work_dir: Path) -> Iterator[Endpoint]:
-    from harness.aws import EmbeddedEndpoint
+    from harness.aws import open_endpoint
 
     _stop_on_sigterm()
     work = harness_work_dir / "endpoint"
-    work.mkdir(exist_ok=True)
-    with EmbeddedEndpoint(port=0, work_dir=work, log=work / "endpoint.log") as endpoint:
+    with open_endpoint(None, endpoint_work_dir=work, log=work / "endpoint.log") as endpoint:
         yield endpoint
 
 
@@ -149,19 +154,59 @@ def harness_dataset(pytestconfig: pytest.Config) -> Callable[..., Fixture]:
     """harness_dataset(rows, workload=None, seed=None, bad_share=None) -> Fixture: a
     workload's seeded fixture of `rows` rows (Parquet + CSV + manifest), made once and
     reused from the shared fixture cache; `.uri()` is what a Spark job reads."""
-    from harness.config import Settings
-    from harness.workloads import generate_fixture, get_workload
-    from harness.workloads.fixtures import fixture_dir
+    from harness.workloads import get_workload
+    from harness.workloads.fixtures import resolve_fixture
 
     default = pytestconfig.getoption("--harness-workload")
 
     def make(rows: int, workload: str | None = None, seed: int | None = None,
              bad_share: float | None = None) -> Fixture:
-        wl = get_workload(workload or default)
-        seed = wl.default_seed if seed is None else seed
-        bad_share = wl.default_bad_share if bad_share is None else bad_share
-        path = fixture_dir(Settings().fixtures_dir, wl, rows, seed, bad_share)
-        fixture, _ = generate_fixture(wl, rows, seed, bad_share, path)
+        fixture, _ = resolve_fixture(get_workload(workload or default), rows=rows, seed=seed,
+                                     bad_share=bad_share)
         return fixture
 
     return make
+
+
+@pytest.fixture(scope="session")
+def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path
+                   ) -> Iterator[Callable[..., Target]]:
+    """harness_target(alias, storage=None) -> Target: where a workload's Spark job runs
+    (local: local[*]; cluster: harness_cluster; emr-step: a step on a job flow through
+    harness_endpoint's EMR API), made once per session; the cluster and endpoint start only
+    when a target needs them, and every target is cleaned up at the end."""
+    from harness.config import Settings
+    from harness.targets import ClusterSpark, EmrStep, LocalSpark
+
+    made: dict[tuple[str, str], Target] = {}
+    java_home = Settings().java_home
+
+    def make(alias: str, storage: str | None = None) -> Target:
+        storage = storage or ("s3" if alias == EmrStep.alias else "local")
+        if (alias, storage) in made:
+            return made[(alias, storage)]
+        work = harness_work_dir / "targets" / f"{alias}-{storage}"
+        needs_endpoint = storage == "s3" or alias == EmrStep.alias
+        options: dict[str, Any] = {"java_home": java_home, "storage": storage, "endpoint":
+                                   request.getfixturevalue("harness_endpoint")
+                                   if needs_endpoint else None}
+        if alias == LocalSpark.alias:
+            target: Target = LocalSpark(work, **options)
+        elif alias == ClusterSpark.alias:
+            target = ClusterSpark(work, cluster=request.getfixturevalue("harness_cluster"),
+                                  **options)
+        elif alias == EmrStep.alias:
+            target = EmrStep(work, **options)
+        else:
+            from harness.errors import UsageError
+
+            raise UsageError(f"harness_target: unknown target {alias!r}",
+                             "use local, cluster or emr-step")
+        made[(alias, storage)] = target
+        return target
+
+    try:
+        yield make
+    finally:
+        for target in made.values():
+            target.cleanup()

@@ -13,7 +13,6 @@ runs as a real spark-submit of the workload's job.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -22,13 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from harness.bench.equivalence import compare_outputs, digest
 from harness.config import LatencyProfile
 from harness.db import LegacyDatabase, sqlite_url
-from harness.errors import FixtureError, SparkError, UsageError, WorkloadError
-from harness.spark import java_executable, spark_submit
+from harness.errors import FixtureError, UsageError, WorkloadError
+from harness.spark import java_executable
+from harness.targets import EmrStep, LocalSpark, Target
 
 if TYPE_CHECKING:
     from harness.aws.endpoint import Endpoint
@@ -36,14 +35,16 @@ from harness.workloads.base import VECTORISED, LegacyContext, Outputs, Tables, W
 from harness.workloads.fixtures import Fixture
 
 SPARK = "spark"
+EMR_STEP = "spark-emr"  # the Spark job as a step on a job flow through the local EMR API
 # A variant's verdict: equal to an independent reference, different, or (for the variant
 # that is itself the reference, when the workload has no independent one) unjudged.
 EQUAL, DIFFERS, IS_REFERENCE = "equal", "differs", "reference"
 
 
-def variant_names(workload: Workload) -> list[str]:
-    """All variants of a workload, in report order: legacy ones first, then the others."""
-    return [*workload.legacy, VECTORISED, SPARK]
+def variant_names(workload: Workload, emr_step: bool = False) -> list[str]:
+    """The variants of a workload in report order, legacy ones first: what `all` runs, and
+    with `emr_step` also spark-emr (it starts a job flow, so it runs only when named)."""
+    return [*workload.legacy, VECTORISED, SPARK, *([EMR_STEP] if emr_step else [])]
 
 
 class ProgressSink(Protocol):
@@ -80,8 +81,10 @@ class BenchOptions:
     storage: str = "local"  # or "s3": the Spark job reads and writes s3:// on the endpoint
     endpoint: Endpoint | None = None
     s3a_jars: list[Path] = field(default_factory=list)
-    raw_bucket: str = "harness-raw"
-    curated_bucket: str = "harness-curated"
+    buckets: str = "harness"  # the Spark targets' buckets: harness-raw, harness-curated, ...
+    # a Spark variant's target, owned by the caller (kept across runs); others are made
+    # from the options above for one run
+    targets: dict[str, Target] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,7 +153,7 @@ class BenchReport:
 
 
 def _check_variants(workload: Workload, variants: list[str]) -> None:
-    known = variant_names(workload)
+    known = variant_names(workload, emr_step=True)
     unknown = [v for v in variants if v not in known]
     if unknown:
         raise UsageError(f"unknown variant(s): {', '.join(unknown)}",
@@ -194,7 +197,7 @@ class BenchRun:
                 db.check_reachable()
             finally:
                 db.dispose()
-        if SPARK in self.options.variants:
+        if {SPARK, EMR_STEP} & set(self.options.variants):
             java_executable(self.options.java_home)
         self._tables = self.fixture.read_tables()  # every file readable, read once
 
@@ -226,7 +229,7 @@ class BenchRun:
         tables = self._tables
         self._expected()
         results: list[VariantResult] = []
-        for name in variant_names(self.workload):
+        for name in variant_names(self.workload, emr_step=True):
             if name not in self.options.variants:
                 continue
             if name in self.workload.legacy:
@@ -234,7 +237,7 @@ class BenchRun:
             elif name == VECTORISED:
                 result = self._run_vectorised()
             else:
-                result = self._run_spark()
+                result = self._run_spark(name)
             outputs = result.pop("outputs")
             expected = self._expected(result.pop("sample", None))
             results.append(self._verify(name, result, outputs, expected))
@@ -361,70 +364,39 @@ class BenchRun:
         return {"outputs": outputs, "measured_rows": self.fixture.rows,
                 "measured_seconds": seconds}
 
-    def _spark_locations(self) -> tuple[str, str, dict[str, str]]:
-        """Input and output URIs for the job, and the extra Spark settings they need."""
-        out = self.options.work_dir / "spark-out"
-        shutil.rmtree(out, ignore_errors=True)
-        if self.options.storage == "local":
-            return self.fixture.uri(), out.resolve().as_uri(), {}
-        from harness.aws import s3a
-        from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
+    def _spark_target(self, name: str) -> tuple[Target, bool]:
+        """The target the variant runs on, and whether this run made it (and so cleans it
+        up): the caller's from options.targets, else local[*] or the master in the options
+        for `spark`, an EMR step through the options' endpoint (or one started for the run)
+        for `spark-emr`."""
+        given = self.options.targets.get(name)
+        if given is not None:
+            return given, False
+        common = {"endpoint": self.options.endpoint, "s3a_jars": self.options.s3a_jars or None,
+                  "buckets": self.options.buckets, "java_home": self.options.java_home,
+                  "driver_memory": self.options.spark_driver_memory}
+        if name == EMR_STEP:
+            return EmrStep(self.options.work_dir, **common), True
+        return LocalSpark(self.options.work_dir, master=self.options.spark_master,
+                          conf=self.options.spark_conf, cores=self.options.spark_cores,
+                          storage=self.options.storage, **common), True
 
-        endpoint = self.options.endpoint
-        if endpoint is None:
-            raise UsageError("--storage s3 needs an endpoint", "run harness up first")
-        s3 = endpoint.client("s3")
-        raw = S3Uri(self.options.raw_bucket, f"{self.workload.name}/{self.fixture.path.name}")
-        curated = S3Uri(self.options.curated_bucket, f"{self.workload.name}/bench/spark-out")
-        for bucket in (raw.bucket, curated.bucket):
-            ensure_bucket(s3, bucket, endpoint.region)
-        upload_dir(s3, self.fixture.path, raw)
-        return str(raw), str(curated), s3a.spark_conf(endpoint, self.options.s3a_jars)
-
-    def _read_spark_outputs(self, output_uri: str) -> Outputs:
-        local = self.options.work_dir / "spark-out"
-        if output_uri.startswith("s3://"):
-            from harness.aws.s3 import S3Uri, download_prefix
-
-            assert self.options.endpoint is not None
-            download_prefix(self.options.endpoint.client("s3"), S3Uri.parse(output_uri), local)
-        outputs: Outputs = {}
-        for name in self.workload.output_names:
-            try:
-                outputs[name] = pq.read_table(local / name).to_pandas()
-            except FileNotFoundError:
-                outputs[name] = pd.DataFrame()
-        return outputs
-
-    def _run_spark(self) -> dict[str, Any]:
-        input_uri, output_uri, storage_conf = self._spark_locations()
-        self.progress.begin(SPARK, None)
-        result = spark_submit(
-            self.workload.spark_job, [input_uri, output_uri],
-            master=self.options.spark_master,
-            conf={**self.options.spark_conf, **storage_conf},
-            driver_memory=self.options.spark_driver_memory,
-            java_home=self.options.java_home,
-            env=self.options.endpoint.child_env({}) if self.options.endpoint else None,
-        )
-        self.progress.end(SPARK)
-        if result.returncode != 0:
-            raise SparkError(
-                f"the Spark job {self.workload.spark_job.name} failed "
-                f"(exit {result.returncode}): {result.error_excerpt()}",
-                "run it by hand with spark-submit to see the whole log",
-            )
+    def _run_spark(self, name: str = SPARK) -> dict[str, Any]:
+        target, owned = self._spark_target(name)
+        self.progress.begin(name, None)
+        try:
+            run = target.run(self.workload, self.fixture, name=name)
+        finally:
+            if owned:
+                target.cleanup()
+            self.progress.end(name)
         return {
-            "outputs": self._read_spark_outputs(output_uri),
+            "outputs": run.outputs,
             "measured_rows": self.fixture.rows,
-            "measured_seconds": result.seconds,
-            "details": {"master": self.options.spark_master,
-                        "cores": self.options.spark_cores or os.cpu_count(),
-                        "storage": self.options.storage,
-                        "input": input_uri, "output": output_uri,
-                        "session_start_s": result.metrics.get("session_start_s"),
-                        "job_s": result.metrics.get("job_s"),
-                        "submit_wall_s": round(result.seconds, 3)},
+            "measured_seconds": run.wall_s,
+            "details": {"target": run.target, **run.details,
+                        "session_start_s": run.session_start_s, "job_s": run.job_s,
+                        "submit_wall_s": round(run.wall_s, 3)},
         }
 
     # -- verification ---------------------------------------------------------------------

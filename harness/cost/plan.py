@@ -150,3 +150,53 @@ def plot(projections: list[Projection], legacy: dict | None, rows: int, path: Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+@dataclass
+class Plan:
+    """`harness plan`'s answer: the fitted model, the candidates' projections, the legacy
+    job's, the check against a real run (if asked), and all of it as a JSON record."""
+
+    rows: int
+    region: str
+    model: Fit
+    points: list[Point]
+    projections: list[Projection]
+    legacy: dict | None
+    checked: dict | None
+    data: dict[str, Any]
+
+
+def make_plan(rows: int, from_json: list[Path], region: str = "us-east-1",
+              check: Path | None = None, legacy_from: Path | None = None,
+              plot_path: Path | None = None) -> Plan:
+    """Fit the measured Spark runs, project them to `rows` on the candidate clusters (and
+    the legacy job beside them), compare with a real run at `rows` when `check` names one,
+    and draw the plot when `plot_path` is given."""
+    points, per_row_rate = load_points(from_json)
+    if legacy_from is not None:
+        per_row_rate = legacy_rate(legacy_from) or per_row_rate
+    model = fit(points)
+    projections = project(rows, model, region)
+    legacy = legacy_projection(rows, per_row_rate, region)
+    checked = None
+    if check is not None:
+        real, _ = load_points([check])
+        local = [r for r in real if r.rows == rows]
+        if not local:
+            raise UsageError(f"{check} has no Spark run at {rows:,} rows", "pass a run at --rows")
+        predicted = model.session_s + model.job_seconds(rows, local[0].cores)
+        actual = local[0].session_s + local[0].job_s
+        checked = {"predicted_s": round(predicted, 2), "actual_s": round(actual, 2),
+                   "error": round((predicted - actual) / actual, 4)}
+    data = {"rows": rows, "region": region, "model": {
+        "fixed_s": round(model.fixed_s, 3),
+        "per_row_core_us": round(model.per_row_core_s * 1e6, 3),
+        "session_start_s": round(model.session_s, 2), "fit_max_error": model.max_error,
+        "measured": [p.__dict__ for p in points],
+        "assumptions": "job = fixed + rows x per-row / cores; 1 EMR vCPU = 1 local core; "
+                       f"{EMR_PROVISIONING_S:.0f} s EMR provisioning billed"},
+        "candidates": [p.__dict__ for p in projections], "legacy": legacy, "check": checked}
+    if plot_path is not None:
+        plot(projections, legacy, rows, plot_path)
+    return Plan(rows, region, model, points, projections, legacy, checked, data)

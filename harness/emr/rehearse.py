@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ EMR_SPARK = {
     "emr-7.12": "3.5.6", "emr-7.13": "3.5.6", "emr-6.15": "3.4.1", "emr-6.14": "3.4.1",
 }
 TERMINAL = {"TERMINATED", "TERMINATED_WITH_ERRORS"}
+STEP_END_STATES = {"COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED"}
+TARGETS = ("local", "aws")  # the rehearsal, or the real run
 
 
 def load_job_flow(path: Path) -> dict[str, Any]:
@@ -118,6 +121,11 @@ class RehearsalResult:
     def ok(self) -> bool:
         return bool(self.steps) and all(s.state == "COMPLETED" for s in self.steps)
 
+    @property
+    def step_seconds(self) -> float:
+        """Seconds the steps ran, together."""
+        return sum(s.seconds or 0 for s in self.steps)
+
 
 def upload(endpoint: Endpoint, spec: str) -> str:
     """--upload DIR=s3://bucket/prefix: the directory's files, idempotently."""
@@ -179,8 +187,7 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
             if seen.get(key) != step_state:
                 seen[key] = step_state
                 on_event(f"  step {step['Name']} ({key}): {step_state}")
-        all_done = steps and all(s["Status"]["State"] in {"COMPLETED", "FAILED", "CANCELLED",
-                                                           "INTERRUPTED"} for s in steps)
+        all_done = steps and all(s["Status"]["State"] in STEP_END_STATES for s in steps)
         if state in TERMINAL:
             break
         if state == "WAITING" and (all_done or not steps):
@@ -215,3 +222,34 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
     return RehearsalResult(cluster_id, status["State"],
                            status.get("StateChangeReason", {}).get("Message", ""), summaries,
                            ready_at, time.time() - started, outputs, notes)
+
+
+# -- `harness rehearse` as functions: the CLI parses, asks for confirmation, prints --------
+
+
+def check_target(target: str) -> None:
+    """UsageError unless `target` is local (the rehearsal) or aws (the real run)."""
+    if target not in TARGETS:
+        raise UsageError(f"unknown target {target!r}", "use --target local or --target aws")
+
+
+@contextmanager
+def target_endpoint(real: Endpoint | None, endpoint_url: str | None, log: Path | None = None,
+                    on_start: Callable[[], None] | None = None) -> Iterator[Endpoint]:
+    """Where the job flow goes: real AWS (`real`, from real_aws), the endpoint at
+    `endpoint_url`, or an embedded one started for the rehearsal and stopped after it."""
+    from harness.aws import open_endpoint
+
+    if real is not None:
+        yield real
+        return
+    with open_endpoint(endpoint_url, None, log=log, on_start=on_start) as endpoint:
+        yield endpoint
+
+
+def check_completed(result: RehearsalResult) -> None:
+    """HarnessError naming the steps that did not complete (exit 0 only when all did)."""
+    if not result.ok:
+        bad = [s.name for s in result.steps if s.state != "COMPLETED"] or ["(no steps)"]
+        raise HarnessError(f"not every step completed: {', '.join(bad)}",
+                           "read the step's stderr.gz under LogUri")

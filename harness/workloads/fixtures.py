@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,3 +206,34 @@ def _matches(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def resolve_fixture(
+    workload: Workload,
+    *,
+    fixture: Path | None = None,
+    rows: int | None = None,
+    seed: int | None = None,
+    bad_share: float | None = None,
+    root: Path | None = None,
+    out: Path | None = None,
+    force: bool = False,
+    status: Callable[[str], AbstractContextManager[Any]] | None = None,
+) -> tuple[Fixture, bool]:
+    """The fixture a command or test uses, and whether it came from the cache: the directory
+    `fixture` (checked against its manifest), else the one for rows/seed/bad share (the
+    workload's defaults where not given) at `out` or in the cache under `root` (default:
+    the settings' fixtures_dir), generated when missing. `status(message)` wraps the work."""
+    if fixture is not None:
+        return load_fixture(fixture), True
+    rows = rows or workload.default_rows
+    seed = workload.default_seed if seed is None else seed
+    bad_share = workload.default_bad_share if bad_share is None else bad_share
+    if out is None:
+        if root is None:
+            from harness.config import Settings
+
+            root = Settings().fixtures_dir
+        out = fixture_dir(root, workload, rows, seed, bad_share)
+    with (status or (lambda _message: nullcontext()))(f"preparing fixture {out} ..."):
+        return generate_fixture(workload, rows, seed, bad_share, out, force=force)

@@ -4,6 +4,8 @@ against a real PostgreSQL server, and the `harness bench` command with every var
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 
@@ -14,6 +16,7 @@ from harness.bench.equivalence import compare_outputs
 from harness.bench.runner import BenchOptions, BenchRun
 from harness.config import get_profile
 from harness.spark import spark_submit
+from tests.backends import CLUSTER_BACKENDS
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +89,31 @@ def test_harness_bench_runs_every_variant_and_writes_json(tmp_path):
     assert results["per-row"]["projected"] and results["per-row"]["rows_in"] == 500
     assert not results["spark"]["projected"] and results["spark"]["rows_in"] == 1500
     assert results["spark"]["details"]["job_s"] > 0
+
+
+@pytest.mark.parametrize("backend", CLUSTER_BACKENDS)
+def test_harness_bench_runs_the_job_as_an_emr_step_and_verifies_it(tmp_path, backend):
+    """--variants spark-emr: the job as a step on a job flow through the EMR API of an
+    endpoint started for the run, its outputs downloaded and verified like every variant's;
+    the endpoint (and with it the job flow) is gone afterwards."""
+    target = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "bench", "--rows", "1500",
+         "--variants", "vectorised,spark-emr", "--json", str(target)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=900, check=False,
+        env={**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness"),
+             "HARNESS_EMR_BACKEND": backend},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "spark-emr" in proc.stdout
+    results = {r["variant"]: r for r in json.loads(target.read_text())["results"]}
+    emr = results["spark-emr"]
+    assert emr["output_equal"] and emr["rows_in"] == 1500 and emr["seconds"] > 0
+    details = emr["details"]
+    assert details["target"] == "emr-step" and details["storage"] == "s3"
+    assert details["cluster_id"].startswith("j-") and details["step"].startswith("s-")
+    assert details["job_s"] > 0 and details["job_flow_ready_s"] > 0  # from the step's log
+    assert details["input"].startswith("s3://harness-raw/cascade/")
+    port = int(details["endpoint"].rsplit(":", 1)[1])
+    with socket.socket() as sock:  # the endpoint started for the run is stopped
+        assert sock.connect_ex(("127.0.0.1", port)) != 0

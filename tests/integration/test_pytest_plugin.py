@@ -70,3 +70,25 @@ def test_fixtures_are_cleaned_up_and_take_any_workload(pytester, monkeypatch):
     port = int(seen["endpoint"].rsplit(":", 1)[1])
     with socket.socket() as sock:  # the endpoint is stopped: nothing listens on its port
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_harness_target_runs_a_workloads_job_and_hands_back_its_outputs(pytester):
+    """A user's test runs the workload's Spark job through harness_target and judges the
+    outputs it hands back (frames per output) against the vectorised job."""
+    pytester.makepyfile(test_target='''
+        from harness.bench.equivalence import compare_outputs
+        from harness.workloads import get_workload
+
+        def test_local_target(harness_target, harness_dataset):
+            cascade = get_workload("cascade")
+            data = harness_dataset(1_000)
+            run = harness_target("local").run(cascade, data)
+            assert run.target == "local" and run.wall_s > 0 and run.job_s > 0
+            assert set(run.outputs) == set(cascade.output_names)
+            reference = cascade.vectorised(data.read_tables())
+            comparison = compare_outputs(cascade.outputs, reference, run.outputs, 1e-9)
+            assert comparison.equal, comparison.summary()
+            assert harness_target("local") is harness_target("local")  # one per session
+    ''')
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
