@@ -62,7 +62,7 @@ def test_spark_local_files_vs_s3(benchmark, tmp_path):
     """Timed: the job reading and writing s3:// through S3A; a local-file run goes before
     each timed round (untimed), so drift on the machine hits both alike."""
     fixture = cascade_fixture(ROWS)
-    reference = CASCADE.vectorised(fixture.read_tables())
+    reference = CASCADE.reference_outputs(fixture.read_tables())
     local_runs: list[JobRun] = []
     s3_runs: list[JobRun] = []
     with open_endpoint(None, endpoint_work_dir=tmp_path / "endpoint") as endpoint, \
@@ -83,7 +83,7 @@ def test_cluster_cold_start_job_and_memory(benchmark, tmp_path):
     """Timed: the job submitted to the EMR-shaped cluster (processes), once warm; the
     cluster's cold start, local[*] and the cluster's peak memory in extra_info."""
     fixture = cascade_fixture(ROWS)
-    reference = CASCADE.vectorised(fixture.read_tables())
+    reference = CASCADE.reference_outputs(fixture.read_tables())
     with LocalSpark(tmp_path / "local") as local:
         local_run = local.run(CASCADE, fixture)
     runs: list[JobRun] = []
@@ -121,7 +121,7 @@ def test_emr_step_through_the_api(benchmark, tmp_path, rows):
     """Timed: add_job_flow_steps until the step ends (command-runner.jar spark-submit on
     the job flow's cluster); run_job_flow until WAITING in extra_info."""
     fixture = cascade_fixture(rows)
-    reference = CASCADE.vectorised(fixture.read_tables())
+    reference = CASCADE.reference_outputs(fixture.read_tables())
     runs: list[JobRun] = []
     with open_endpoint(None, endpoint_work_dir=tmp_path / "endpoint") as endpoint, \
             EmrStep(tmp_path / "emr", endpoint=endpoint) as target:

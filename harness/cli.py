@@ -512,7 +512,10 @@ def main() -> None:
     debug = "--debug" in sys.argv
     install_signal_handlers()
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click hands back a command's exit code (typer.Exit(3))
+        # instead of exiting with it: exit with it here, or `harness gate` says 0.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: unknown option, not a number, ...

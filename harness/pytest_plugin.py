@@ -27,8 +27,6 @@ that do not use it.
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,14 +54,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _stop_on_sigterm() -> None:
-    """A SIGTERM (a cancelled CI job, `timeout`) ends the session as Ctrl-C does, so the
-    session fixtures' teardown stops what they started. Only where no handler is set."""
-    def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+    """A SIGTERM or SIGHUP (a cancelled CI job, `timeout`) ends the session as Ctrl-C does
+    (procs' one signal policy, as a KeyboardInterrupt so pytest tears the session down), so
+    the session fixtures' teardown stops what they started. Only where no handler is set."""
+    from harness.procs import install_signal_handlers
 
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, interrupt)
+    install_signal_handlers(keep_existing=True, keyboard_interrupt=True)
 
 
 @pytest.fixture(scope="session")

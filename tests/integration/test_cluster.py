@@ -122,7 +122,7 @@ def _harness(*args: str, work: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("backend", CLUSTER_BACKENDS)
 def test_up_status_down_with_a_cluster_leaves_no_node(tmp_path, backend):
-    from harness.aws.endpoint import free_port
+    from harness.net import free_port
 
     up = _harness("up", "--port", str(free_port()), "--cluster", "small", "--backend", backend,
                   work=tmp_path)

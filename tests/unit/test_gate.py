@@ -296,3 +296,18 @@ def test_spreads_three_ways_decide_the_normalisation(tmp_path):
     assert result.exit_code == 0 and "/paired" in result.output and "test_spark" in result.output
     with pytest.raises(GateError, match="needs two runs"):
         spreads(runs / "run1.json")
+
+
+def test_the_real_command_exits_3_when_ambiguous(tmp_path):
+    """The installed `harness` entry point (not CliRunner's standalone mode) passes the
+    gate's exit code on: an ambiguous verdict is 3, not 0."""
+    import subprocess
+    import sys
+
+    base = run_json(tmp_path / "b.json", BASE)
+    cur = run_json(tmp_path / "c.json", {"test_spark": 23.0, "test_vectorised": 0.2015})
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "gate", "--baseline", str(base),
+                           "--current", str(cur), "--no-rerun"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "ambiguous: re-run test_spark" in proc.stdout
