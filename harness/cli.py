@@ -96,7 +96,7 @@ def bench(
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
     from harness.bench import service
-    from harness.bench.report import RichProgress, render_table
+    from harness.bench.table import RichProgress, render_table
 
     outcome = service.bench(service.BenchRequest(
         workload=workload, rows=rows, fixture=fixture, variants=variants, profile=profile,

@@ -60,7 +60,7 @@ def _table(report) -> tuple[dict[str, str], str]:
     """The terminal table as {variant: its output cell} and the caption as one line."""
     from rich.console import Console
 
-    from harness.bench.report import render_table
+    from harness.bench.table import render_table
 
     console = Console(record=True, width=300)
     console.print(render_table(report))

@@ -1,4 +1,5 @@
-"""Presenting a bench run: the terminal table, the JSON file and a rich progress sink."""
+"""The terminal table of `harness bench` (not `harness report`, which is report_*.py), its
+JSON file and a rich progress sink."""
 
 from __future__ import annotations
 
