@@ -17,6 +17,8 @@ include set-up and verification):
     paired_reference_s                  a short fixed computation timed right before each
                                         round (benchmarks/reference.py), median over rounds
     projected, sample_rows              legacy row-at-a-time variants beyond --bench-sample
+    legacy, baseline (legacy variants)  a legacy variant, and the workload's baseline (the
+                                        legacy variant speed-ups are against)
     output_equal, output_digest         equal to the reference in this run; fingerprint
                                         the gate compares with the baseline's
     startup_s, job_s (Spark)            the run's start-up (local[*]: the driver's JVM and
@@ -102,7 +104,8 @@ def test_legacy(benchmark, pytestconfig, bench_work_dir, machine, legacy_variant
     _record(benchmark, machine, legacy_variant, bench_rows, "total",
             statistics.median(seconds) if len(seconds) == len(results) else None,
             next((r for r in results if not r.output_equal), results[-1]), paired,
-            profile=profile.name, round_trips=results[-1].round_trips)
+            profile=profile.name, round_trips=results[-1].round_trips,
+            legacy=True, baseline=workload.baseline_variant)
 
 
 def test_vectorised(benchmark, pytestconfig, bench_work_dir, machine, bench_rows):

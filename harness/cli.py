@@ -80,7 +80,8 @@ def bench(
     db_url: Annotated[str | None, typer.Option(help="legacy DB URL (default: SQLite)")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
     sample: Annotated[int | None, typer.Option(
-        help="rows for per-row/async before projecting (0 = all; default by profile)")] = None,
+        help="rows for row-at-a-time legacy variants before projecting (0 = all; default "
+             "by profile)")] = None,
     seed: Annotated[int | None, typer.Option(help="generator seed")] = None,
     workload: Annotated[str, typer.Option(help="workload name")] = "cascade",
     spark_master: Annotated[str | None, typer.Option(help="Spark master URL")] = None,
@@ -96,7 +97,7 @@ def bench(
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
     from harness.bench import service
-    from harness.bench.report import RichProgress, render_table
+    from harness.bench.table import RichProgress, render_table
 
     outcome = service.bench(service.BenchRequest(
         workload=workload, rows=rows, fixture=fixture, variants=variants, profile=profile,
@@ -357,7 +358,7 @@ def plan(
     check: Annotated[Path | None, typer.Option(
         help="bench JSON of a real run at --rows: report the projection's error")] = None,
     legacy_from: Annotated[Path | None, typer.Option(
-        help="bench JSON whose per-row result gives the legacy job's rate")] = None,
+        help="bench JSON whose baseline legacy result gives the legacy job's rate")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Project run time and cost at a target volume on candidate EMR clusters."""
@@ -381,7 +382,7 @@ def plan(
         table.add_row(p.name, str(p.cores), f"{p.job_s / 60:.2f}", f"{p.billed_s / 60:.1f}",
                       f"{p.on_demand:.3f}", f"{p.as_written:.3f}")
     if legacy:
-        table.add_row("legacy per-row, 1 x m5.xlarge host", "1",
+        table.add_row(f"legacy {legacy['variant']}, 1 x m5.xlarge host", "1",
                       f"{legacy['seconds'] / 60:,.1f}", f"{legacy['seconds'] / 60:,.1f}",
                       f"{legacy['cost']:.3f}", "-")
     out.print(table)

@@ -15,8 +15,9 @@ from harness.errors import UsageError
 class LatencyProfile:
     """A modelled database round trip added to every statement and commit of the legacy jobs.
 
-    `legacy_sample` is how many fact rows the one-row-at-a-time variants (per-row, async)
-    process by default before their time is projected to the full fixture.
+    `legacy_sample` is how many fact rows the row-at-a-time legacy variants (the cascade's
+    per-row and async) process by default before their time is projected to the full
+    fixture.
     """
 
     name: str

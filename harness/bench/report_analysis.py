@@ -1,6 +1,6 @@
 """The analysis behind `harness report`: from loaded benchmark results to the report's
-tables (time, rows/s, speed-up vs per-row), the scaling fits with their projections, and
-the crossovers (the line arithmetic itself is in scaling.py).
+tables (time, rows/s, speed-up vs the workload's baseline legacy variant), the scaling fits
+with their projections, and the crossovers (the line arithmetic itself is in scaling.py).
 
 Which figure stands for a variant's time at a size: the "total" measure (for Spark, the wall
 time including its JVM and session start), else, for Spark, start-up + job. Figures whose
@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from harness.bench.report_model import INCUMBENT, Report, Row, SeriesFit, WorkloadReport
-from harness.bench.results import LEGACY, MEASURES, SPARK, VARIANTS, Results, Sample
+from harness.bench.results import MEASURES, SPARK, VECTORISED, Results, Sample
 from harness.bench.scaling import (
     PROJECTION_ROWS,
     Crossover,
@@ -30,8 +30,22 @@ from harness.errors import UsageError
 _HEADLINE_ORDER = ("spark-cluster", "spark-emr", "spark-local")  # the headline crossover first
 
 
-def _order(variant: str) -> int:
-    return VARIANTS.index(variant) if variant in VARIANTS else len(VARIANTS)
+def _orderer(samples: list[Sample], baseline: str | None):
+    """Report order: the legacy variants (the baseline first, then as they came), the
+    vectorised one, the Spark platforms, anything else."""
+    first = {s.variant: i for i, s in reversed(list(enumerate(samples)))}
+    legacy = {s.variant for s in samples if s.legacy}
+
+    def key(variant: str) -> tuple[int, int, int]:
+        if variant in legacy:
+            return 0, variant != baseline, first[variant]
+        if variant == VECTORISED:
+            return 1, 0, 0
+        if variant in SPARK:
+            return 2, SPARK.index(variant), 0
+        return 3, 0, first[variant]
+
+    return key
 
 
 def _labels(samples: list[Sample]) -> dict[Sample, str]:
@@ -43,7 +57,7 @@ def _labels(samples: list[Sample]) -> dict[Sample, str]:
     labels = {}
     for s in samples:
         label = s.variant
-        if s.variant in LEGACY and s.profile and s.profile != "local":
+        if s.legacy and s.profile and s.profile != "local":
             label += f" ({s.profile})"
         if len(backends[s.variant]) > 1 and s.backend:
             label += f" [{s.backend}]"
@@ -79,28 +93,34 @@ def _fit(points: dict[int, tuple[float, bool]], projection_rows: list[int]
     return line, projections, not measured
 
 
-def _baseline(series: str, variants: dict[str, str]) -> str | None:
-    """The per-row series a series' speed-up is against: same latency profile for legacy
-    variants, otherwise the local per-row one."""
-    per_row = [s for s, v in variants.items() if v == "per-row"]
-    if not per_row:
+def _baseline(series: str, variants: dict[str, str], legacy: set[str],
+              baseline: str | None) -> str | None:
+    """The baseline series a series' speed-up is against: for a legacy variant, the
+    baseline's series under the same latency profile; otherwise the local one."""
+    if baseline is None:
         return None
-    if variants[series] in LEGACY:
+    base = [s for s, v in variants.items() if v == baseline]
+    if not base:
+        return None
+    if variants[series] in legacy:
         suffix = series[len(variants[series]):]
-        same = [s for s in per_row if s[len("per-row"):] == suffix]
+        same = [s for s in base if s[len(baseline):] == suffix]
         if same:
             return same[0]
-    return next((s for s in per_row if s == "per-row"), per_row[0])
+    return next((s for s in base if s == baseline), base[0])
 
 
-def _workload(name: str, samples: list[Sample], projection_rows: list[int]) -> WorkloadReport:
+def _workload(name: str, samples: list[Sample], projection_rows: list[int],
+              baseline: str | None = None) -> WorkloadReport:
     labels = _labels(samples)
     by_point: dict[tuple[str, int, str], list[Sample]] = defaultdict(list)
     variants: dict[str, str] = {}
     for s in samples:
         by_point[(labels[s], s.rows, s.measure)].append(s)
         variants[labels[s]] = s.variant
-    series = sorted(variants, key=lambda s: (_order(variants[s]), s))
+    order = _orderer(samples, baseline)
+    legacy = {s.variant for s in samples if s.legacy}
+    series = sorted(variants, key=lambda s: (order(variants[s]), s))
 
     def startups(label: str) -> list[float]:
         return [s.seconds for (lb, _, m), ss in by_point.items() if lb == label
@@ -160,14 +180,16 @@ def _workload(name: str, samples: list[Sample], projection_rows: list[int]) -> W
             fits.append(SeriesFit(label, variants[label], "job", line, projections,
                                   _median(start) if start else None, from_projected))
     rows.sort(key=lambda r: (series.index(r.series), r.rows))
-    baselines = {s: b for s in series if (b := _baseline(s, variants)) is not None}
+    baselines = {s: b for s in series
+                 if (b := _baseline(s, variants, legacy, baseline)) is not None}
     index = {(r.series, r.rows): r for r in rows}
     for r in rows:
         base = index.get((baselines.get(r.series, ""), r.rows))
         if base and base.seconds and r.seconds:
             r.speedup = base.seconds / r.seconds
             r.speedup_projected = base.projected or r.projected
-    report = WorkloadReport(name, series, variants, rows, fits, [], startup_job, baselines)
+    report = WorkloadReport(name, series, variants, rows, fits, [], startup_job, baselines,
+                            baseline)
     report.crossovers = _crossovers(report)
     return report
 
@@ -211,6 +233,7 @@ def build(results: Results, projection_rows: list[int] | None = None) -> Report:
     if bad:
         raise UsageError(f"--project must be a positive number of rows, got {bad[0]}",
                          "pass e.g. --project 4000000")
-    workloads = [_workload(w, [s for s in results.samples if s.workload == w], sizes)
+    workloads = [_workload(w, [s for s in results.samples if s.workload == w], sizes,
+                           results.baselines.get(w))
                  for w in results.workloads]
     return Report(workloads, results.runs, sizes, list(results.warnings))

@@ -46,11 +46,14 @@ def _workload_html(w: WorkloadReport, projection_rows: list[int]) -> str:
                      _mark(_num(r.speedup, ",.1f") + ("×" if r.speedup else ""),
                            r.speedup_projected and r.speedup is not None),
                      e(r.basis), verified])
+    base = e(w.baseline or "baseline")
     times = _table(["variant", "rows", "seconds (median)", "rows/s",
-                    "speed-up vs per-row", "figure", "output verified"], body, "num")
-    times += ("<p>Speed-up is against per-row at the same size; a legacy variant run under a "
-              "modelled database latency is compared with per-row under the same one. "
-              "Rows marked <em>projected (fit)</em> come from the scaling fit below.</p>")
+                    f"speed-up vs {base}", "figure", "output verified"], body, "num")
+    times += (f"<p>Speed-up is against {base} at the same size; a legacy variant run under a "
+              f"modelled database latency is compared with {base} under the same one. "
+              if w.baseline else "<p>No speed-up: no legacy variant's figures name the "
+              "workload's baseline. ") + \
+        "Rows marked <em>projected (fit)</em> come from the scaling fit below.</p>"
     fit_rows = []
     for f in w.fits:
         at = {p.rows: p for p in f.projections}

@@ -29,14 +29,15 @@ def _colours(w: WorkloadReport) -> dict[str, str]:
     return {s: palette[i % 10] for i, s in enumerate(w.series)}
 
 
-def _panels(report: Report, path: Path, title: str,
+def _panels(report: Report, path: Path, title: str | Callable[[WorkloadReport], str],
             draw: Callable[[Axes, WorkloadReport], None]) -> Path:
     plt = pyplot()
     n = len(report.workloads)
     fig, axes = plt.subplots(1, n, figsize=(8.5 * n, 5.6), squeeze=False)
     for ax, w in zip(axes[0], report.workloads, strict=True):
         draw(ax, w)
-        ax.set_title(f"{w.workload}: {title}\n({report.machine_label()})", fontsize=11)
+        text = title(w) if callable(title) else title
+        ax.set_title(f"{w.workload}: {text}\n({report.machine_label()})", fontsize=11)
         ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -110,22 +111,24 @@ def throughput(report: Report, path: Path) -> Path:
 
 
 def speedup(report: Report, path: Path) -> Path:
-    """Each series' speed-up over its per-row baseline at the same size."""
+    """Each series' speed-up over the workload's baseline legacy variant at the same size."""
     def draw(ax: Axes, w: WorkloadReport) -> None:
+        base = w.baseline or "baseline"
         own = frozenset(s for s, b in w.baselines.items() if s == b)  # 1x by definition
         used = sorted({b for s, b in w.baselines.items() if s != b})
         if not used:
-            ax.text(0.5, 0.5, "no per-row figures to compare with", ha="center",
+            ax.text(0.5, 0.5, f"no {base} figures to compare with", ha="center",
                     transform=ax.transAxes)
         _series_lines(ax, w, lambda r: r.speedup, lambda r: r.speedup_projected, own)
         ax.axhline(1.0, color="black", linewidth=1, linestyle=":")
-        ax.annotate(f"{' / '.join(used) or 'per-row'} = 1×", (0.01, 1.0),
+        ax.annotate(f"{' / '.join(used) or base} = 1×", (0.01, 1.0),
                     xycoords=("axes fraction", "data"), fontsize=8, va="bottom")
         _rows_axis(ax)
         ax.set_yscale("log")
-        ax.set_ylabel("speed-up vs per-row at the same size (×, log scale)")
+        ax.set_ylabel(f"speed-up vs {base} at the same size (×, log scale)")
 
-    return _panels(report, path, "speed-up vs the legacy per-row job", draw)
+    return _panels(report, path,
+                   lambda w: f"speed-up vs the legacy {w.baseline or 'baseline'} job", draw)
 
 
 def crossover(report: Report, path: Path) -> Path:

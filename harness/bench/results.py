@@ -7,6 +7,13 @@
 
 and both turned into one list of samples with the machine and commit they came from
 (`load`), read by `harness report`.
+
+Which variants are a workload's legacy ones, and which of those speed-ups are against (its
+baseline), is read from the files: the bench JSON records `baseline` and each result's
+`legacy`, the suite each legacy benchmark's `legacy` and `baseline` in its extra_info.
+Files written before they were recorded are read as they were meant: every variant that is
+not one of the harness's own (vectorised, the Spark ones) was legacy, and the baseline was
+the one named "per-row" (what their speed-ups were against).
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ from typing import Any
 
 from harness.errors import UsageError
 
-LEGACY = ("per-row", "batched", "async")
 SPARK = ("spark-local", "spark-cluster", "spark-emr")
+VECTORISED = "vectorised"
 REFERENCE = "reference"  # a fixed computation timed only to normalise the gate's figures
-VARIANTS = (*LEGACY, "vectorised", *SPARK)
+# the harness's own variants, in report order after the legacy ones (a workload's own)
+OWN_VARIANTS = (VECTORISED, "spark", *SPARK)
+# the baseline of files written before the baseline was recorded (it was always this one)
+_UNRECORDED_BASELINE = "per-row"
 MEASURES = ("total", "startup", "job")
 
 _REMEDY = ("pass files written by pytest benchmarks --benchmark-json FILE "
@@ -48,6 +58,7 @@ class Sample:
     sample_rows: int | None = None
     profile: str | None = None  # latency profile of the legacy database
     backend: str | None = None
+    legacy: bool = False  # one of the workload's legacy variants
     # a start-up measured once for every size (a cluster's cold start), not in `total`
     startup_shared: bool = False
     name: str = ""
@@ -76,6 +87,7 @@ class Results:
     samples: list[Sample]
     runs: list[RunInfo]
     warnings: list[str] = field(default_factory=list)
+    baselines: dict[str, str] = field(default_factory=dict)  # workload: its baseline variant
 
     @property
     def workloads(self) -> list[str]:
@@ -230,6 +242,8 @@ class BenchResult:
     output_equal: bool
     profile: str | None
     details: dict[str, Any]
+    legacy: bool = False  # one of the workload's legacy variants
+    speedup_vs_baseline: float | None = None
 
 
 @dataclass
@@ -242,6 +256,11 @@ class BenchFile:
     created: str | None = None
     machine: dict[str, Any] = field(default_factory=dict)
     fixture: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None  # the legacy variant speed-ups are against
+
+    def result(self, variant: str | None) -> BenchResult | None:
+        """The first result of this variant (e.g. the baseline's), if the file has one."""
+        return next((r for r in self.results if variant and r.variant == variant), None)
 
 
 BENCH_REMEDY = "pass a file written by harness bench --json FILE"
@@ -258,10 +277,30 @@ def _bench(data: dict, path: Path) -> BenchFile:
             seconds=r.get("seconds"), measured_seconds=r.get("measured_seconds"),
             measured_rows=r.get("measured_rows"), rows_per_s=r.get("rows_per_s"),
             projected=bool(r.get("projected")), output_equal=r.get("output_equal", True)
-            is not False, profile=r.get("profile"), details=r.get("details") or {}))
+            is not False, profile=r.get("profile"), details=r.get("details") or {},
+            legacy=_is_legacy(r, str(r["variant"])),
+            # files before the baseline was named called it speedup_vs_per_row
+            speedup_vs_baseline=r.get("speedup_vs_baseline", r.get("speedup_vs_per_row"))))
     workload = data.get("workload")
+    baseline = data.get("baseline") if "baseline" in data else \
+        _unrecorded_baseline([r.variant for r in results if r.legacy])
     return BenchFile(path, str(workload) if workload else None, results, data.get("created"),
-                     data.get("machine") or {}, data.get("fixture") or {})
+                     data.get("machine") or {}, data.get("fixture") or {},
+                     str(baseline) if baseline else None)
+
+
+def _is_legacy(record: dict[str, Any], variant: str) -> bool:
+    """Whether a result (or a benchmark's extra_info) is of a legacy variant: as recorded,
+    else (files from before it was recorded) any variant not one of the harness's own."""
+    if "legacy" in record:
+        return bool(record["legacy"])
+    return variant not in (*OWN_VARIANTS, REFERENCE)
+
+
+def _unrecorded_baseline(legacy: list[str]) -> str | None:
+    """The baseline of a file that recorded none but has legacy figures (written before it
+    was recorded): per-row, as it then always was, whether or not per-row ran."""
+    return _UNRECORDED_BASELINE if legacy else None
 
 
 def read_bench(path: Path, role: str = "bench results", remedy: str = BENCH_REMEDY
@@ -285,20 +324,31 @@ def load(paths: list[Path]) -> Results:
     samples: list[Sample] = []
     runs: list[RunInfo] = []
     warnings: list[str] = []
+    baselines: dict[str, str] = {}
     for path in paths:
         data = _read(path)
         if _is_suite(data):
             suite = _suite(data, path)
             run, found = _suite_info(suite), _from_suite(suite, warnings)
+            recorded = {str(b.info.get("workload")): str(b.info["baseline"])
+                        for b in suite.benchmarks if b.info.get("baseline")}
         elif _is_bench(data) and data.get("workload"):
             bench = _bench(data, path)
             run, found = _bench_info(bench), _from_bench(bench)
+            recorded = {str(bench.workload): bench.baseline} if bench.baseline else {}
         else:
             raise ResultsError(f"{path} is neither pytest-benchmark output nor harness bench "
                                "output (no 'benchmarks' list)", _REMEDY)
         if not found:
             warnings.append(f"{path}: no benchmark carries extra_info workload, variant, rows "
                             "and seconds; nothing from it is reported")
+        for workload in dict.fromkeys(s.workload for s in found):
+            baseline = recorded.get(workload) or _unrecorded_baseline(
+                [s.variant for s in found if s.workload == workload and s.legacy])
+            if baseline and baselines.setdefault(workload, baseline) != baseline:
+                warnings.append(f"{path}: {workload}'s baseline is {baseline!r}, another "
+                                f"file's {baselines[workload]!r}; speed-ups are against "
+                                f"{baselines[workload]!r}")
         samples.extend(found)
         runs.append(run)
     if not samples:
@@ -307,7 +357,7 @@ def load(paths: list[Path]) -> Results:
             f"no benchmark in {names} carries the extra_info a report needs "
             "(workload, variant, rows, measure, seconds)",
             "run the suite in benchmarks/, which records them, with --benchmark-json FILE")
-    return Results(samples, runs, warnings)
+    return Results(samples, runs, warnings, baselines)
 
 
 def _positive_int(value: Any, what: str, name: str, path: Path, zero: bool = False) -> int:
@@ -349,7 +399,8 @@ def _from_suite(run: SuiteRun, warnings: list[str]) -> list[Sample]:
                                variant in ("spark-cluster", "spark-emr")))
         common = dict(workload=str(info["workload"]), variant=variant, rows=rows,
                       output_equal=equal, profile=info.get("profile"),
-                      backend=info.get("backend"), name=name, source=str(path))
+                      backend=info.get("backend"), legacy=_is_legacy(info, variant),
+                      name=name, source=str(path))
         samples.append(Sample(
             measure=measure,
             # a figure whose output differs is withheld: its seconds may be missing
@@ -413,7 +464,7 @@ def _from_bench(bench: BenchFile) -> list[Sample]:
             continue
         common = dict(workload=workload, variant=variant, rows=int(rows),
                       output_equal=r.output_equal,
-                      profile=r.profile if variant in LEGACY else None,
+                      profile=r.profile if r.legacy else None, legacy=r.legacy,
                       name=f"{workload}/{variant}", source=str(bench.path))
         samples.append(Sample(measure="total", seconds=float(seconds), projected=r.projected,
                               sample_rows=r.measured_rows if r.projected else None, **common))

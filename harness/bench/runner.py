@@ -112,7 +112,8 @@ class VariantResult:
     modelled_latency: bool = False
     setup_seconds: float | None = None
     round_trips: int | None = None
-    speedup_vs_per_row: float | None = None
+    speedup_vs_baseline: float | None = None  # rows/s over the baseline legacy variant's
+    legacy: bool = False  # one of the workload's legacy variants
     mismatch: str | None = None
     output_digest: str | None = None  # see equivalence.digest: the gate's output check
     details: dict[str, Any] = field(default_factory=dict)
@@ -132,6 +133,7 @@ class BenchReport:
                                                                time.gmtime()))
     reference_description: str = ""
     reference_independent: bool = True  # False: `reference` is one of the variants
+    baseline: str | None = None  # the legacy variant speed-ups are against
 
     @property
     def all_equal(self) -> bool:
@@ -148,6 +150,7 @@ class BenchReport:
             "reference": self.reference,
             "reference_description": self.reference_description,
             "reference_independent": self.reference_independent,
+            "baseline": self.baseline,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -241,10 +244,12 @@ class BenchRun:
             outputs = result.pop("outputs")
             expected = self._expected(result.pop("sample", None))
             results.append(self._verify(name, result, outputs, expected))
-        per_row = next((r for r in results if r.variant == "per-row" and r.rows_per_s), None)
+        baseline = self.workload.baseline_variant
+        base = next((r for r in results if r.variant == baseline and r.rows_per_s), None)
         for r in results:
-            if per_row and r.rows_per_s:
-                r.speedup_vs_per_row = r.rows_per_s / per_row.rows_per_s
+            r.legacy = r.variant in self.workload.legacy
+            if base and r.rows_per_s:
+                r.speedup_vs_baseline = r.rows_per_s / base.rows_per_s
         from harness.bench.machine import machine_info
 
         return BenchReport(
@@ -270,6 +275,7 @@ class BenchRun:
                                    "the vectorised variant (the workload gives no "
                                    "independent reference; nothing checks that variant)"),
             reference_independent=self.workload.independent_reference,
+            baseline=baseline,
             machine=(self._machine or (lambda: machine_info(self.options.java_home)))(),
             results=results,
         )

@@ -66,7 +66,7 @@ def bench(request: BenchRequest, settings: Settings | None = None, *,
           ) -> BenchOutcome:
     """Run `harness bench`: every chosen variant on one fixture, outputs proven equal, the
     JSON written (default .harness/bench-latest.json). Bad options fail before anything runs."""
-    from harness.bench.report import write_json
+    from harness.bench.table import write_json
     from harness.targets import ClusterSpark
     from harness.workloads import get_workload
     from harness.workloads.fixtures import resolve_fixture

@@ -1,5 +1,6 @@
 """`harness plan --rows N`: from the Spark job's measured time on the local cluster, project
-run time and cost at a target volume on candidate EMR clusters, next to the legacy job.
+run time and cost at a target volume on candidate EMR clusters, next to the legacy job (the
+workload's baseline legacy variant, as the bench JSON names it).
 
 The model, stated so its limits are plain: job time = fixed + rows x per-row, fitted by
 least squares over the measured sizes (Spark session start-up kept apart); the per-row
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.bench.results import read_bench
+from harness.bench.results import BenchFile, read_bench
 from harness.bench.scaling import fit_line
 from harness.catalog import instance_type
 from harness.cost.estimate import estimate
@@ -66,29 +67,44 @@ class Fit:
         return self.fixed_s + rows * self.per_row_core_s / cores
 
 
-def load_points(paths: list[Path]) -> tuple[list[Point], float | None]:
-    """Spark measurements (and the legacy per-row rate, if any) from bench JSON files."""
-    points, per_row_rate = [], None
+@dataclass(frozen=True)
+class LegacyRate:
+    """The legacy job's rate: the workload's baseline legacy variant and its rows/s."""
+
+    variant: str
+    rows_per_s: float
+
+
+def _baseline_rate(bench: BenchFile) -> LegacyRate | None:
+    result = bench.result(bench.baseline)
+    if result is None or not result.rows_per_s:
+        return None
+    return LegacyRate(result.variant, result.rows_per_s)
+
+
+def load_points(paths: list[Path]) -> tuple[list[Point], LegacyRate | None]:
+    """Spark measurements (and the baseline legacy variant's rate, if any) from bench JSON
+    files."""
+    points, rate = [], None
     for path in paths:
-        for result in read_bench(path).results:
+        bench = read_bench(path)
+        for result in bench.results:
             job_s = result.details.get("job_s")
             if result.variant == "spark" and result.output_equal and job_s and \
                     result.rows_in:
                 points.append(Point(result.rows_in, job_s,
                                     result.details.get("session_start_s") or 0.0,
                                     int(result.details.get("cores") or 1)))
-            if result.variant == "per-row" and result.rows_per_s:
-                per_row_rate = result.rows_per_s
+        rate = _baseline_rate(bench) or rate
     if not points:
         raise UsageError("no verified Spark measurement in the given files",
                          "run harness bench --cluster --variants spark --json FILE first")
-    return points, per_row_rate
+    return points, rate
 
 
-def legacy_rate(path: Path) -> float | None:
-    """The per-row legacy variant's rows/s in a bench JSON (projected or measured)."""
-    rates = [r.rows_per_s for r in read_bench(path).results if r.variant == "per-row"]
-    return rates[0] if rates and rates[0] else None
+def legacy_rate(path: Path) -> LegacyRate | None:
+    """The baseline legacy variant's rows/s in a bench JSON (projected or measured)."""
+    return _baseline_rate(read_bench(path))
 
 
 def fit(points: list[Point]) -> Fit:
@@ -121,13 +137,15 @@ def project(rows: int, model: Fit, region: str = "us-east-1") -> list[Projection
     return projections
 
 
-def legacy_projection(rows: int, rows_per_s: float | None, region: str) -> dict | None:
-    """The legacy per-row job at the target size, on one m5.xlarge host (EC2 only)."""
-    if not rows_per_s:
+def legacy_projection(rows: int, rate: LegacyRate | None, region: str) -> dict | None:
+    """The legacy job (its baseline variant) at the target size, on one m5.xlarge host (EC2
+    only)."""
+    if rate is None:
         return None
-    seconds = rows / rows_per_s
+    seconds = rows / rate.rows_per_s
     price = hourly_price("m5.xlarge", region).ec2_on_demand
-    return {"seconds": seconds, "host": "m5.xlarge", "cost": round(seconds / 3600 * price, 4)}
+    return {"variant": rate.variant, "seconds": seconds, "host": "m5.xlarge",
+            "cost": round(seconds / 3600 * price, 4)}
 
 
 def plot(projections: list[Projection], legacy: dict | None, rows: int, path: Path) -> None:
@@ -139,7 +157,8 @@ def plot(projections: list[Projection], legacy: dict | None, rows: int, path: Pa
                     xytext=(6, 4), fontsize=8)
     if legacy:
         ax.scatter(legacy["seconds"] / 60, legacy["cost"], marker="x", s=80, color="black")
-        ax.annotate("legacy per-row (1 host)", (legacy["seconds"] / 60, legacy["cost"]),
+        ax.annotate(f"legacy {legacy['variant']} (1 host)",
+                    (legacy["seconds"] / 60, legacy["cost"]),
                     textcoords="offset points", xytext=(6, 4), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("projected job time (minutes, log scale)")
@@ -173,12 +192,12 @@ def make_plan(rows: int, from_json: list[Path], region: str = "us-east-1",
     """Fit the measured Spark runs, project them to `rows` on the candidate clusters (and
     the legacy job beside them), compare with a real run at `rows` when `check` names one,
     and draw the plot when `plot_path` is given."""
-    points, per_row_rate = load_points(from_json)
+    points, rate = load_points(from_json)
     if legacy_from is not None:
-        per_row_rate = legacy_rate(legacy_from) or per_row_rate
+        rate = legacy_rate(legacy_from) or rate
     model = fit(points)
     projections = project(rows, model, region)
-    legacy = legacy_projection(rows, per_row_rate, region)
+    legacy = legacy_projection(rows, rate, region)
     checked = None
     if check is not None:
         real, _ = load_points([check])

@@ -30,6 +30,9 @@ Tables = dict[str, pa.Table]
 Outputs = dict[str, pd.DataFrame]
 
 VECTORISED = "vectorised"  # the variant name of a workload's vectorised implementation
+# The Spark variants' names as the bench (spark, spark-emr) and the suite (spark-local,
+# spark-cluster, spark-emr) record them: no legacy variant may take one.
+HARNESS_VARIANTS = ("spark", "spark-local", "spark-cluster", "spark-emr")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,10 @@ class Workload:
     # `rows` rows of the fact table, other tables whole). The sampled legacy run and the
     # reference it is judged by both get the cut tables.
     sample_tables: Callable[[Tables, int], Tables] | None = None
+    # The legacy variant every speed-up is against (the job as it runs today); default: the
+    # first of `legacy`. Recorded in the bench JSON and the suite's results, so reports
+    # name it rather than assume one.
+    baseline: str | None = None
     default_rows: int = 400_000
     default_seed: int = 42
     default_bad_share: float = 0.02
@@ -117,6 +124,11 @@ class Workload:
     @property
     def output_names(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.outputs)
+
+    @property
+    def baseline_variant(self) -> str:
+        """The legacy variant speed-ups are against: `baseline`, else the first legacy one."""
+        return self.baseline if self.baseline is not None else next(iter(self.legacy))
 
     @property
     def reference_name(self) -> str:
@@ -173,12 +185,21 @@ class Workload:
                            f"set {part}= to a function")
         if not self.legacy:
             raise fail("has no legacy implementation", "add legacy={'name': LegacyImpl(...)}")
+        if self.baseline is not None and self.baseline not in self.legacy:
+            raise fail(f"its baseline {self.baseline!r} is not one of its legacy variants "
+                       f"({', '.join(self.legacy)})",
+                       "set baseline= to a key of legacy, or leave it out for the first")
+        own = [n for n in self.legacy if n in (VECTORISED, *HARNESS_VARIANTS)]
+        if own:
+            raise fail(f"its legacy variant {own[0]!r} has the name of one of the harness's "
+                       "own variants", "give the legacy implementation a name of its own, "
+                       "e.g. 'row-by-row'")
         if self.reference is not None and not (
                 isinstance(self.reference, ReferenceImpl) and callable(self.reference.run)):
             raise fail("its reference is not a ReferenceImpl with a callable run",
                        "set reference=ReferenceImpl(name, run, description), or leave it out")
         if self.reference is not None and \
-                self.reference.name in (VECTORISED, "spark", *self.legacy):
+                self.reference.name in (VECTORISED, *HARNESS_VARIANTS, *self.legacy):
             raise fail(f"its reference is named {self.reference.name!r}, like a variant",
                        "give the reference a name of its own, e.g. 'duckdb-sql'")
         if not isinstance(self.timestamp_tolerance, dt.timedelta) or \

@@ -89,6 +89,12 @@ def test_harness_bench_runs_every_variant_and_writes_json(tmp_path):
     assert results["per-row"]["projected"] and results["per-row"]["rows_in"] == 500
     assert not results["spark"]["projected"] and results["spark"]["rows_in"] == 1500
     assert results["spark"]["details"]["job_s"] > 0
+    # the cascade's baseline, recorded with which variants are legacy and the speed-ups
+    assert report["baseline"] == "per-row" and "vs per-row" in proc.stdout
+    assert [v for v, r in results.items() if r["legacy"]] == ["per-row", "batched", "async"]
+    assert results["per-row"]["speedup_vs_baseline"] == 1.0
+    assert results["batched"]["speedup_vs_baseline"] == pytest.approx(
+        results["batched"]["rows_per_s"] / results["per-row"]["rows_per_s"])
 
 
 @pytest.mark.parametrize("backend", CLUSTER_BACKENDS)

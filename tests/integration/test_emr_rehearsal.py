@@ -121,7 +121,7 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     local = tmp_path_factory.mktemp("emr-out")
     download_prefix(s3, S3Uri("curated", "emr-run"), local)
     outputs = {name: pd.read_parquet(local / name) for name in cascade.output_names}
-    comparison = compare_outputs(cascade.outputs, cascade.vectorised(fixture.read_tables()),
+    comparison = compare_outputs(cascade.outputs, cascade.reference_outputs(fixture.read_tables()),
                                  outputs, 1e-9)
     assert comparison.equal, comparison.summary()
 

@@ -85,7 +85,7 @@ def test_harness_target_runs_a_workloads_job_and_hands_back_its_outputs(pytester
             run = harness_target("local").run(cascade, data)
             assert run.target == "local" and run.wall_s > 0 and run.job_s > 0
             assert set(run.outputs) == set(cascade.output_names)
-            reference = cascade.vectorised(data.read_tables())
+            reference = cascade.reference_outputs(data.read_tables())
             comparison = compare_outputs(cascade.outputs, reference, run.outputs, 1e-9)
             assert comparison.equal, comparison.summary()
             assert harness_target("local") is harness_target("local")  # one per session

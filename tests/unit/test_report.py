@@ -243,3 +243,76 @@ def test_bad_extra_info_names_the_benchmark(tmp_path, monkeypatch, capsys):
     text = one_line_error(monkeypatch, capsys, "report", "--json", str(src), "--out",
                           str(tmp_path / "out"))
     assert "test_vectorised_total[10000]" in text and "'lots'" in text
+
+
+def renamed_suite(sizes=SIZES):
+    """A user workload's suite run, as the suite records it now: its legacy variants are
+    row-by-row (the baseline) and in-memory, each benchmark saying it is legacy."""
+    names = {"per-row": "row-by-row", "batched": "in-memory"}
+    out = []
+    for b in suite(sizes, workload="shop"):
+        info = b["extra_info"]
+        if info["variant"] in names:
+            info.update(variant=names[info["variant"]], legacy=True, baseline="row-by-row",
+                        profile="local")
+        out.append(b)
+    return out
+
+
+def test_the_baseline_and_the_legacy_variants_are_read_from_the_results(tmp_path):
+    """A legacy variant not called per-row keeps its speed-up column: the report pivots on
+    the baseline the results name, in the table, the page, report.json and the plot."""
+    report = build_from(renamed_suite())
+    (w,) = report.workloads
+    assert w.baseline == "row-by-row"
+    assert w.series[:3] == ["row-by-row", "in-memory", "vectorised"]  # legacy first
+    rows = {(r.series, r.rows): r for r in w.rows}
+    assert rows[("vectorised", 400_000)].speedup == pytest.approx(80.0 / 0.85)
+    assert rows[("in-memory", 10_000)].speedup == pytest.approx(2.0 / 0.7)
+    # Spark's crossover against the legacy job it replaces is against the baseline
+    assert any(c.incumbent == "row-by-row" for c in w.crossovers)
+    page = report_html.render_html(report, [])
+    assert "speed-up vs row-by-row</th>" in page and "speed-up vs per-row" not in page
+    src = write(tmp_path / "shop.json", renamed_suite())
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["report", "--json", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "report.json").read_text())["workloads"]["shop"]
+    assert data["baseline"] == "row-by-row"
+    table = {(r["variant"], r["rows"]): r for r in data["table"]}
+    assert table[("vectorised", 400_000)]["speedup_vs_baseline"] == pytest.approx(80.0 / 0.85)
+
+
+def test_results_written_before_the_baseline_was_recorded_are_read_as_meant(tmp_path):
+    """The stored runs and old bench JSON recorded neither `legacy` nor `baseline`: every
+    variant not one of the harness's own was legacy and the baseline was per-row (an old
+    bench file's speedup_vs_per_row is its speed-up vs the baseline)."""
+    stored = Path(__file__).parents[2] / "benchmarks/baselines/cascade-2core/run1.json"
+    loaded = results.load([stored])
+    assert loaded.baselines == {"cascade": "per-row"}
+    assert {s.variant for s in loaded.samples if s.legacy} == {"per-row", "batched", "async"}
+    (w,) = report_analysis.build(loaded).workloads
+    assert w.series[:4] == ["per-row", "batched", "async", "vectorised"]
+    assert all(r.speedup for r in w.rows if r.series == "batched" and r.output_equal)
+    old = tmp_path / "old-bench.json"
+    old.write_text(json.dumps({"workload": "cascade", "results": [
+        {"variant": "per-row", "rows_in": 100, "rows_full": 1_000, "rows_per_s": 50.0,
+         "db_rtt_ms": 0.0, "speedup_vs_per_row": 1.0},
+        {"variant": "vectorised", "rows_in": 1_000, "rows_per_s": 5e5, "db_rtt_ms": None,
+         "speedup_vs_per_row": 1e4}]}))
+    bench = results.read_bench(old)
+    assert bench.baseline == "per-row"
+    assert [(r.legacy, r.speedup_vs_baseline) for r in bench.results] == \
+        [(True, 1.0), (False, 1e4)]
+
+
+def test_files_naming_different_baselines_for_a_workload_are_reported(tmp_path):
+    first = write(tmp_path / "a.json", renamed_suite(sizes=(10_000,)))
+    other = renamed_suite(sizes=(100_000,))
+    for b in other:
+        if b["extra_info"].get("legacy"):
+            b["extra_info"]["baseline"] = "in-memory"
+    report = build(first, write(tmp_path / "b.json", other))
+    assert report.workloads[0].baseline == "row-by-row"
+    assert any("shop's baseline is 'in-memory', another file's 'row-by-row'" in w
+               for w in report.warnings)

@@ -60,7 +60,7 @@ def _table(report) -> tuple[dict[str, str], str]:
     """The terminal table as {variant: its output cell} and the caption as one line."""
     from rich.console import Console
 
-    from harness.bench.report import render_table
+    from harness.bench.table import render_table
 
     console = Console(record=True, width=300)
     console.print(render_table(report))
@@ -130,6 +130,86 @@ def test_a_wrong_reference_fails_the_vectorised_variant_too(example):
         workload, reference=ReferenceImpl("other", short_changed, "a bug in the judge"))
     (result,) = bench(wrong_judge, fixture, work, variants=("vectorised",)).results
     assert not result.output_equal and "column 'revenue' differs in 1 row(s)" in result.mismatch
+
+
+def _row_by_row(workload, **kw):
+    """The example with legacy variants not called per-row: in-memory and row-by-row."""
+    module = importlib.import_module("store_revenue")
+    return dataclasses.replace(workload, legacy={
+        "in-memory": LegacyImpl("in-memory", module.per_row, "the loop, in memory"),
+        "row-by-row": LegacyImpl("row-by-row", module.per_row, "dict of running totals")},
+        **kw)
+
+
+def test_the_baseline_is_the_legacy_variant_the_workload_names(example):
+    """A legacy variant called row-by-row keeps the speed-up column everywhere: the bench
+    JSON records it as the baseline and which variants are legacy, the terminal table heads
+    the column with it, and harness report and harness plan read it from the file."""
+    from rich.console import Console
+
+    from harness.bench import report_analysis, report_html, results
+    from harness.bench.table import render_table, write_json
+    from harness.cost import plan
+
+    workload, fixture, work = example
+    report = bench(_row_by_row(workload, baseline="row-by-row"), fixture, work,
+                   variants=("in-memory", "row-by-row", "vectorised"))
+    saved = report.to_json()
+    assert saved["baseline"] == "row-by-row"
+    by = {r["variant"]: r for r in saved["results"]}
+    assert [by[v]["legacy"] for v in ("in-memory", "row-by-row", "vectorised")] == \
+        [True, True, False]
+    base_rate = by["row-by-row"]["rows_per_s"]
+    assert by["row-by-row"]["speedup_vs_baseline"] == 1.0
+    assert by["vectorised"]["speedup_vs_baseline"] == \
+        pytest.approx(by["vectorised"]["rows_per_s"] / base_rate)
+
+    console = Console(record=True, width=300)
+    console.print(render_table(report))
+    lines = console.export_text().splitlines()
+    head = next([c.strip() for c in line.split("┃")[1:-1]] for line in lines if "┃" in line)
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if "│" in line]
+    column = head.index("vs row-by-row")
+    speedups = {row[0]: row[column] for row in cells}
+    assert speedups["row-by-row"] == "1.0x"
+    assert speedups["vectorised"] == f"{by['vectorised']['speedup_vs_baseline']:,.1f}x"
+
+    path = work / "bench.json"
+    write_json(report, path)
+    built = report_analysis.build(results.load([path]))
+    (w,) = built.workloads
+    assert w.baseline == "row-by-row"
+    assert w.series == ["row-by-row", "in-memory", "vectorised"]  # the baseline first
+    rows = {r.series: r for r in w.rows if r.rows == fixture.rows}
+    assert rows["row-by-row"].speedup == 1.0
+    assert rows["vectorised"].speedup == pytest.approx(by["vectorised"]["speedup_vs_baseline"])
+    assert rows["in-memory"].speedup is not None
+    page = report_html.render_html(built, [])
+    assert "speed-up vs row-by-row</th>" in page
+    assert "Speed-up is against row-by-row at the same size" in page
+    rate = plan.legacy_rate(path)
+    assert rate == plan.LegacyRate("row-by-row", base_rate)
+    projected = plan.legacy_projection(100_000, rate, "us-east-1")
+    assert projected["variant"] == "row-by-row"
+    assert projected["seconds"] == pytest.approx(100_000 / base_rate)
+
+
+def test_the_baseline_defaults_to_the_first_legacy_variant_and_must_be_one(example):
+    workload, fixture, work = example
+    assert _row_by_row(workload).validate().baseline_variant == "in-memory"
+    assert _row_by_row(workload, baseline="row-by-row").baseline_variant == "row-by-row"
+    report = bench(_row_by_row(workload), fixture, work, variants=("row-by-row",))
+    assert report.baseline == "in-memory"  # named, though it did not run
+    assert report.results[0].speedup_vs_baseline is None
+    with pytest.raises(WorkloadError, match="its baseline 'per-row' is not one of its legacy "
+                                            "variants \\(in-memory, row-by-row\\)"):
+        bench(_row_by_row(workload, baseline="per-row"), fixture, work)
+    module = importlib.import_module("store_revenue")
+    own_name = dataclasses.replace(workload, legacy={
+        "spark": LegacyImpl("spark", module.per_row, "not Spark at all")})
+    with pytest.raises(WorkloadError, match="its legacy variant 'spark' has the name of one "
+                                            "of the harness's own variants"):
+        bench(own_name, fixture, work, variants=("vectorised",))
 
 
 def test_loading_errors_name_the_problem(tmp_path, monkeypatch):

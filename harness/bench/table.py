@@ -1,4 +1,5 @@
-"""Presenting a bench run: the terminal table, the JSON file and a rich progress sink."""
+"""The terminal table of `harness bench` (not `harness report`, which is report_*.py), its
+JSON file and a rich progress sink."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ def render_table(report: BenchReport) -> Table:
                 "Projected figures are extrapolated from the measured sample.",
     )
     for col, justify in (("variant", "left"), ("rows", "right"), ("wall s", "right"),
-                         ("rows/s", "right"), ("vs per-row", "right"), ("figure", "left"),
-                         ("output", "left")):
+                         ("rows/s", "right"), (f"vs {report.baseline or 'baseline'}", "right"),
+                         ("figure", "left"), ("output", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in report.results:
         figure = (f"projected from {r.measured_rows:,} rows in {r.measured_seconds:.1f} s"
@@ -49,7 +50,7 @@ def render_table(report: BenchReport) -> Table:
             f"{r.rows_full:,}",
             _num(r.seconds, 2),
             _num(r.rows_per_s, 0),
-            "—" if r.speedup_vs_per_row is None else f"{r.speedup_vs_per_row:,.1f}x",
+            "—" if r.speedup_vs_baseline is None else f"{r.speedup_vs_baseline:,.1f}x",
             figure,
             _verdict(r),
         )
