@@ -29,7 +29,12 @@ test: $(STAMP)
 ## few variants, gated against its own stored baseline (`tox -e bench` is the full gate).
 ## Exit 0 passed, 1 failed, 3 ambiguous. GATE_ARGS adds gate options.
 CI_GATE_BASELINE := benchmarks/baselines/cascade-2core-ci
-CI_GATE_SUITE := --bench-sizes=2000 --bench-variants=batched,vectorised,spark-local
+CI_GATE_SUITE := --bench-sizes=10000 --bench-variants=batched,vectorised,spark-local
+# CI runs on one noisy 2-core machine right after 20 minutes of tests: the gate there is
+# for gross regressions (a doubling fails), not the 10% `tox -e bench` looks for. At 2,000
+# rows vectorised (28 ms) failed an unchanged tree in the first fresh-clone CI run (+27%,
+# 8 ms, after its re-run); at 10,000 rows and these bounds it is judged on what it does.
+CI_GATE_BOUNDS := --threshold 50 --noise-floor-ms 20
 CI_GATE_RUN := .harness/ci-gate/run.json
 
 # A suite whose variant fails its output check still writes its JSON: the gate then names
@@ -39,7 +44,7 @@ ci-gate: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_suite.py -q -p no:cacheprovider $(CI_GATE_SUITE) \
 		--benchmark-json $(CI_GATE_RUN); suite=$$?; \
 	$(BIN)/harness gate --baseline $(CI_GATE_BASELINE) --current $(CI_GATE_RUN) \
-		$(GATE_ARGS) || exit $$?; exit $$suite
+		$(CI_GATE_BOUNDS) $(GATE_ARGS) || exit $$?; exit $$suite
 
 ## Record the CI gate's baseline anew: RUNS runs (default 3) back to back, on a quiet machine.
 RUNS ?= 3
