@@ -25,7 +25,11 @@ Which of the three moves least between quiet runs of the same tree is a question
 not for a docstring: `spreads` computes each benchmark's spread, (max - min) / median over a
 baseline directory's runs, all three ways. Over the four cascade-2core runs of 2026-11-29,
 dividing by the run's reference widened the spread of 29 of 39 benchmarks (median 24.2%
-against 21.0% raw), so `raw` is the default until fresh back-to-back runs decide.
+against 21.0% raw); over three back-to-back runs of the current suite (2026-12-02, with
+paired figures) the median spread was 23.0% raw, 23.2% over the reference and 29.2% over
+the paired reference, raw the smallest for 8 of 23 benchmarks and no way better across the
+board. Neither division earns its complexity on this machine, so the default is `raw`
+(benchmarks/baselines/README.md has the numbers).
 
 A baseline is one run or several runs of the same suite on the same machine kind (a
 directory of JSON files, or --baseline repeated). With several, each benchmark's baseline
@@ -51,7 +55,7 @@ from harness.bench.results import Benchmark, ResultsError, SuiteRun, read_suite
 from harness.errors import HarnessError
 
 NORMALISATIONS = ("raw", "reference", "paired")
-DEFAULT_NORMALISATION = "raw"  # until back-to-back baseline runs decide (see `spreads`)
+DEFAULT_NORMALISATION = "raw"  # decided from back-to-back baseline runs (module docstring)
 
 
 class GateError(HarnessError):
