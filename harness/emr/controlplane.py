@@ -19,7 +19,7 @@ from typing import Any
 import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
-from harness.cluster import BACKENDS, build_topology
+from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
@@ -74,7 +74,7 @@ class ControlPlane:
             tmp.write_text(json.dumps(data, indent=1))
             tmp.replace(self._records)
 
-    def acquire(self, jobflow: JobFlow, memory_mb: int) -> bool:
+    def acquire(self, jobflow: JobFlow, memory_mb: int, mapping: str = "") -> bool:
         """Wait in STARTING until the machine has room for this job flow's workers (False
         when termination is requested meanwhile). check_job_flow refused what never fits."""
         with self._capacity:
@@ -86,7 +86,8 @@ class ControlPlane:
                                          f"of {self.capacity_mb} MB in use by {others}")
                 self._capacity.wait(timeout=1.0)
             self._in_use[jobflow.id] = memory_mb
-            jobflow.emr.provisioning("Provisioning local nodes")
+            jobflow.emr.provisioning(f"Provisioning local nodes: {mapping}" if mapping
+                                     else "Provisioning local nodes")
         return True
 
     def release(self, jobflow: JobFlow) -> None:
@@ -99,8 +100,19 @@ class ControlPlane:
 
     def instance_groups(self, emr: RehearsalCluster) -> list[dict[str, Any]]:
         return [{"Name": g.name, "InstanceRole": g.role, "InstanceType": g.instance_type,
-                 "InstanceCount": g.num_instances, "Market": g.market or "ON_DEMAND"}
+                 "InstanceCount": g.num_instances, "Market": g.market or "ON_DEMAND",
+                 "Id": g.id}
                 for g in emr.instance_groups]
+
+    @property
+    def jobflow_budget_mb(self) -> int:
+        """What one job flow's workers may use: HARNESS_EMR_JOBFLOW_MEMORY_MB, within what
+        this endpoint gives all job flows (which follows the host's memory)."""
+        return min(self.jobflow_memory_mb, self.capacity_mb)
+
+    def topology(self, groups: list[dict[str, Any]]) -> Topology:
+        """The local nodes of a job flow's instance groups (the README's mapping rule)."""
+        return build_topology(groups, self.jobflow_budget_mb, host_cores=os.cpu_count())
 
     def fetch(self, uri: str, dest_dir: Path) -> Path:
         """Download an s3:// object into dest_dir (HarnessError with S3's reason if not)."""
@@ -185,11 +197,10 @@ class ControlPlane:
     def check_job_flow(self, request: dict[str, Any]) -> None:
         """Refuse (ValidationException) a RunJobFlow request whose workers can never fit."""
         try:
-            topology = build_topology(validation.requested_groups(request),
-                                      self.jobflow_memory_mb, host_cores=os.cpu_count())
+            topology = self.topology(validation.requested_groups(request))
         except HarnessError as exc:
-            raise validation.validation(exc.problem) from None
-        needed = topology.worker_memory_budget_mb
+            raise validation.validation(f"{exc.problem}; {exc.remedy}") from None
+        needed = topology.worker_memory_mb
         if needed > self.capacity_mb:
             raise validation.validation(
                 f"The job flow's workers need {needed} MB, more than the {self.capacity_mb} "

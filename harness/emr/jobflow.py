@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import logs
-from harness.cluster import BACKENDS, NodeProcess, RunningCluster, build_topology
+from harness.cluster import BACKENDS, NodeProcess, RunningCluster, Topology
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.steps import StepDefinitionError, plan_step
 from harness.errors import HarnessError
@@ -42,6 +41,7 @@ class JobFlow:
         self.keep_alive = bool(emr.keep_job_flow_alive_when_no_steps)
         self.log_uri: str | None = emr.log_uri
         self.cluster: RunningCluster | None = None
+        self.topology: Topology | None = None
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
         self.spark_conf_dir = self.dir / "spark-conf"
         self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
@@ -66,10 +66,9 @@ class JobFlow:
             self.plane.release(self)
 
     def _lifecycle(self) -> None:
-        groups = self.plane.instance_groups(self.emr)
-        topology = build_topology(groups, self.plane.jobflow_memory_mb,
-                                  host_cores=os.cpu_count())
-        if not self.plane.acquire(self, topology.worker_memory_budget_mb):
+        topology = self.topology = self.plane.topology(self.plane.instance_groups(self.emr))
+        if not self.plane.acquire(self, topology.worker_memory_mb,
+                                  "; ".join(topology.mapping_lines())):
             return self._end()
         self.cluster = self.backend.start(topology, self.dir, self.id)
         self.plane.record(self)
@@ -149,7 +148,9 @@ class JobFlow:
                                   f"code {rc}")
                     return
 
-        threads = [threading.Thread(target=on_node, args=(node,)) for node in self.cluster.nodes]
+        # once per EMR node: a single-node cluster's worker runs on the master node
+        threads = [threading.Thread(target=on_node, args=(node,)) for node in self.cluster.nodes
+                   if node.spec.on_node == node.spec.name]
         for t in threads:
             t.start()
         for t in threads:
@@ -194,7 +195,8 @@ class JobFlow:
         controller = step_dir / "controller"
         args = list(step.args)
         lines = [f"{datetime.now(UTC).isoformat()} INFO step {step.id} ({step.name}) "
-                 f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}"]
+                 f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}",
+                 *(f"MAPPING {line}" for line in self.cluster.mapping)]
         rc: int | None = None
         reason = message = None
         error_log = "stderr"
