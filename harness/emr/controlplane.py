@@ -23,6 +23,7 @@ from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
+from harness.emr.resources import DEFAULT_EXECUTOR_WAIT_S
 from harness.emr.states import TERMINAL
 from harness.emr.steps import StepDefinitionError, is_s3
 from harness.errors import HarnessError
@@ -36,7 +37,8 @@ class ControlPlane:
     def __init__(self, endpoint_url: str, work_dir: Path, backend: str = "process",
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
-                 region: str = "us-east-1", jar_cache: Path | None = None) -> None:
+                 region: str = "us-east-1", jar_cache: Path | None = None,
+                 executor_wait_s: float = DEFAULT_EXECUTOR_WAIT_S) -> None:
         if backend not in BACKENDS:
             raise HarnessError(f"unknown cluster backend {backend!r} for EMR job flows",
                                f"set HARNESS_EMR_BACKEND to one of: {', '.join(BACKENDS)}")
@@ -47,6 +49,7 @@ class ControlPlane:
         self.work_dir = work_dir.resolve()
         self.backend = backend
         self.jobflow_memory_mb = jobflow_memory_mb
+        self.executor_wait_s = executor_wait_s  # a Spark step's wait for executors, bounded
         self.capacity_mb = capacity_mb or default_memory_budget_mb()
         self.java_home = java_home
         self.jar_cache = jar_cache
