@@ -82,6 +82,8 @@ class RehearsalCluster(Cluster):
     """moto's cluster record, advanced by the runner as the local cluster does instead of
     all at once, with EMR's StateChangeReason code."""
 
+    instance_collection_type = "INSTANCE_GROUP"  # what DescribeCluster says of group clusters
+
     def __init__(self, emr_backend: ElasticMapReduceBackend, **kwargs: Any) -> None:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)

@@ -132,6 +132,8 @@ def test_every_shape_runs_and_the_instance_calls_tell_the_truth(aws):
     instances = emr.list_instances(ClusterId=ids["big"])["Instances"]
     groups = {g["Id"]: g for g in emr.list_instance_groups(ClusterId=ids["big"])["InstanceGroups"]}
     assert all(g.startswith("ig-") for g in groups)
+    assert emr.describe_cluster(ClusterId=ids["big"])["Cluster"]["InstanceCollectionType"] \
+        == "INSTANCE_GROUP"
     core = next(g for g in groups.values() if g["InstanceGroupType"] == "CORE")
     assert (core["RequestedInstanceCount"], core["RunningInstanceCount"],
             core["Status"]["State"]) == (11, 11, "RUNNING")
