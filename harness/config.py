@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     cluster_memory_mb: int | None = Field(default=None, description="memory for all workers")
     emr_jobflow_memory_mb: int = Field(default=3072, description="workers of one job flow")
     emr_capacity_mb: int | None = Field(default=None, description="workers of all job flows")
+    emr_executor_wait_s: float = Field(default=120.0, gt=0, description="a Spark step "
+                                       "fails when its application gets no executors for "
+                                       "this long (while no other application holds any)")
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")

@@ -108,6 +108,7 @@ class ProcessBackend:
                 id=cluster_id, backend=self.alias, master_url=master_url,
                 master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
                 nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+                mapping=topology.mapping_lines(),
                 notes=list(topology.notes),
             )
             self._wait(cluster.workers_registered, nodes,
@@ -127,7 +128,7 @@ class ProcessBackend:
 
     def _stop_nodes(self, nodes: list[Node]) -> None:
         # workers first (with their executors: same process group), then the master
-        for node in sorted(nodes, key=lambda n: n.spec.role == "MASTER"):
+        for node in sorted(nodes, key=lambda n: n.spec.daemon == "master"):
             proc = self._procs.pop(node.spec.name, None)
             if proc is not None:
                 proc.stop(grace_s=5.0)

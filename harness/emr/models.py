@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 from moto.core.utils import utcnow
 from moto.emr.models import Cluster, ElasticMapReduceBackend, Step
 
+import harness.emr.instances as emr_instances
 import harness.emr.validation as validation
 from harness.emr.exceptions import InvalidCluster, InvalidRequestException
+from harness.emr.instances import RehearsalInstanceGroup
 from harness.emr.states import CLEAN_ENDS, TERMINAL
 
 if TYPE_CHECKING:
@@ -79,6 +81,23 @@ class RehearsalStep(Step):
 class RehearsalCluster(Cluster):
     """moto's cluster record, advanced by the runner as the local cluster does instead of
     all at once, with EMR's StateChangeReason code."""
+
+    instance_collection_type = "INSTANCE_GROUP"  # what DescribeCluster says of group clusters
+
+    @property
+    def master_public_dns_name(self) -> str | None:
+        """The (first) master instance's public DNS name, as ListInstances shows it."""
+        master = self._master_instance()
+        return master.public_dns_name if master is not None else None
+
+    @property
+    def master_instance_id(self) -> str | None:
+        """DescribeJobFlows' MasterInstanceId: the master's EC2 instance id."""
+        master = self._master_instance()
+        return master.ec2_instance_id if master is not None else None
+
+    def _master_instance(self) -> Any:
+        return next((i for i in self.ec2_instances if i.instance_group.role == "MASTER"), None)
 
     def __init__(self, emr_backend: ElasticMapReduceBackend, **kwargs: Any) -> None:
         self.lock = threading.RLock()
@@ -172,6 +191,13 @@ class RehearsalCluster(Cluster):
             self._change("TERMINATED" if code in CLEAN_ENDS else "TERMINATED_WITH_ERRORS",
                          code, message)
 
+    def attach_nodes(self, nodes: list[Any]) -> dict[str, list[str]]:
+        """The local nodes are up: each instance learns which node rehearses it. Returns
+        node name -> the EC2 instance ids it stands for."""
+        with self.lock:
+            groups = [g for g in self.instance_groups if isinstance(g, RehearsalInstanceGroup)]
+            return emr_instances.attach(groups, nodes)
+
     def steps_in(self, state: str) -> list[RehearsalStep]:
         return [s for s in self.steps if s.state == state]
 
@@ -188,6 +214,9 @@ class RehearsalCluster(Cluster):
                 return  # once shutting down, a cluster only ends (and ends once)
             self.state = state
             self.last_state_change_code, self.last_state_change_reason = code, message
+            for group in self.instance_groups:
+                if isinstance(group, RehearsalInstanceGroup):
+                    group.follow(state)
             if state in {"RUNNING", "WAITING"} and self.ready_datetime is None:
                 self.ready_datetime = utcnow()
             self.changed.notify_all()
@@ -278,7 +307,21 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
 
     def add_instance_groups(self, cluster_id: str,
                             instance_groups: list[dict[str, Any]]) -> list[Any]:
-        return super().add_instance_groups(self.clusters[cluster_id].id, instance_groups)
+        """moto's, with EMR's ids and states, each group launching its instances."""
+        cluster = self.clusters[cluster_id]
+        added = []
+        for spec in instance_groups:
+            group = RehearsalInstanceGroup(cluster_id=cluster.id, **spec)
+            self.instance_groups[group.id] = group
+            cluster.add_instance_group(group)
+            for instance in emr_instances.launch(self, group):
+                cluster.add_instance(instance)
+            added.append(group)
+        return added
+
+    def run_instances(self, cluster_id: str, instances: dict[str, Any],
+                      instance_group: Any) -> None:
+        """moto launches a group's instances after adding it; here the group did."""
 
     def describe_step(self, cluster_id: str, step_id: str) -> Step:
         step = super().describe_step(cluster_id, step_id)

@@ -100,7 +100,8 @@ class EndpointServer:
                     java_home=settings.java_home,
                     jar_cache=settings.jar_cache,
                     jobflow_memory_mb=settings.emr_jobflow_memory_mb,
-                    capacity_mb=settings.emr_capacity_mb)
+                    capacity_mb=settings.emr_capacity_mb,
+                    executor_wait_s=settings.emr_executor_wait_s)
             except BaseException:
                 self.stop()
                 raise
