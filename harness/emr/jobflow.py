@@ -24,6 +24,7 @@ from harness.emr.steps import StepDefinitionError, plan_step
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
+    from harness.emr.configurations import AppliedConfigurations
     from harness.emr.controlplane import ControlPlane
 
 TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
@@ -44,6 +45,7 @@ class JobFlow:
         self.cluster: RunningCluster | None = None
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
         self.spark_conf_dir = self.dir / "spark-conf"
+        self.configurations: AppliedConfigurations | None = None  # write_spark_conf's
         self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
@@ -202,7 +204,8 @@ class JobFlow:
             home = Path(self.cluster.work_dir) / "master-1" / "home"
             home.mkdir(parents=True, exist_ok=True)
             command = plan_step(step.jar, args, step_dir,
-                                lambda uri, dest: self.plane.fetch(uri, dest))
+                                lambda uri, dest: self.plane.fetch(uri, dest),
+                                self.plane.step_context(self, step))
             lines += [f"NOTE {note}" for note in command.notes]
             lines.append(f"INFO running: {' '.join(command.argv)}")
             controller.write_text("\n".join(lines) + "\n")
@@ -210,8 +213,9 @@ class JobFlow:
             # container (the driver then runs there and its executors in the workers')
             master = self.cluster.nodes[0]
             with (step_dir / "stdout").open("wb") as out, (step_dir / "stderr").open("wb") as err:
-                process = self.backend.spawn(self.cluster, master, command.argv,
-                                             self.plane.node_env(self, master), home, out, err)
+                env = {**self.plane.node_env(self, master), **command.env}
+                process = self.backend.spawn(self.cluster, master, command.argv, env,
+                                             command.cwd or home, out, err)
                 with self.emr.lock:
                     self._processes[step.id] = process
                     interrupted = step.state != "RUNNING"

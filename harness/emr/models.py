@@ -87,6 +87,8 @@ class RehearsalCluster(Cluster):
         # moto's constructor plays a whole life at once (start_cluster, run_bootstrap_actions,
         # maybe terminate); a rehearsal's cluster stays STARTING until its nodes are up
         self._constructing = True
+        # each instance group's own Configurations, by group id (moto keeps none)
+        self.group_configurations: dict[str, list[dict[str, Any]]] = {}
         super().__init__(emr_backend, **kwargs)
         self._constructing = False
         self.last_state_change_reason = "Provisioning local nodes"
@@ -278,6 +280,9 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
 
     def add_instance_groups(self, cluster_id: str,
                             instance_groups: list[dict[str, Any]]) -> list[Any]:
+        # moto's InstanceGroup takes no Configurations: the responses keep them (validated)
+        for group in instance_groups:
+            group.pop("configurations", None)
         return super().add_instance_groups(self.clusters[cluster_id].id, instance_groups)
 
     def describe_step(self, cluster_id: str, step_id: str) -> Step:
