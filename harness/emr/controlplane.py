@@ -165,7 +165,8 @@ class ControlPlane:
         groups = {g.id: g for g in emr.instance_groups}
         own = emr.group_configurations
         master = next((i for i, g in groups.items() if g.role == "MASTER"), None)
-        layered = configurations.layered(emr.configurations, own.get(master, []))
+        layered = configurations.layered(emr.requested_configurations,
+                                         own.get(master, []))
         applied = configurations.apply(
             layered,
             cluster_conf={"spark.master": jobflow.cluster.master_url,

@@ -87,7 +87,9 @@ class RehearsalCluster(Cluster):
         # moto's constructor plays a whole life at once (start_cluster, run_bootstrap_actions,
         # maybe terminate); a rehearsal's cluster stays STARTING until its nodes are up
         self._constructing = True
-        # each instance group's own Configurations, by group id (moto keeps none)
+        # the request's Configurations as given (moto keeps them with keys case-folded)
+        # and each instance group's own, by group id (moto keeps none)
+        self.requested_configurations: list[dict[str, Any]] = []
         self.group_configurations: dict[str, list[dict[str, Any]]] = {}
         super().__init__(emr_backend, **kwargs)
         self._constructing = False

@@ -91,6 +91,7 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
                 cluster.terminate(code, f"The cluster could not be created: {exc}")
                 return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn})
         assert cluster is not None
+        cluster.requested_configurations = list(self.request_body.get("Configurations") or [])
         requested = (self.request_body.get("Instances") or {}).get("InstanceGroups") or []
         cluster.group_configurations = {
             group.id: list(spec.get("Configurations") or [])

@@ -9,7 +9,13 @@ import pytest
 
 from harness.catalog import instance_types
 from harness.emr.rehearse import spark_version_note
-from harness.emr.steps import StepContext, StepDefinitionError, plan_step, properties_of
+from harness.emr.steps import (
+    HADOOP_JAR_JVM_OPTS,
+    StepContext,
+    StepDefinitionError,
+    plan_step,
+    properties_of,
+)
 from harness.emr.validation import EmrApiError, check_run_job_flow, check_shape
 
 TYPES = set(instance_types())
@@ -186,7 +192,7 @@ def test_custom_jar_runs_as_hadoop_jar(tmp_path):
                           notes=["from the job flow"])
     command = plan_step(str(plain), ["a", "b"], tmp_path, fetch, context)
     assert command.argv == [
-        "/jdk/bin/java", "-Dk=v", "-cp",
+        "/jdk/bin/java", *HADOOP_JAR_JVM_OPTS, "-Dk=v", "-cp",
         f"{tmp_path / 'hc'}:{plain}:{tmp_path / 'spark' / 'jars' / '*'}:/j/hadoop-aws.jar",
         "com.example.Main", "a", "b"]
     assert command.notes[0] == "from the job flow"
