@@ -189,16 +189,22 @@ class ControlPlane:
         from harness.emr.steps import properties_of, scala_version
         from harness.spark import java_executable, spark_home
 
-        home = Path(getattr(jobflow.cluster, "spark_home", None) or spark_home())
+        # the Spark on the nodes (rt's seam); until then the embedded pyspark, or the node
+        # image's for container nodes
+        home = Path(getattr(jobflow.cluster, "spark_home", None) or (
+            "/opt/emr-rehearsal/spark" if jobflow.backend.ships_s3a_jars else spark_home()))
+        java = Path("java") if jobflow.backend.ships_s3a_jars else \
+            java_executable(self.java_home)
+        scala = scala_version(home)
         applied = jobflow.configurations
         notes = list(applied.notes) if applied else []
         if applied and applied.harness_defaults:
             notes.append("harness performance defaults in force (a spark-defaults "
                          "Configuration or --conf overrides each): " + ", ".join(
                              f"{k}={v}" for k, v in applied.harness_defaults.items()))
-        notes.append(f"Spark runtime {home} (Scala {scala_version(home) or 'unknown'})")
+        notes.append(f"Spark runtime {home} (Scala {scala or 'unknown'})")
         return StepContext(
-            spark_home=home, java=java_executable(self.java_home),
+            spark_home=home, java=java, scala=scala,
             jars=[] if jobflow.backend.ships_s3a_jars else self.jars(),
             hadoop_conf_dir=jobflow.dir / "hadoop-conf",
             main_class=step.hadoop_jar_step.get("MainClass"),

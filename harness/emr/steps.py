@@ -88,6 +88,7 @@ class StepContext:
     main_class: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # the job flow's, for every controller log
+    scala: str | None = None  # the release's Scala binary version, e.g. "2.12"
 
 
 def is_s3(uri: str) -> bool:
@@ -118,7 +119,7 @@ def _plan(jar: str, args: list[str], workdir: Path, fetch: Callable[[str, Path],
         if not args:
             raise StepDefinitionError("command-runner.jar needs a command in Args")
         if args[0] in _SPARK_SUBMIT:
-            command = _spark_submit(args[1:], workdir, fetch)
+            command = _spark_submit(args[1:], workdir, fetch, context)
             if args[0] != "spark-submit":
                 command.notes.insert(0, f"{args[0]} is the release's spark-submit")
             return command
@@ -155,6 +156,7 @@ def _hadoop_jar(jar: str, args: list[str], workdir: Path,
         notes.append(f"custom JAR {jar} downloaded to {local}")
     if not local.is_file():
         raise StepDefinitionError(f"custom JAR {jar} does not exist on the master node")
+    notes += _scala_note(local, context.scala)
     manifest_main = manifest_main_class(local)
     main_args = list(args)
     if manifest_main:
@@ -196,6 +198,34 @@ def manifest_main_class(jar: Path) -> str | None:
         return None
     match = re.search(r"^Main-Class:\s*(\S+)", text, re.MULTILINE)
     return match.group(1) if match else None
+
+
+def jar_scala(jar: Path) -> str | None:
+    """The Scala binary version a jar was built for, when it says (an sbt/Maven artifact
+    name such as app_2.12-1.0.jar, inside or as the file name); None for Java jars."""
+    names = [jar.name]
+    try:
+        with zipfile.ZipFile(jar) as archive:
+            names += [n for n in archive.namelist() if n.endswith("pom.properties")]
+            names += [archive.read(n).decode("utf-8", "replace") for n in names[1:]]
+    except (zipfile.BadZipFile, OSError):
+        pass
+    for text in names:
+        match = re.search(r"_(2\.1[0-3]|3)(?:[-./]|$)", text, re.MULTILINE)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _scala_note(jar: Path, runtime: str | None) -> list[str]:
+    built = jar_scala(jar) if jar.is_file() else None
+    if built is None or runtime is None:
+        return []
+    if built != runtime:
+        return [f"{jar.name} is built for Scala {built}; this release's Spark runs Scala "
+                f"{runtime}, so it fails as it would on EMR (NoSuchMethodError, "
+                "ClassNotFoundException)"]
+    return [f"{jar.name} is built for Scala {built}, the release's"]
 
 
 def split_option_values(args: list[str]) -> list[str]:
@@ -252,8 +282,8 @@ def _localise(option: str, value: str, workdir: Path, fetch: Callable[[str, Path
     return ",".join(local), visible
 
 
-def _spark_submit(args: list[str], workdir: Path,
-                  fetch: Callable[[str, Path], Path]) -> StepCommand:
+def _spark_submit(args: list[str], workdir: Path, fetch: Callable[[str, Path], Path],
+                  context: StepContext) -> StepCommand:
     notes: list[str] = []
     out: list[str] = ["spark-submit"]
     normalised = split_option_values(args)
@@ -290,6 +320,8 @@ def _spark_submit(args: list[str], workdir: Path,
                 local = fetch(arg, workdir)
                 notes.append(f"application {arg} downloaded to {local}")
                 arg = str(local)
+            if arg.endswith(".jar"):
+                notes += _scala_note(Path(arg), context.scala)
             out.append(arg)
             i += 1
             continue

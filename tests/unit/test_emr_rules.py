@@ -13,6 +13,7 @@ from harness.emr.steps import (
     HADOOP_JAR_JVM_OPTS,
     StepContext,
     StepDefinitionError,
+    jar_scala,
     plan_step,
     properties_of,
 )
@@ -218,3 +219,21 @@ def test_release_label_spark_mismatch_is_reported():
     note = spark_version_note("emr-7.12.0", "4.3.0")
     assert "ships Spark 3.5.6" in note and "4.3.0" in note
     assert spark_version_note("emr-7.12.0", "3.5.6") is None
+
+
+def test_a_scala_jar_for_another_scala_is_said_to_fail_as_on_emr(tmp_path):
+    import zipfile
+
+    jar = tmp_path / "etl_2.12-1.0.jar"
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    assert jar_scala(jar) == "2.12"
+    inner = tmp_path / "etl.jar"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("META-INF/maven/com.x/etl_2.13/pom.properties",
+                         "artifactId=etl_2.13\nversion=1.0\n")
+    assert jar_scala(inner) == "2.13"
+    command = plan_step("command-runner.jar", ["spark-submit", "--class", "Main", str(jar)],
+                        tmp_path, fetch, StepContext(scala="2.13"))
+    assert any("built for Scala 2.12; this release's Spark runs Scala 2.13" in n
+               for n in command.notes)
