@@ -7,10 +7,8 @@ one line, and a classification the release lacks refused at RunJobFlow."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,8 @@ from botocore.exceptions import ClientError
 
 from harness.aws.s3 import ensure_bucket
 from harness.spark import spark_home
+from tests.integration.test_emr_rehearsal import _wait_terminal as wait_terminal
+from tests.integration.test_emr_rehearsal import log_text
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent / "steps_fixtures"
@@ -62,20 +62,6 @@ def compile_jar(source: Path, out: Path) -> Path:
     return out
 
 
-def log_text(s3, key):
-    return gzip.decompress(s3.get_object(Bucket="logs", Key=key)["Body"].read()).decode()
-
-
-def wait_terminal(emr, cluster_id, timeout=420):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        state = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
-        if state.startswith("TERMINATED"):
-            return state
-        time.sleep(1)
-    raise AssertionError(f"{cluster_id} did not terminate")
-
-
 def test_steps_and_configurations_run_as_on_emr(endpoint, tmp_path):
     s3, emr = endpoint.client("s3"), endpoint.client("emr")
     for bucket in ("code", "logs", "curated"):
@@ -107,7 +93,7 @@ def test_steps_and_configurations_run_as_on_emr(endpoint, tmp_path):
         step("hive", ["hive-script", "--run-hive-script", "--args", "-f", "s3://code/q.sql"]),
     ]
     cluster_id = emr.run_job_flow(**job_flow("steps", steps, CONFIGURATIONS))["JobFlowId"]
-    assert wait_terminal(emr, cluster_id) == "TERMINATED"
+    assert wait_terminal(emr, cluster_id, timeout=600) == "TERMINATED"
 
     listed = {s["Name"]: s for s in emr.list_steps(ClusterId=cluster_id)["Steps"]}
     states = {name: s["Status"]["State"] for name, s in listed.items()}
