@@ -220,7 +220,7 @@ def apply(configurations: Mapping[str, Mapping[str, Any]], *, cluster_conf: Mapp
     for name, entry in configurations.items():
         props = entry["Properties"]
         if name == "spark-defaults":
-            user.update(props)
+            pass  # last: its properties win over what the others derive, as on EMR
         elif name == "spark":
             user.update(_maximize(props, cluster_conf, workers, notes))
         elif name == "spark-env":
@@ -234,6 +234,7 @@ def apply(configurations: Mapping[str, Mapping[str, Any]], *, cluster_conf: Mapp
         else:
             notes.append(f"Configuration '{name}' is accepted but not applied: it configures "
                          "an application or daemon that does not run in the rehearsal")
+    user.update(configurations.get("spark-defaults", {}).get("Properties", {}))
     for group in groups_with_own:
         notes.append(f"instance group {group} has its own Configurations: they apply to its "
                      "nodes' daemons on EMR; the driver's Spark settings are the master's")

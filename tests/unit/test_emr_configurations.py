@@ -97,6 +97,11 @@ def test_maximize_resource_allocation_from_the_smallest_worker(tmp_path):
     assert conf["spark.executor.instances"] == "3"
     assert conf["spark.default.parallelism"] == "16"
     assert conf["spark.executor.memory"] == "896m"
+    # an explicit spark-defaults value wins over what maximizeResourceAllocation derives
+    conf = applied([{"Classification": "spark-defaults", "Properties": {
+        "spark.executor.cores": "1"}}, {"Classification": "spark", "Properties": {
+            "maximizeResourceAllocation": "true"}}], tmp_path).spark_defaults
+    assert conf["spark.executor.cores"] == "1" and conf["spark.executor.instances"] == "2"
 
 
 def test_spark_env_exports_reach_driver_and_executors(tmp_path):
