@@ -7,6 +7,7 @@ one line, and a classification the release lacks refused at RunJobFlow."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import zipfile
@@ -22,14 +23,20 @@ from tests.integration.test_emr_rehearsal import log_text
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent / "steps_fixtures"
+# the master group's spark-defaults override the cluster's (37 over 11), as on EMR; the
+# core group's own Configurations are accepted and said not to reach the driver
 GROUPS = [
     {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
-     "InstanceCount": 1},
-    {"Name": "Core", "InstanceRole": "CORE", "InstanceType": "m5.xlarge", "InstanceCount": 1},
+     "InstanceCount": 1, "Configurations": [
+         {"Classification": "spark-defaults",
+          "Properties": {"spark.sql.shuffle.partitions": "37"}}]},
+    {"Name": "Core", "InstanceRole": "CORE", "InstanceType": "m5.xlarge", "InstanceCount": 1,
+     "Configurations": [{"Classification": "yarn-site",
+                         "Properties": {"yarn.nodemanager.vmem-check-enabled": "false"}}]},
 ]
 CONFIGURATIONS = [
     {"Classification": "spark-defaults",
-     "Properties": {"spark.sql.shuffle.partitions": "37"}},
+     "Properties": {"spark.sql.shuffle.partitions": "11"}},
     {"Classification": "spark-env", "Properties": {}, "Configurations": [
         {"Classification": "export", "Properties": {"GREETING": "bonjour"}}]},
 ]
@@ -40,7 +47,7 @@ def job_flow(name, steps=(), configurations=(), label="emr-7.9.0", groups=GROUPS
                 Applications=[{"Name": "Spark"}], JobFlowRole="EMR_EC2_DefaultRole",
                 ServiceRole="EMR_DefaultRole", Steps=list(steps),
                 Configurations=list(configurations),
-                Instances={"InstanceGroups": [dict(g) for g in groups],
+                Instances={"InstanceGroups": copy.deepcopy(groups),
                            "KeepJobFlowAliveWhenNoSteps": False})
 
 
@@ -109,6 +116,7 @@ def test_steps_and_configurations_run_as_on_emr(endpoint, tmp_path):
         "driver_partitions": "37", "driver_greeting": "bonjour", "driver_settings": "prod",
         "executors": [["37", "bonjour", "prod"]], "s3a_read_back": 5}
     controller = out("probe", "controller")
+    assert "instance group Core" in controller
     assert "harness performance defaults in force" in controller
     assert "spark.sql.shuffle.partitions" not in controller.split("in force")[1].split("\n")[0]
     assert "custom-jar greeting=hi exists=true scheme=s3a" in out("custom jar")
