@@ -22,6 +22,8 @@ def spark_conf(endpoint: Endpoint, jars: list[Path] | None = None) -> dict[str, 
     conf = {
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # s3n:// too, as on EMR (EMRFS, and S3A since emr-7.10, serve all three schemes)
+        "spark.hadoop.fs.s3n.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.endpoint.region": endpoint.region,
         # S3A committers instead of rename: the magic committer writes straight to the
         # destination with multipart uploads completed at job commit.
@@ -33,6 +35,8 @@ def spark_conf(endpoint: Endpoint, jars: list[Path] | None = None) -> dict[str, 
         "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3a":
             "org.apache.hadoop.fs.s3a.commit.S3ACommitterFactory",
         "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3":
+            "org.apache.hadoop.fs.s3a.commit.S3ACommitterFactory",
+        "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3n":
             "org.apache.hadoop.fs.s3a.commit.S3ACommitterFactory",
     }
     if endpoint.target == "local":

@@ -25,7 +25,7 @@ from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
 from harness.emr.resources import DEFAULT_EXECUTOR_WAIT_S
 from harness.emr.states import TERMINAL
-from harness.emr.steps import StepDefinitionError, is_s3
+from harness.emr.steps import StepContext, StepDefinitionError, is_s3
 from harness.errors import HarnessError
 
 DEFAULT_JOBFLOW_MEMORY_MB = 3072  # workers of one job flow: 3 x ~1 GiB for the small preset
@@ -169,23 +169,61 @@ class ControlPlane:
         return env
 
     def write_spark_conf(self, jobflow: JobFlow) -> None:
-        """spark-defaults.conf for the job flow, as EMR writes one on its master node."""
+        """spark-defaults.conf (and spark-env.sh, hive-site.xml, core-site.xml) for the job
+        flow, as EMR writes them on its master node: the harness's performance defaults,
+        the cluster's master and executor sizing, S3A, then the job flow's Configurations."""
         from harness.aws import s3a
-        from harness.spark import DEFAULT_CONF, FAST_JVM_OPTS
+        from harness.emr import configurations
 
         assert jobflow.cluster is not None
-        conf = {
-            **DEFAULT_CONF,
-            "spark.master": jobflow.cluster.master_url,
-            "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
-            **jobflow.cluster.spark_conf(),
+        emr = jobflow.emr
+        groups = {g.id: g for g in emr.instance_groups}
+        own = emr.group_configurations
+        master = next((i for i, g in groups.items() if g.role == "MASTER"), None)
+        layered = configurations.layered(emr.requested_configurations,
+                                         own.get(master, []))
+        applied = configurations.apply(
+            layered,
+            cluster_conf={"spark.master": jobflow.cluster.master_url,
+                          **jobflow.cluster.spark_conf()},
             # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR
-            **s3a.spark_conf(self.endpoint,
-                             None if jobflow.backend.ships_s3a_jars else self.jars()),
-        }
-        jobflow.spark_conf_dir.mkdir(parents=True, exist_ok=True)
-        lines = [f"{k} {v}" for k, v in conf.items()]
-        (jobflow.spark_conf_dir / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
+            s3a_conf=s3a.spark_conf(self.endpoint,
+                                    None if jobflow.backend.ships_s3a_jars else self.jars()),
+            workers=[(n.spec.cores, n.spec.memory_mb) for n in jobflow.cluster.workers],
+            metastore_dir=self.work_dir / "glue-catalog",
+            groups_with_own=[f"{groups[i].name} ({i})" for i, c in own.items()
+                             if c and i != master and i in groups])
+        applied.write(jobflow.spark_conf_dir, jobflow.dir / "hadoop-conf")
+        jobflow.configurations = applied
+        for note in applied.notes:
+            self.log(f"{jobflow.id}: {note}")
+
+    def step_context(self, jobflow: JobFlow, step: Any) -> StepContext:
+        """What plan_step needs from the job flow: its runtime, Java, S3A jars, Hadoop conf,
+        the step's MainClass and Properties, and the notes every controller log carries."""
+        from harness.emr.steps import properties_of, scala_version
+        from harness.spark import java_executable, spark_home
+
+        # the Spark on the nodes (rt's seam); until then the embedded pyspark, or the node
+        # image's for container nodes
+        home = Path(getattr(jobflow.cluster, "spark_home", None) or (
+            "/opt/emr-rehearsal/spark" if jobflow.backend.ships_s3a_jars else spark_home()))
+        java = Path("java") if jobflow.backend.ships_s3a_jars else \
+            java_executable(self.java_home)
+        scala = scala_version(home)
+        applied = jobflow.configurations
+        notes = list(applied.notes) if applied else []
+        if applied and applied.harness_defaults:
+            notes.append("harness performance defaults in force (a spark-defaults "
+                         "Configuration or --conf overrides each): " + ", ".join(
+                             f"{k}={v}" for k, v in applied.harness_defaults.items()))
+        notes.append(f"Spark runtime {home} (Scala {scala or 'unknown'})")
+        return StepContext(
+            spark_home=home, java=java, scala=scala,
+            jars=[] if jobflow.backend.ships_s3a_jars else self.jars(),
+            hadoop_conf_dir=jobflow.dir / "hadoop-conf",
+            main_class=step.hadoop_jar_step.get("MainClass"),
+            properties=properties_of(step.hadoop_jar_step), notes=notes)
 
     def jars(self) -> list[Path]:
         from harness.aws import s3a

@@ -21,10 +21,11 @@ from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, Topology
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.resources import watch_executors
-from harness.emr.steps import StepDefinitionError, plan_step
+from harness.emr.steps import StepContext, StepDefinitionError, plan_step
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
+    from harness.emr.configurations import AppliedConfigurations
     from harness.emr.controlplane import ControlPlane
 
 TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
@@ -46,6 +47,7 @@ class JobFlow:
         self.topology: Topology | None = None
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
         self.spark_conf_dir = self.dir / "spark-conf"
+        self.configurations: AppliedConfigurations | None = None  # write_spark_conf's
         self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
@@ -197,6 +199,12 @@ class JobFlow:
                 emr.changed.wait(timeout=1.0)
         self._end(*outcome) if outcome else self._end()
 
+    def _step_context(self, step: RehearsalStep) -> StepContext:
+        context = self.plane.step_context(self, step)
+        context.topology = self.topology
+        context.concurrency = self.emr.step_concurrency_level
+        return context
+
     def _step_thread(self, step: RehearsalStep) -> None:
         step_dir = self.dir / "steps" / step.id
         step_dir.mkdir(parents=True, exist_ok=True)
@@ -213,7 +221,7 @@ class JobFlow:
             home.mkdir(parents=True, exist_ok=True)
             command = plan_step(step.jar, args, step_dir,
                                 lambda uri, dest: self.plane.fetch(uri, dest),
-                                self.topology, self.emr.step_concurrency_level)
+                                self._step_context(step))
             lines += [f"NOTE {note}" for note in command.notes]
             lines.append(f"INFO running: {' '.join(command.argv)}")
             controller.write_text("\n".join(lines) + "\n")
@@ -222,8 +230,9 @@ class JobFlow:
             master = self.cluster.nodes[0]
             started = time.time()
             with (step_dir / "stdout").open("wb") as out, (step_dir / "stderr").open("wb") as err:
-                process = self.backend.spawn(self.cluster, master, command.argv,
-                                             self.plane.node_env(self, master), home, out, err)
+                env = {**self.plane.node_env(self, master), **command.env}
+                process = self.backend.spawn(self.cluster, master, command.argv, env,
+                                             command.cwd or home, out, err)
                 with self.emr.lock:
                     self._processes[step.id] = process
                     interrupted = step.state != "RUNNING"

@@ -106,6 +106,10 @@ class RehearsalCluster(Cluster):
         # moto's constructor plays a whole life at once (start_cluster, run_bootstrap_actions,
         # maybe terminate); a rehearsal's cluster stays STARTING until its nodes are up
         self._constructing = True
+        # the request's Configurations as given (moto keeps them with keys case-folded)
+        # and each instance group's own, by group id (moto keeps none)
+        self.requested_configurations: list[dict[str, Any]] = []
+        self.group_configurations: dict[str, list[dict[str, Any]]] = {}
         super().__init__(emr_backend, **kwargs)
         self._constructing = False
         self.last_state_change_reason = "Provisioning local nodes"
@@ -311,6 +315,8 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
         cluster = self.clusters[cluster_id]
         added = []
         for spec in instance_groups:
+            # moto's InstanceGroup takes no Configurations: the responses keep them (validated)
+            spec.pop("configurations", None)
             group = RehearsalInstanceGroup(cluster_id=cluster.id, **spec)
             self.instance_groups[group.id] = group
             cluster.add_instance_group(group)

@@ -16,6 +16,7 @@ from moto.core.responses import ActionResult
 from moto.emr.responses import ElasticMapReduceResponse
 
 import harness.emr.validation as validation
+from harness.emr import configurations
 from harness.emr.exceptions import (
     EmrApiError,
     InternalServerError,
@@ -90,12 +91,21 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
                 cluster.terminate(code, f"The cluster could not be created: {exc}")
                 return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn})
         assert cluster is not None
+        cluster.requested_configurations = list(self.request_body.get("Configurations") or [])
+        requested = (self.request_body.get("Instances") or {}).get("InstanceGroups") or []
+        cluster.group_configurations = {
+            group.id: list(spec.get("Configurations") or [])
+            for group, spec in zip(cluster.instance_groups, requested, strict=False)}
         self.backend.start_job_flow(cluster)
         return result
 
     def add_instance_groups(self) -> ActionResult:
-        validation.check_instance_groups(self.request_body.get("InstanceGroups", []),
-                                         self.backend.instance_type_names, new_cluster=False)
+        groups = self.request_body.get("InstanceGroups", [])
+        validation.check_instance_groups(groups, self.backend.instance_type_names,
+                                         new_cluster=False)
+        label = self.backend.clusters[self._get_param("JobFlowId")].release_label
+        for group in groups:
+            configurations.check_configurations(group.get("Configurations") or [], label)
         return super().add_instance_groups()
 
     def cancel_steps(self) -> ActionResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from harness.emr import configurations
 from harness.emr.exceptions import (
     EmrApiError,
     InvalidRequestException,
@@ -137,6 +138,7 @@ def check_run_job_flow(params: dict[str, Any], known_types: set[str]) -> None:
         raise validation(f"The specified release label '{label}' is not valid. "
                          f"Recent ones: {', '.join(newest)}")
     check_instance_groups(requested_groups(params), known_types, new_cluster=True)
+    configurations.check_request(params)
     for app in params.get("Applications", []):
         name = str(app.get("Name", ""))
         if name.lower() not in APPLICATIONS:

@@ -228,6 +228,12 @@ def _wait_terminal(emr, cluster_id, timeout=300):
      "ValidationException", "StepConcurrencyLevel"),
     (lambda r: r["Instances"]["InstanceGroups"].append(dict(GROUPS[0])),
      "ValidationException", "Exactly one MASTER"),
+    (lambda r: r.update(Configurations=[{"Classification": "spark-defaults"},
+                                        {"Classification": "spark-log4j"}]),
+     "ValidationException", "Classification 'spark-log4j' is not valid"),
+    (lambda r: r["Instances"]["InstanceGroups"][1].update(Configurations=[
+        {"Classification": "spark-env", "Configurations": [{"Classification": "exprt"}]}]),
+     "ValidationException", "'exprt' is not valid for parent classification 'spark-env'"),
 ])
 def test_malformed_requests_get_emr_errors_and_the_endpoint_keeps_serving(
     endpoint, change, code, needle
