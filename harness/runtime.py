@@ -141,7 +141,7 @@ def status(work_dir: Path) -> dict[str, Any]:
         cluster = RunningCluster.from_dict(raw)
         data["clusters"].append(_cluster_status(cluster, cluster.notes))
     for cluster in _jobflow_clusters(work_dir):
-        data["clusters"].append(_cluster_status(cluster, ["EMR job flow"]))
+        data["clusters"].append(_cluster_status(cluster, ["EMR job flow", *cluster.notes]))
     if state.endpoint is not None:
         record = state.endpoint
         healthy = record.alive and Endpoint(url=record.url, region=record.region).healthy()

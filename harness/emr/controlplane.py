@@ -21,6 +21,7 @@ from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, build_topology
 from harness.cluster.topology import default_memory_budget_mb
+from harness.emr import observe
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
 from harness.emr.states import TERMINAL
@@ -161,6 +162,7 @@ class ControlPlane:
         assert jobflow.cluster is not None
         conf = {
             **DEFAULT_CONF,
+            **observe.event_log_conf(jobflow.dir),  # for the job flow's History Server
             "spark.master": jobflow.cluster.master_url,
             "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
             **jobflow.cluster.spark_conf(),
