@@ -116,3 +116,37 @@ def spark_apps_running(master_status: Callable[[], dict[str, Any]]) -> bool:
         return bool(master_status().get("activeapps"))
     except (OSError, ValueError):
         return True
+
+
+# -- clients of an endpoint (harness down, harness rehearse) -----------------------------
+
+LIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+
+
+def protected_job_flows(emr: Any, cluster_ids: list[str] | None = None) -> list[str]:
+    """The live job flows (of `cluster_ids`, default all) an EMR client sees that are
+    termination protected."""
+    if cluster_ids is None:
+        cluster_ids = [c["Id"] for c in
+                       emr.list_clusters(ClusterStates=LIVE_STATES)["Clusters"]]
+    return [i for i in cluster_ids
+            if emr.describe_cluster(ClusterId=i)["Cluster"].get("TerminationProtected")]
+
+
+def release_protection(emr: Any, force: bool,
+                       cluster_ids: list[str] | None = None) -> list[str]:
+    """Before stopping job flows (default: every live one): refuse (HarnessError) while one
+    is protected, as TerminateJobFlows does, unless `force`, which removes the protection
+    first; returns the job flows it was removed from."""
+    from harness.errors import HarnessError
+
+    protected = protected_job_flows(emr, cluster_ids)
+    if protected and not force:
+        raise HarnessError(
+            f"job flow(s) {', '.join(protected)} are termination protected, so nothing was "
+            "stopped", "run `harness down --force` to remove the protection and terminate "
+            "them, or `aws emr modify-cluster-attributes --cluster-id ID "
+            "--no-termination-protected` first")
+    if protected:
+        emr.set_termination_protection(JobFlowIds=protected, TerminationProtected=False)
+    return protected

@@ -197,6 +197,43 @@ def test_terminate_process_kills_the_whole_process_group(tmp_path):
     time.sleep(0.3)
     cancellation.cancel_running(process, "TERMINATE_PROCESS", tmp_path, exited)
     assert exited.wait(10) and process.proc.returncode == -signal.SIGKILL
-    members = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True,
-                             text=True).stdout.split()
-    assert not [pid for pid in members if pid_alive(int(pid))]  # zombies at most
+    def alive_members() -> list[str]:  # zombies do not count
+        members = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True,
+                                 text=True).stdout.split()
+        return [pid for pid in members if pid_alive(int(pid))]
+
+    deadline = time.monotonic() + 10  # SIGKILL is delivered asynchronously
+    while alive_members() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alive_members() == []
+
+
+class _Emr:
+    """The three EMR calls `harness down` makes, over a dict of cluster: protected."""
+
+    def __init__(self, protected):
+        self.protected = dict(protected)
+
+    def list_clusters(self, ClusterStates):  # noqa: N803 - boto3's spelling
+        assert "WAITING" in ClusterStates
+        return {"Clusters": [{"Id": i} for i in self.protected]}
+
+    def describe_cluster(self, ClusterId):  # noqa: N803
+        return {"Cluster": {"TerminationProtected": self.protected[ClusterId]}}
+
+    def set_termination_protection(self, JobFlowIds, TerminationProtected):  # noqa: N803
+        for i in JobFlowIds:
+            self.protected[i] = TerminationProtected
+
+
+def test_harness_down_refuses_protected_job_flows_unless_forced():
+    from harness.errors import HarnessError
+
+    emr = _Emr({"j-A": True, "j-B": False})
+    with pytest.raises(HarnessError) as err:
+        controls.release_protection(emr, force=False)
+    assert "j-A" in err.value.problem and "harness down --force" in err.value.remedy
+    assert emr.protected["j-A"] is True
+    assert controls.release_protection(emr, force=True) == ["j-A"]
+    assert emr.protected == {"j-A": False, "j-B": False}
+    assert controls.release_protection(_Emr({"j-A": True}), True, cluster_ids=[]) == []
