@@ -12,9 +12,8 @@ create them, and the AWS CLI can only work out EMR's service principal from an
 from __future__ import annotations
 
 import json
-import threading
-
-from moto.core import DEFAULT_ACCOUNT_ID
+from collections.abc import Callable
+from typing import Any
 
 # name: (the service principals that may assume it, the AWS managed policy EMR attaches)
 DEFAULT_ROLES = {
@@ -35,12 +34,9 @@ def load_managed_policies() -> None:
     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
 
 
-def ensure_default_roles(account_id: str = DEFAULT_ACCOUNT_ID) -> list[str]:
-    """Create the default EMR roles and instance profile in moto's IAM of `account_id`
-    where missing; returns the names created."""
-    from moto.iam.models import iam_backends
-
-    iam = iam_backends[account_id]["global"]
+def ensure_default_roles(iam: Any) -> list[str]:
+    """Create the default EMR roles and instance profile in a moto IAM backend where
+    missing; returns the names created."""
     existing = {role.name for role in iam.roles.values()}
     created = []
     for name, (principals, policy) in DEFAULT_ROLES.items():
@@ -60,10 +56,22 @@ def ensure_default_roles(account_id: str = DEFAULT_ACCOUNT_ID) -> list[str]:
     return created
 
 
-def prepare_in_background() -> threading.Thread:
-    """Managed policies and default roles, prepared off the server's start-up path (moto
-    loads ~1,600 managed policies in about 0.6 s)."""
+def install_default_roles() -> Callable[[], None]:
+    """Every IAM account moto creates from now on (lazily, at its first IAM request, and
+    again after a reset) holds AWS's managed policies and the default EMR roles: moto's
+    IAM backend, derived, in moto's own registry; returns what restores moto's."""
+    from moto.iam.models import IAMBackend, iam_backends
+
+    class IAMWithDefaultRoles(IAMBackend):
+        def __init__(self, region_name: str, account_id: str) -> None:
+            super().__init__(region_name, account_id)
+            ensure_default_roles(self)
+
     load_managed_policies()
-    thread = threading.Thread(target=ensure_default_roles, daemon=True, name="iam-defaults")
-    thread.start()
-    return thread
+    original = iam_backends.backend
+    iam_backends.backend = IAMWithDefaultRoles
+
+    def restore() -> None:
+        iam_backends.backend = original
+
+    return restore

@@ -26,7 +26,7 @@ from harness.config import Settings
 from harness.emr.controlplane import ControlPlane
 from harness.emr.models import RehearsalEmrBackend
 from harness.emr.refusals import install_job_run_refusals
-from harness.emr.roles import prepare_in_background as prepare_default_roles
+from harness.emr.roles import install_default_roles
 from harness.errors import EndpointError, HarnessError
 from harness.procs import install_signal_handlers, wait_for_stop_signal
 
@@ -70,6 +70,7 @@ class EndpointServer:
         self.plane: ControlPlane | None = None
         self._restore_emr: Callable[[], None] | None = None
         self._restore_elsewhere: Callable[[], None] | None = None
+        self._restore_iam: Callable[[], None] | None = None
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -110,7 +111,7 @@ class EndpointServer:
             self._restore_emr = install_emr_backend(self.plane)
             # nothing reports success for work that does not run; IAM as EMR's tools find it
             self._restore_elsewhere = install_job_run_refusals()
-            prepare_default_roles()
+            self._restore_iam = install_default_roles()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"endpoint-{self.port}")
         self._thread.start()
@@ -120,10 +121,10 @@ class EndpointServer:
         if self.plane is not None:
             self.plane.shutdown()
             self.plane = None
-        for restore in (self._restore_emr, self._restore_elsewhere):
+        for restore in (self._restore_emr, self._restore_elsewhere, self._restore_iam):
             if restore is not None:
                 restore()
-        self._restore_emr = self._restore_elsewhere = None
+        self._restore_emr = self._restore_elsewhere = self._restore_iam = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -111,6 +111,8 @@ def test_running_steps_are_cancelled_with_their_processes_and_executors(site):
         if get_json(c["master_ui_url"] + "/json/").get("activeapps")])[0]
     app_id = get_json(master["master_ui_url"] + "/json/")["activeapps"][0]["id"]
     until("its executors", lambda: pids_with(app_id))
+    stdout = work / "jobflows" / cluster_id / "steps" / spark / "stdout"
+    until("its job", lambda: "job running" in stdout.read_text())  # past SparkContext's start
 
     infos = emr.cancel_steps(ClusterId=cluster_id, StepIds=[sleeper],
                              StepCancellationOption="TERMINATE_PROCESS")["CancelStepsInfoList"]
