@@ -56,9 +56,12 @@ def install_default_roles() -> Callable[[], None]:
     """Every IAM account moto creates from now on (lazily, at its first IAM request, and
     again after a reset) holds AWS's managed policies and the default EMR roles: moto's
     IAM backend, derived, in moto's own registry; returns what restores moto's."""
+    from moto.iam import urls
     from moto.iam.models import IAMBackend, iam_backends
 
     class IAMWithDefaultRoles(IAMBackend):
+        _url_module = urls  # moto's routing, found from the backend's module otherwise
+
         def __init__(self, region_name: str, account_id: str) -> None:
             super().__init__(region_name, account_id)
             ensure_default_roles(self)
