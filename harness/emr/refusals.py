@@ -45,6 +45,9 @@ REASONS: dict[str, str] = {
     **dict.fromkeys(("GetManagedScalingPolicy", "PutManagedScalingPolicy",
                      "RemoveManagedScalingPolicy"), _MANAGED_SCALING),
     **dict.fromkeys(("AddInstanceFleet", "ListInstanceFleets", "ModifyInstanceFleet"), _FLEETS),
+    "DescribeReleaseLabel": ("release labels' application versions are not served; "
+                             "ListReleaseLabels works, and `harness rehearse` says which Spark "
+                             "a label runs locally"),
 }
 DEFAULT_REASON = "the local rehearsal has no equivalent; call it against real EMR"
 
