@@ -29,10 +29,8 @@ class JobRunNotRehearsed(JsonRESTError):
             f"(emr-rehearsal): no job would run. {instead}"))
 
 
-_SERVERLESS_INSTEAD = ("Rehearse the same entryPoint and sparkSubmitParameters as an EMR step "
-                       "(command-runner.jar spark-submit) on a job flow of the same release")
-_CONTAINERS_INSTEAD = ("Rehearse the same entryPoint and sparkSubmitParameters as an EMR step "
-                       "(command-runner.jar spark-submit) on a job flow of the same release")
+_INSTEAD = ("Rehearse the same entryPoint and sparkSubmitParameters as an EMR step "
+            "(command-runner.jar spark-submit) on a job flow of the same release")
 
 
 def _routes(urls: Any, dispatch: Any) -> SimpleNamespace:
@@ -53,7 +51,7 @@ class RefusingServerlessBackend(EMRServerlessBackend):
     _url_module = _routes(serverless_urls, RefusingServerlessResponse.dispatch)
 
     def start_job_run(self, **kwargs: Any) -> Any:
-        raise JobRunNotRehearsed("EMR Serverless", "StartJobRun", _SERVERLESS_INSTEAD)
+        raise JobRunNotRehearsed("EMR Serverless", "StartJobRun", _INSTEAD)
 
 
 class RefusingContainersResponse(EMRContainersResponse):
@@ -68,5 +66,4 @@ class RefusingContainersBackend(EMRContainersBackend):
     _url_module = _routes(containers_urls, RefusingContainersResponse.dispatch)
 
     def start_job_run(self, **kwargs: Any) -> Any:
-        raise JobRunNotRehearsed("EMR on EKS (emr-containers)", "StartJobRun",
-                                 _CONTAINERS_INSTEAD)
+        raise JobRunNotRehearsed("EMR on EKS (emr-containers)", "StartJobRun", _INSTEAD)
