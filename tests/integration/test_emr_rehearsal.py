@@ -389,7 +389,14 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_b
         assert listed["backend"] == emr_backend
         nodes = [Node.from_dict(n) for n in listed["nodes"]]
         assert all(impl.node_alive(n) for n in nodes)
+        # a termination-protected job flow stops `harness down`, which says how to force it
+        emr.set_termination_protection(JobFlowIds=[second], TerminationProtected=True)
+        refused = harness("down")
+        assert refused.returncode != 0
+        assert second in refused.stderr and "harness down --force" in refused.stderr
+        assert all(impl.node_alive(n) for n in nodes)
     finally:
-        down = harness("down")
+        down = harness("down", "--force")
     assert down.returncode == 0, down.stderr
+    assert f"termination protection of {second}" in down.stdout
     assert not any(impl.node_alive(n) for n in nodes)
