@@ -136,8 +136,9 @@ class JobFlow:
             self.plane.log(f"{self.id}: {note}")
 
     def _apps_running(self) -> bool:
-        return self.cluster is not None and controls.spark_apps_running(
-            self.cluster.master_status)
+        cluster = self.cluster  # asked with the record's lock held: a short timeout
+        return cluster is not None and controls.spark_apps_running(
+            lambda: cluster.master_status(timeout=1.0))
 
     # -- bootstrap actions ---------------------------------------------------------------
 

@@ -194,13 +194,14 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
         if state in TERMINAL:
             break
         if state == "WAITING" and (all_done or not steps):
-            # the rehearsal is over
-            if release_protection(emr, force=True, cluster_ids=[cluster_id]):
+            # the rehearsal is over; a real cluster's protection stays the user's to remove
+            local = endpoint.target == "local"
+            if release_protection(emr, force=local, cluster_ids=[cluster_id]):
                 notes.append("the job flow was termination protected: the rehearsal removed "
                              "the protection to end it once its steps were done")
             emr.terminate_job_flows(JobFlowIds=[cluster_id])
         if time.time() > deadline:
-            release_protection(emr, force=True, cluster_ids=[cluster_id])
+            release_protection(emr, force=endpoint.target == "local", cluster_ids=[cluster_id])
             emr.terminate_job_flows(JobFlowIds=[cluster_id])
             raise HarnessError(f"the job flow did not finish within {timeout_s:.0f} s",
                                "raise --timeout, or look at the step logs")

@@ -296,7 +296,7 @@ def test_auto_termination_ends_an_idle_cluster(site):
 
 # last: it ends the kept job flow the tests above use
 def test_a_protected_cluster_survives_termination_until_unprotected(site):
-    endpoint, _, _, cluster_id = site
+    endpoint, work, _, cluster_id = site
     emr = endpoint.client("emr", config=Config(retries={"max_attempts": 1}))
     emr.set_termination_protection(JobFlowIds=[cluster_id], TerminationProtected=True)
     with pytest.raises(ClientError) as err:
@@ -306,6 +306,17 @@ def test_a_protected_cluster_survives_termination_until_unprotected(site):
         "Could not shut down one or more job flows since they are termination protected.")
     cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
     assert cluster["Status"]["State"] == "WAITING" and cluster["TerminationProtected"]
+    # nor does a failed TERMINATE_CLUSTER step end a protected, kept-alive cluster
+    emr.modify_cluster(ClusterId=cluster_id, StepConcurrencyLevel=1)
+    (failing,) = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[
+        {**step("fails", ["bash", "-c", "exit 4"]), "ActionOnFailure": "TERMINATE_CLUSTER"}])[
+        "StepIds"]
+    until("the step to fail", lambda: emr.describe_step(ClusterId=cluster_id, StepId=failing)[
+        "Step"]["Status"]["State"] == "FAILED", 60)
+    events = work / "logs" / "emr-control-plane.log"  # the runner's decision, once made
+    until("the runner to hold the cluster", lambda: f"{cluster_id}: step fails failed; the "
+          "cluster is termination protected" in events.read_text(), 30)
+    assert emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "WAITING"
     emr.set_termination_protection(JobFlowIds=[cluster_id], TerminationProtected=False)
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
     emr.get_waiter("cluster_terminated").wait(
