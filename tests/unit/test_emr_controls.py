@@ -237,3 +237,28 @@ def test_harness_down_refuses_protected_job_flows_unless_forced():
     assert controls.release_protection(emr, force=True) == ["j-A"]
     assert emr.protected == {"j-A": False, "j-B": False}
     assert controls.release_protection(_Emr({"j-A": True}), True, cluster_ids=[]) == []
+
+
+def test_a_step_in_a_container_is_signalled_like_a_local_one():
+    # the docker backend's step runs as its own process group inside the node's container
+    # (docker/node/emr-node-exec writes the leader's pid): SIGTERM to the leader, SIGKILL to
+    # the group, each through `docker exec ... kill`
+    from harness.cluster.docker import ContainerProcess
+
+    commands = []
+
+    class Api:
+        def exec_create(self, container, cmd, **_):  # noqa: ANN001, ANN202
+            commands.append((container, cmd[-1]))
+            return {"Id": "e"}
+
+        def exec_start(self, *_args, **_kwargs):  # noqa: ANN202
+            return iter(())
+
+    process = ContainerProcess.__new__(ContainerProcess)
+    process.api, process.container, process.pidfile = Api(), "node", "/dev/shm/p.pid"
+    process.signal(signal.SIGTERM, group=False)
+    process.signal(signal.SIGKILL)
+    assert commands == [
+        ("node", '[ -f /dev/shm/p.pid ] && kill -TERM "$(cat /dev/shm/p.pid)"'),
+        ("node", '[ -f /dev/shm/p.pid ] && kill -KILL -- -"$(cat /dev/shm/p.pid)"')]
