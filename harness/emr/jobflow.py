@@ -131,7 +131,6 @@ class JobFlow:
             self.dir / "history-server", self.plane.java_home).start()
         notes = application_notes(self.emr.applications)
         self.cluster.notes += [f"Spark History Server {self.history.url}", *notes]
-        self.emr.notes = notes
         for note in notes:
             self.plane.log(f"{self.id}: {note}")
 

@@ -109,7 +109,6 @@ class RehearsalCluster(Cluster):
         self.last_state_change_reason = "Provisioning local nodes"
         self.auto_termination_policy: dict[str, int] | None = None
         self.unhealthy_node_replacement: bool | None = None
-        self.notes: list[str] = []  # what the rehearsal says about this cluster (not EMR's)
 
     @property
     def master_public_dns_name(self) -> str | None:
