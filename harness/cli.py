@@ -213,11 +213,15 @@ def kill_node(
 
 
 @app.command()
-def down() -> None:
-    """Stop everything `harness up` started."""
+def down(
+    force: Annotated[bool, typer.Option(
+        "--force", help="remove job flows' termination protection, then stop them")] = False,
+) -> None:
+    """Stop everything `harness up` started (termination-protected job flows only with
+    --force, as EMR refuses to terminate them)."""
     from harness import runtime
 
-    stopped = runtime.down(Settings().work_dir)
+    stopped = runtime.down(Settings().work_dir, force=force)
     out.print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
 
 

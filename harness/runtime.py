@@ -141,7 +141,7 @@ def status(work_dir: Path) -> dict[str, Any]:
         cluster = RunningCluster.from_dict(raw)
         data["clusters"].append(_cluster_status(cluster, cluster.notes))
     for cluster in _jobflow_clusters(work_dir):
-        data["clusters"].append(_cluster_status(cluster, ["EMR job flow"]))
+        data["clusters"].append(_cluster_status(cluster, ["EMR job flow", *cluster.notes]))
     if state.endpoint is not None:
         record = state.endpoint
         healthy = record.alive and Endpoint(url=record.url, region=record.region).healthy()
@@ -152,10 +152,19 @@ def status(work_dir: Path) -> dict[str, Any]:
     return data
 
 
-def down(work_dir: Path) -> list[str]:
-    """Stop everything `up` recorded; return what was stopped. Raises if a port stays busy."""
+def down(work_dir: Path, force: bool = False) -> list[str]:
+    """Stop everything `up` recorded; return what was stopped. Raises if a port stays busy,
+    or, unless `force` (which removes the protection), if a job flow is termination
+    protected (harness.emr.controls)."""
     state = RuntimeState.load(work_dir)
     stopped = []
+    if state.endpoint is not None and state.endpoint.alive:
+        from harness.emr.controls import release_protection
+
+        endpoint = Endpoint(url=state.endpoint.url, region=state.endpoint.region)
+        if endpoint.healthy():
+            released = release_protection(endpoint.client("emr"), force)
+            stopped += [f"termination protection of {', '.join(released)}"] if released else []
     for raw in state.clusters:
         cluster = RunningCluster.from_dict(raw)
         _stop_cluster_nodes(cluster)

@@ -21,6 +21,7 @@ import contextlib
 import os
 import pwd
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -140,11 +141,15 @@ class ContainerProcess:
             self.api.close()
         return 137 if code is None else int(code)
 
-    def _signal(self, sig: str) -> None:
+    def _signal(self, sig: str, group: bool = True) -> None:
+        target = f'-- -"$(cat {self.pidfile})"' if group else f'"$(cat {self.pidfile})"'
         with contextlib.suppress(Exception):  # gone already
             self.api.exec_start(self.api.exec_create(self.container, [
-                "sh", "-c", f'[ -f {self.pidfile} ] && kill -{sig} -- -"$(cat {self.pidfile})"'
-            ])["Id"])
+                "sh", "-c", f'[ -f {self.pidfile} ] && kill -{sig} {target}'])["Id"])
+
+    def signal(self, sig: int, group: bool = True) -> None:
+        """Send `sig` to the command's process group in the container, or to its leader."""
+        self._signal(signal.Signals(sig).name.removeprefix("SIG"), group)
 
     def stop(self, grace_s: float = 5.0) -> None:
         self._signal("TERM")

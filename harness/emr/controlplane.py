@@ -21,6 +21,7 @@ from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
+from harness.emr import observe
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
 from harness.emr.resources import DEFAULT_EXECUTOR_WAIT_S
@@ -184,7 +185,8 @@ class ControlPlane:
                                          own.get(master, []))
         applied = configurations.apply(
             layered,
-            cluster_conf={"spark.master": jobflow.cluster.master_url,
+            cluster_conf={**observe.event_log_conf(jobflow.dir),  # the History Server's
+                          "spark.master": jobflow.cluster.master_url,
                           **jobflow.cluster.spark_conf()},
             # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR
             s3a_conf=s3a.spark_conf(self.endpoint,

@@ -1,7 +1,9 @@
 """One job flow's life, driven for real: a local cluster of its topology, bootstrap actions
 on every node, steps in order. Its state is the EMR record's (harness.emr.models): the
 runner advances it through the record's named methods and reacts to what requests change
-there (new steps, cancel_steps, termination), so the EMR API reports what really happens.
+there (new steps, cancel_steps, termination, the cluster controls), so the EMR API reports
+what really happens. Cancellation is harness.emr.cancellation's, the controls' rules
+harness.emr.controls', the logs and History Server harness.emr.observe's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import TYPE_CHECKING
 
 from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, Topology
+from harness.emr import cancellation, controls, observe
 from harness.emr.models import RehearsalCluster, RehearsalStep
+from harness.emr.refusals import application_notes
 from harness.emr.resources import watch_executors
 from harness.emr.steps import StepContext, StepDefinitionError, plan_step
 from harness.errors import HarnessError
@@ -41,7 +45,7 @@ class JobFlow:
         self.id: str = emr.id
         self.dir = plane.work_dir / "jobflows" / self.id
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.keep_alive = bool(emr.keep_job_flow_alive_when_no_steps)
+        self._waits_after_failure = False  # CANCEL_AND_WAIT: the cluster waits, not ends
         self.log_uri: str | None = emr.log_uri
         self.cluster: RunningCluster | None = None
         self.topology: Topology | None = None
@@ -49,9 +53,19 @@ class JobFlow:
         self.spark_conf_dir = self.dir / "spark-conf"
         self.configurations: AppliedConfigurations | None = None  # write_spark_conf's
         self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
+        self._exited: dict[str, threading.Event] = {}  # set when that process has exited
+        self._cancelling: dict[str, str] = {}  # step id: the cancellation option acted on
+        self._held_failures: set[str] = set()  # failures a protected cluster survived
+        self.history: observe.HistoryServer | None = None
+        self.idle = controls.IdleClock(self._apps_running)
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
                                        daemon=True)
+
+    @property
+    def keep_alive(self) -> bool:
+        """KeepJobFlowAliveWhenNoSteps as the record has it now (SetKeepJobFlowAlive...)."""
+        return bool(self.emr.keep_job_flow_alive_when_no_steps) or self._waits_after_failure
 
     @property
     def terminating(self) -> bool:
@@ -78,6 +92,7 @@ class JobFlow:
         ids = self.emr.attach_nodes(list(topology.nodes))
         for node in self.cluster.nodes:
             node.emr_instances = ids.get(node.spec.name, [])
+        self._observe()
         self.plane.record(self)
         self.plane.write_spark_conf(self)
         if self.terminating:
@@ -102,12 +117,33 @@ class JobFlow:
             thread.join(timeout=60)
         if self.cluster is not None:
             self.backend.stop(self.cluster)
+        if self.history is not None:
+            self.history.stop()
         with self.emr.lock:
             self.emr.terminate(self.emr.last_state_change_code or code or "USER_REQUEST",
                                self.emr.last_state_change_reason or message or "")
         status = self.emr.status["StateChangeReason"]
         self.plane.log(f"{self.id}: {self.emr.state} ({status.get('Code')}: "
                        f"{status.get('Message')})")
+
+    def _observe(self) -> None:
+        """The job flow's History Server, and what the cluster lacks, where users look."""
+        from harness.spark import spark_home
+
+        assert self.cluster is not None
+        home = getattr(self.cluster, "spark_home", None)  # the runtime's Spark, if chosen
+        self.history = observe.HistoryServer(
+            Path(home) if home else spark_home(), observe.event_log_dir(self.dir),
+            self.dir / "history-server", self.plane.java_home).start()
+        notes = application_notes(self.emr.applications)
+        self.cluster.notes += [f"Spark History Server {self.history.url}", *notes]
+        for note in notes:
+            self.plane.log(f"{self.id}: {note}")
+
+    def _apps_running(self) -> bool:
+        cluster = self.cluster  # asked with the record's lock held: a short timeout
+        return cluster is not None and controls.spark_apps_running(
+            lambda: cluster.master_status(timeout=1.0))
 
     # -- bootstrap actions ---------------------------------------------------------------
 
@@ -174,20 +210,30 @@ class JobFlow:
         outcome: tuple[str, str] | None = None  # None: termination was requested
         with emr.lock:
             while not self.terminating:
-                pending, running = emr.steps_in("PENDING"), emr.steps_in("RUNNING")
+                # a cancelled step's process still holds its share until it has gone
+                pending, running = emr.steps_in("PENDING"), [s for s in emr.steps if s.active]
+                for step in emr.steps_in("CANCEL_PENDING"):
+                    self._cancel(step)
                 while pending and len(running) < emr.step_concurrency_level:
                     step = pending.pop(0)
                     step.run()
                     running.append(step)
+                    self._exited[step.id] = threading.Event()
                     thread = threading.Thread(target=self._step_thread, args=(step,),
                                               daemon=True, name=f"step-{step.id}")
                     self._step_threads.append(thread)
                     thread.start()
                 failed = [s for s in emr.steps_in("FAILED")
-                          if s.action_on_failure in TERMINATE_ACTIONS]
+                          if s.action_on_failure in TERMINATE_ACTIONS
+                          and s.id not in self._held_failures]
                 if failed and not running:
-                    outcome = ("STEP_FAILURE", f"Shut down as step failed: {failed[0].name}")
-                    break
+                    if not (emr.termination_protected and self.keep_alive):
+                        outcome = ("STEP_FAILURE", f"Shut down as step failed: {failed[0].name}")
+                        break
+                    # EMR: a protected cluster with auto-terminate off "will not terminate"
+                    self._held_failures.update(s.id for s in failed)
+                    self.plane.log(f"{self.id}: step {failed[0].name} failed; the cluster is "
+                                   "termination protected, so it waits instead of ending")
                 if running and emr.state != "RUNNING":
                     emr.running()
                 elif not running and not pending:
@@ -196,6 +242,15 @@ class JobFlow:
                         break
                     if emr.state != "WAITING":
                         emr.waiting()
+                policy = emr.auto_termination_policy
+                if policy:
+                    self.idle.tick(steps_active=bool(running or pending))
+                    if self.idle.expired(policy):
+                        outcome = (controls.IDLE_CODE,
+                                   controls.idle_message(policy["IdleTimeout"]))
+                        break
+                else:
+                    self.idle.idle_since = None
                 emr.changed.wait(timeout=1.0)
         self._end(*outcome) if outcome else self._end()
 
@@ -205,6 +260,18 @@ class JobFlow:
         context.concurrency = self.emr.step_concurrency_level
         return context
 
+    def _cancel(self, step: RehearsalStep) -> None:
+        """Act once on a CANCEL_PENDING step whose process runs (again if the option became
+        TERMINATE_PROCESS); a step not spawned yet is cancelled by its thread once it is."""
+        option = step.cancellation_option or "SEND_INTERRUPT"
+        process = self._processes.get(step.id)
+        if process is None or self._cancelling.get(step.id) in {option, "TERMINATE_PROCESS"}:
+            return
+        self._cancelling[step.id] = option
+        self.plane.log(f"{self.id}: cancelling step {step.id} ({option})")
+        cancellation.start(process, option, self.dir / "steps" / step.id,
+                           self._exited[step.id])
+
     def _step_thread(self, step: RehearsalStep) -> None:
         step_dir = self.dir / "steps" / step.id
         step_dir.mkdir(parents=True, exist_ok=True)
@@ -213,6 +280,11 @@ class JobFlow:
         lines = [f"{datetime.now(UTC).isoformat()} INFO step {step.id} ({step.name}) "
                  f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}",
                  *(f"MAPPING {line}" for line in self.cluster.mapping)]
+        if self.history is not None:
+            lines.append(f"INFO Spark History Server (this job flow's applications, EMR's "
+                         f"persistent application UI): {self.history.url}")
+        observe.syslog(step_dir, f"Starting step {step.id} ({step.name}): {step.jar} {args}")
+        process: NodeProcess | None = None
         rc: int | None = None
         reason = message = None
         error_log = "stderr"
@@ -224,6 +296,9 @@ class JobFlow:
                                 self._step_context(step))
             lines += [f"NOTE {note}" for note in command.notes]
             lines.append(f"INFO running: {' '.join(command.argv)}")
+            for note in command.notes:
+                observe.syslog(step_dir, note)
+            observe.syslog(step_dir, f"startExec '{' '.join(command.argv)}'")
             controller.write_text("\n".join(lines) + "\n")
             # on the master node, as EMR runs steps: a local process, or inside the master's
             # container (the driver then runs there and its executors in the workers')
@@ -235,7 +310,9 @@ class JobFlow:
                                              command.cwd or home, out, err)
                 with self.emr.lock:
                     self._processes[step.id] = process
-                    interrupted = step.state != "RUNNING"
+                    interrupted = not step.active
+                    if step.state == "CANCEL_PENDING":  # cancelled while it started
+                        self._cancel(step)
                 if interrupted:  # terminated while the process started
                     process.stop(grace_s=5.0)
                 starved = None
@@ -244,7 +321,9 @@ class JobFlow:
                                                   self.plane.executor_wait_s)
                 else:
                     rc = process.wait()
+                self._exited[step.id].set()
             lines.append(f"INFO exit code {rc}")
+            observe.syslog(step_dir, f"the step's process exited with code {rc}")
             if starved:
                 reason, message = "Step failed: the application got no executors", starved
                 lines.append(f"ERROR {starved}")
@@ -263,13 +342,25 @@ class JobFlow:
         except Exception as exc:  # noqa: BLE001
             reason, message = "Step could not start", f"{type(exc).__name__}: {exc}"
             lines.append(f"ERROR {traceback.format_exc()}")
+        self._exited[step.id].set()
+        option = step.cancellation_option
+        if step.state == "CANCEL_PENDING":
+            if process is not None:  # nothing the step started outlives it on this machine
+                process.stop(grace_s=2.0)
+            lines.append(f"INFO step cancelled by CancelSteps ({option})")
+            observe.syslog(step_dir, f"step cancelled ({option}); its process group stopped")
         controller.write_text("\n".join(lines) + "\n")
-        for name in ("stdout", "stderr"):
+        for name in ("stdout", "stderr", observe.SYSLOG):
             (step_dir / name).touch()
         log_uri = self.plane.upload_logs(self, step_dir, f"steps/{step.id}",
-                                         names=("controller", "stdout", "stderr"))
+                                         names=("controller", "stdout", "stderr",
+                                                observe.SYSLOG))
         with self.emr.lock:
             self._processes.pop(step.id, None)
+            if step.state == "CANCEL_PENDING":  # no ActionOnFailure for a cancelled step
+                step.cancel(f"Cancelled by cancel_steps ({option})")
+                self.emr.changed.notify_all()
+                return
             if step.state != "RUNNING":  # interrupted by termination meanwhile
                 return
             if reason is None:
@@ -281,7 +372,7 @@ class JobFlow:
                     for other in self.emr.steps_in("PENDING"):
                         other.cancel(f"Cancelled after step {step.id} failed")
                 if step.action_on_failure == "CANCEL_AND_WAIT":
-                    self.keep_alive = True  # the cluster waits instead of finishing
+                    self._waits_after_failure = True  # the cluster waits, not finishes
             self.emr.changed.notify_all()
 
 

@@ -11,8 +11,10 @@ its runner.
 
 Cluster: STARTING -> BOOTSTRAPPING -> RUNNING <-> WAITING -> TERMINATING -> TERMINATED
 (or TERMINATED_WITH_ERRORS). Steps: PENDING -> RUNNING -> COMPLETED | FAILED, or CANCELLED
-(cancel_steps, a failure's ActionOnFailure, termination) and INTERRUPTED (terminated while
-running).
+(cancel_steps, a failure's ActionOnFailure, termination; a RUNNING step through
+CANCEL_PENDING until its process is gone) and INTERRUPTED (terminated while running).
+The cluster controls' rules (protection, auto-termination, concurrency) are
+harness.emr.controls'.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from moto.emr.models import Cluster, ElasticMapReduceBackend, Step
 
 import harness.emr.instances as emr_instances
 import harness.emr.validation as validation
+from harness.emr import controls
 from harness.emr.exceptions import InvalidCluster, InvalidRequestException
 from harness.emr.instances import RehearsalInstanceGroup
 from harness.emr.states import CLEAN_ENDS, TERMINAL
@@ -45,6 +48,7 @@ class RehearsalStep(Step):
         super().__init__(state, **kwargs)
         self.last_state_change_reason: str | None = None
         self.failure_details: dict[str, str] | None = None
+        self.cancellation_option: str | None = None  # set by cancel_steps on a RUNNING step
 
     @property
     def status(self) -> dict[str, Any]:
@@ -69,6 +73,19 @@ class RehearsalStep(Step):
 
     def cancel(self, message: str) -> None:
         self._end("CANCELLED", message)
+
+    def cancel_pending(self, option: str) -> None:
+        """CANCEL_PENDING: the runner signals the step's process (`option`) and ends the
+        step CANCELLED once it is gone."""
+        if self.state == "CANCEL_PENDING" and self.cancellation_option == "TERMINATE_PROCESS":
+            return  # a kill already requested is not softened by a later interrupt
+        self.state, self.cancellation_option = "CANCEL_PENDING", option
+        self.last_state_change_reason = f"Cancellation requested ({option})"
+
+    @property
+    def active(self) -> bool:
+        """Its process may still run: RUNNING, or cancelled and not yet gone."""
+        return self.state in {"RUNNING", "CANCEL_PENDING"}
 
     def interrupt(self, message: str) -> None:
         self._end("INTERRUPTED", message)
@@ -113,6 +130,14 @@ class RehearsalCluster(Cluster):
         super().__init__(emr_backend, **kwargs)
         self._constructing = False
         self.last_state_change_reason = "Provisioning local nodes"
+        self.auto_termination_policy: dict[str, int] | None = None
+        self.unhealthy_node_replacement: bool | None = None
+
+    @property
+    def master_public_dns_name(self) -> str | None:
+        """The master's name as tools use it (ssh, UI URLs): this machine, where every
+        local node listens; none until the nodes are up, as on EMR."""
+        return None if self.state == "STARTING" else "localhost"
 
     @property
     def status(self) -> dict[str, Any]:
@@ -131,21 +156,30 @@ class RehearsalCluster(Cluster):
             self.changed.notify_all()
         return added
 
-    def cancel_steps(self, step_ids: list[str]) -> list[dict[str, str]]:
-        """cancel_steps: PENDING steps are cancelled; others are reported as not cancelled."""
+    def cancel_steps(self, step_ids: list[str],
+                     option: str = "SEND_INTERRUPT") -> list[dict[str, str]]:
+        """cancel_steps, as EMR 5.28+ answers it (SUBMITTED or FAILED per step): PENDING
+        steps are CANCELLED at once, RUNNING ones go CANCEL_PENDING until the runner has
+        stopped their process (`option`: SEND_INTERRUPT or TERMINATE_PROCESS)."""
         by_id = {s.id: s for s in self.steps}
+        running_ok = controls.cancels_running_steps(self.release_label)
         infos = []
         with self.lock:
             for step_id in step_ids:
                 step = by_id.get(step_id)
                 if step is not None and step.state == "PENDING":
                     step.cancel("Cancelled by cancel_steps")
-                    infos.append({"StepId": step_id, "Status": "SUBMITTED", "Reason": ""})
+                elif step is not None and step.active and running_ok:
+                    step.cancel_pending(option)
                 else:
-                    state = step.state if step else "unknown"
+                    what = "is not a step of this cluster" if step is None else \
+                        f"is {step.state}"
+                    which = "PENDING or RUNNING" if running_ok else "PENDING"
                     infos.append({"StepId": step_id, "Status": "FAILED",
-                                  "Reason": f"Step is {state}; only PENDING steps can be "
-                                            "cancelled"})
+                                  "Reason": f"Step {step_id} {what}; only {which} steps can "
+                                            "be cancelled"})
+                    continue
+                infos.append({"StepId": step_id, "Status": "SUBMITTED", "Reason": ""})
             self.changed.notify_all()
         return infos
 
@@ -206,7 +240,7 @@ class RehearsalCluster(Cluster):
         return [s for s in self.steps if s.state == state]
 
     def _end_steps(self) -> None:
-        for step in self.steps_in("PENDING"):
+        for step in self.steps_in("PENDING") + self.steps_in("CANCEL_PENDING"):
             step.cancel("Cancelled: cluster terminated")
         for step in self.steps_in("RUNNING"):
             step.interrupt("Interrupted: cluster terminated")
@@ -262,6 +296,9 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
         """Everything that can refuse a RunJobFlow request, checked before any record
         exists: EMR's rules, then whether this machine can ever hold the job flow."""
         validation.check_run_job_flow(request, self.instance_type_names)
+        if request.get("AutoTerminationPolicy") is not None:
+            controls.check_auto_termination_policy(request["AutoTerminationPolicy"],
+                                                   request.get("ReleaseLabel"))
         if self.runner is not None:
             self.runner.check_job_flow(request)
 
@@ -335,8 +372,9 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
             raise InvalidRequestException(f"Step id '{step_id}' is not valid.")
         return step
 
-    def cancel_steps(self, cluster_id: str, step_ids: list[str]) -> list[dict[str, str]]:
-        return self.clusters[cluster_id].cancel_steps(step_ids)
+    def cancel_steps(self, cluster_id: str, step_ids: list[str],
+                     option: str = "SEND_INTERRUPT") -> list[dict[str, str]]:
+        return self.clusters[cluster_id].cancel_steps(step_ids, option)
 
     def terminate_job_flows(self, job_flow_ids: list[str]) -> list[Cluster]:
         """TERMINATING now; the runner stops the nodes and ends the cluster TERMINATED.
@@ -344,11 +382,58 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
         clusters = [self.clusters[i] for i in job_flow_ids]  # every id valid, or none ends
         protected = [c for c in clusters if c.termination_protected]
         if protected:
-            raise validation.validation("Could not shut down one or more job flows since "
-                                        "they are termination protected.")
+            raise validation.validation(controls.PROTECTED)
         for cluster in clusters:
             driven = self.runner is not None and self.runner.drives(cluster.id)
             if cluster.terminating("USER_REQUEST", "Terminated by user request") \
                     and not driven:
                 cluster.terminate()
         return clusters
+
+    # -- cluster controls (rules in harness.emr.controls) ---------------------------------
+
+    def put_auto_termination_policy(self, cluster_id: str, policy: Any) -> None:
+        cluster = self.clusters[cluster_id]
+        with cluster.lock:
+            cluster.check_modifiable()
+            cluster.auto_termination_policy = controls.check_auto_termination_policy(
+                policy, cluster.release_label)
+            cluster.changed.notify_all()
+
+    def get_auto_termination_policy(self, cluster_id: str) -> dict[str, int] | None:
+        return self.clusters[cluster_id].auto_termination_policy
+
+    def remove_auto_termination_policy(self, cluster_id: str) -> None:
+        cluster = self.clusters[cluster_id]
+        with cluster.lock:
+            cluster.auto_termination_policy = None
+            cluster.changed.notify_all()
+
+    def set_keep_job_flow_alive_when_no_steps(self, job_flow_ids: list[str],
+                                              keep_alive: bool) -> None:
+        clusters = [self.clusters[i] for i in job_flow_ids]  # every id valid, or none changes
+        for cluster in clusters:
+            with cluster.lock:
+                cluster.check_modifiable()
+        for cluster in clusters:
+            with cluster.lock:
+                cluster.keep_job_flow_alive_when_no_steps = keep_alive
+                cluster.changed.notify_all()
+
+    def modify_cluster(self, cluster_id: str, step_concurrency_level: Any) -> Cluster:
+        cluster = self.clusters[cluster_id]
+        with cluster.lock:
+            if step_concurrency_level is not None:
+                cluster.check_modifiable()
+                cluster.step_concurrency_level = controls.check_step_concurrency_level(
+                    step_concurrency_level)
+                cluster.changed.notify_all()
+        return cluster
+
+    def set_unhealthy_node_replacement(self, job_flow_ids: list[str], value: bool) -> None:
+        for cluster in [self.clusters[i] for i in job_flow_ids]:
+            cluster.unhealthy_node_replacement = value
+
+    def list_security_configurations(self) -> list[dict[str, Any]]:
+        return [{"Name": name, "CreationDateTime": config.creation_date_time}
+                for name, config in self.security_configurations.items()]

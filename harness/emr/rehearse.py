@@ -15,6 +15,8 @@ from typing import Any
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
 from harness.emr import validation
+from harness.emr.controls import release_protection
+from harness.emr.refusals import application_notes
 from harness.errors import HarnessError, UsageError
 
 # Spark shipped by EMR release labels (EMR release guide): every emr-7.x is Spark 3.5.x.
@@ -152,8 +154,9 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
     from harness.spark import spark_version
 
     notes = []
-    note = spark_version_note(request.get("ReleaseLabel"), spark_version())
-    if note:
+    version = spark_version_note(request.get("ReleaseLabel"), spark_version())
+    for note in ([version] if version else []) + application_notes(
+            request.get("Applications", [])):
         notes.append(note)
         on_event(f"note: {note}")
     s3 = endpoint.client("s3")
@@ -191,8 +194,14 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
         if state in TERMINAL:
             break
         if state == "WAITING" and (all_done or not steps):
+            # the rehearsal is over; a real cluster's protection stays the user's to remove
+            local = endpoint.target == "local"
+            if release_protection(emr, force=local, cluster_ids=[cluster_id]):
+                notes.append("the job flow was termination protected: the rehearsal removed "
+                             "the protection to end it once its steps were done")
             emr.terminate_job_flows(JobFlowIds=[cluster_id])
         if time.time() > deadline:
+            release_protection(emr, force=endpoint.target == "local", cluster_ids=[cluster_id])
             emr.terminate_job_flows(JobFlowIds=[cluster_id])
             raise HarnessError(f"the job flow did not finish within {timeout_s:.0f} s",
                                "raise --timeout, or look at the step logs")

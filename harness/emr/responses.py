@@ -1,7 +1,8 @@
 """moto's EMR responses, changed only where the wire differs from what moto does: the region
 comes from the request's signature, every request's JSON is checked against EMR's shapes
 before moto parses it, RunJobFlow is validated in full before a record exists, CancelSteps
-exists, and no request ends in a 500 unless the endpoint itself failed."""
+and the cluster controls moto lacks exist, an operation the rehearsal does not emulate says
+so (harness.emr.refusals), and no request ends in a 500 unless the endpoint itself failed."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from typing import Any
 
 from moto.backends import get_backend
 from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import camelcase_to_underscores, method_names_from_class
 from moto.emr.responses import ElasticMapReduceResponse
 
 import harness.emr.validation as validation
 from harness.emr import configurations
+from harness.emr import controls
 from harness.emr.exceptions import (
     EmrApiError,
     InternalServerError,
@@ -24,6 +27,7 @@ from harness.emr.exceptions import (
     SerializationException,
 )
 from harness.emr.models import RehearsalCluster, RehearsalEmrBackend
+from harness.emr.refusals import refusal
 
 log = logging.getLogger(__name__)
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
@@ -59,6 +63,17 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         validation.check_shape(self._get_action(), body)
         self.request_body = body
         super().parse_parameters(request)
+
+    @classmethod
+    def emulates(cls, operation: str) -> bool:
+        """Whether an EMR operation has a handler here (moto's, or the rehearsal's own)."""
+        return camelcase_to_underscores(operation) in method_names_from_class(cls)
+
+    def call_action(self) -> Any:
+        operation = self._get_action()
+        if operation in validation.operation_names() and not self.emulates(operation):
+            raise refusal(operation)  # not moto's NotImplementedError, nor a 400
+        return super().call_action()
 
     def _dispatch(self, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
         # moto serialises the errors an action raises; these come from parsing (before an
@@ -96,6 +111,10 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         cluster.group_configurations = {
             group.id: list(spec.get("Configurations") or [])
             for group, spec in zip(cluster.instance_groups, requested, strict=False)}
+        policy = self.request_body.get("AutoTerminationPolicy")
+        if policy is not None:  # moto drops it; checked with the request (validate_job_flow)
+            cluster.auto_termination_policy = controls.check_auto_termination_policy(
+                policy, cluster.release_label)
         self.backend.start_job_flow(cluster)
         return result
 
@@ -109,9 +128,46 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         return super().add_instance_groups()
 
     def cancel_steps(self) -> ActionResult:
-        infos = self.backend.cancel_steps(self._get_param("ClusterId"),
-                                          self._get_param("StepIds", []))
+        infos = self.backend.cancel_steps(
+            self._get_param("ClusterId"), self._get_param("StepIds", []),
+            self._get_param("StepCancellationOption") or "SEND_INTERRUPT")
         return ActionResult({"CancelStepsInfoList": infos})
+
+    # -- cluster controls moto lacks (harness.emr.controls) ------------------------------
+
+    def put_auto_termination_policy(self) -> ActionResult:
+        self.backend.put_auto_termination_policy(
+            self._get_param("ClusterId"), self.request_body.get("AutoTerminationPolicy", {}))
+        return EmptyResult()
+
+    def get_auto_termination_policy(self) -> ActionResult:
+        policy = self.backend.get_auto_termination_policy(self._get_param("ClusterId"))
+        return ActionResult({"AutoTerminationPolicy": policy} if policy else {})
+
+    def remove_auto_termination_policy(self) -> ActionResult:
+        self.backend.remove_auto_termination_policy(self._get_param("ClusterId"))
+        return EmptyResult()
+
+    def set_keep_job_flow_alive_when_no_steps(self) -> ActionResult:
+        self.backend.set_keep_job_flow_alive_when_no_steps(
+            self._get_param("JobFlowIds", []),
+            bool(self.request_body.get("KeepJobFlowAliveWhenNoSteps")))
+        return EmptyResult()
+
+    def modify_cluster(self) -> ActionResult:
+        cluster = self.backend.modify_cluster(self._get_param("ClusterId"),
+                                              self.request_body.get("StepConcurrencyLevel"))
+        return ActionResult({"StepConcurrencyLevel": cluster.step_concurrency_level})
+
+    def set_unhealthy_node_replacement(self) -> ActionResult:
+        self.backend.set_unhealthy_node_replacement(
+            self._get_param("JobFlowIds", []),
+            bool(self.request_body.get("UnhealthyNodeReplacement")))
+        return EmptyResult()
+
+    def list_security_configurations(self) -> ActionResult:
+        return ActionResult({"SecurityConfigurations":
+                             self.backend.list_security_configurations()})
 
 
 def _error(exc: EmrApiError) -> tuple[int, dict[str, str], str]:

@@ -25,6 +25,8 @@ from harness.aws.endpoint import DEFAULT_REGION, port_in_use_error
 from harness.config import Settings
 from harness.emr.controlplane import ControlPlane
 from harness.emr.models import RehearsalEmrBackend
+from harness.emr.refusals import install_job_run_refusals
+from harness.emr.roles import install_default_roles
 from harness.errors import EndpointError, HarnessError
 from harness.procs import install_signal_handlers, wait_for_stop_signal
 
@@ -67,6 +69,8 @@ class EndpointServer:
         self.emr = emr
         self.plane: ControlPlane | None = None
         self._restore_emr: Callable[[], None] | None = None
+        self._restore_elsewhere: Callable[[], None] | None = None
+        self._restore_iam: Callable[[], None] | None = None
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -106,6 +110,9 @@ class EndpointServer:
                 self.stop()
                 raise
             self._restore_emr = install_emr_backend(self.plane)
+            # nothing reports success for work that does not run; IAM as EMR's tools find it
+            self._restore_elsewhere = install_job_run_refusals()
+            self._restore_iam = install_default_roles()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"endpoint-{self.port}")
         self._thread.start()
@@ -115,9 +122,10 @@ class EndpointServer:
         if self.plane is not None:
             self.plane.shutdown()
             self.plane = None
-        if self._restore_emr is not None:
-            self._restore_emr()
-            self._restore_emr = None
+        for restore in (self._restore_emr, self._restore_elsewhere, self._restore_iam):
+            if restore is not None:
+                restore()
+        self._restore_emr = self._restore_elsewhere = self._restore_iam = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

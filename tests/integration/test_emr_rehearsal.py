@@ -343,6 +343,9 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
         step("hello", ["s3://code/jobs/hello.sh"],
              jar="s3://us-east-1.elasticmapreduce/libs/script-runner/script-runner.jar")])
     flow["ReleaseLabel"] = "emr-7.12.0"
+    flow["Applications"].append({"Name": "Hive"})  # accepted as EMR does, said to be absent
+    # kept alive and protected: rehearse still ends the flow it ran (and says so)
+    flow["Instances"].update(TerminationProtected=True, KeepJobFlowAliveWhenNoSteps=True)
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     env = {**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness"),
            "HARNESS_EMR_BACKEND": emr_backend}
@@ -353,6 +356,8 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "COMPLETED" in proc.stdout and "s3://results/out.txt" in proc.stdout
     assert "ships Spark 3.5.6; this rehearsal runs Spark 4.3.0" in proc.stdout
+    assert "not running on this cluster: Hive" in proc.stdout
+    assert "was termination protected" in proc.stdout
     flow["Steps"][1]["HadoopJarStep"]["Args"] = ["s3://code/jobs/missing.sh"]
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     proc = subprocess.run(
@@ -398,7 +403,14 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_b
         assert listed["backend"] == emr_backend
         nodes = [Node.from_dict(n) for n in listed["nodes"]]
         assert all(impl.node_alive(n) for n in nodes)
+        # a termination-protected job flow stops `harness down`, which says how to force it
+        emr.set_termination_protection(JobFlowIds=[second], TerminationProtected=True)
+        refused = harness("down")
+        assert refused.returncode != 0
+        assert second in refused.stderr and "harness down --force" in refused.stderr
+        assert all(impl.node_alive(n) for n in nodes)
     finally:
-        down = harness("down")
+        down = harness("down", "--force")
     assert down.returncode == 0, down.stderr
+    assert f"termination protection of {second}" in down.stdout
     assert not any(impl.node_alive(n) for n in nodes)
