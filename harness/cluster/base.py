@@ -183,6 +183,12 @@ class NodeProcess(Protocol):
     def stop(self, grace_s: float = 5.0) -> None: ...
 
 
+# Called by a backend's start() once the nodes exist and before their Spark daemons start
+# (a job flow's bootstrap actions run there); returns extra environment variables for each
+# node's daemon, by node name. An exception it raises ends the start, nodes stopped.
+NodeSetup = Callable[[RunningCluster], dict[str, dict[str, str]]]
+
+
 class ClusterBackend(Protocol):
     """What every backend implements; `alias` is what --backend names."""
 
@@ -196,7 +202,7 @@ class ClusterBackend(Protocol):
         ...
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster: ...
+              detached: bool = False, setup: NodeSetup | None = None) -> RunningCluster: ...
 
     def stop(self, cluster: RunningCluster) -> None: ...
 

@@ -37,6 +37,7 @@ from harness.cluster.base import (
     WORKER_TIMEOUT_S,
     ClusterError,
     Node,
+    NodeSetup,
     RunningCluster,
     port_open,
     spot_reclaim_target,
@@ -187,7 +188,7 @@ class DockerBackend:
         images.require_image(self.client, self.image)
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster:
+              detached: bool = False, setup: NodeSetup | None = None) -> RunningCluster:
         since = time.perf_counter()
         docker = self.client
         images.require_image(docker, self.image)
@@ -239,6 +240,8 @@ class DockerBackend:
             )
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
+            if setup is not None:  # the daemons run already: the node image starts them
+                setup(cluster)
         except BaseException:
             self._remove(handle)
             raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, build_topology
 from harness.cluster.topology import default_memory_budget_mb
+from harness.emr import nodeenv
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
 from harness.emr.states import TERMINAL
@@ -140,9 +142,9 @@ class ControlPlane:
         return str(base)
 
     def node_env(self, jobflow: JobFlow, node: Any) -> dict[str, str]:
-        """What a step or bootstrap action finds on a node besides spark-submit, python3
-        and aws on PATH (the backend's part): the endpoint's credentials, the job flow's
-        spark-defaults, the node's name and role. An empty value unsets a variable."""
+        """What a step or bootstrap action finds on a node: the endpoint's credentials, the
+        job flow's spark-defaults, the node's name and role, and the node's environment
+        (harness.emr.nodeenv: PATH, python3, HOME). An empty value unsets a variable."""
         env = self.endpoint.env()
         env.update({
             "SPARK_CONF_DIR": str(jobflow.spark_conf_dir),
@@ -151,7 +153,47 @@ class ControlPlane:
             "HARNESS_NODE_ROLE": node.spec.role,
             "HOME": str(Path(jobflow.cluster.work_dir) / node.spec.name / "home"),
         })
+        if node.spec.name in jobflow.nodes:
+            env.update(jobflow.nodes[node.spec.name].env())
         return env
+
+    def _node_runtime(self, jobflow: JobFlow) -> nodeenv.NodeRuntime:
+        return nodeenv.node_runtime(getattr(jobflow, "runtime", None),
+                                    jobflow.emr.release_label)
+
+    def prepare_nodes(self, jobflow: JobFlow) -> dict[str, nodeenv.NodeEnv]:
+        """Each node's environment before its bootstrap actions (process backend; the
+        docker backend's nodes are its image's)."""
+        from harness.spark import java_executable
+
+        if jobflow.backend.alias != "process" or jobflow.cluster is None:
+            return {}
+        emr = jobflow.emr
+        groups = [{"Id": g.id, "Name": g.name, "InstanceGroupType": g.role,
+                   "InstanceType": g.instance_type, "Market": g.market or "ON_DEMAND",
+                   "RequestedInstanceCount": g.num_instances} for g in emr.instance_groups]
+        keep = (Path(jobflow.cluster.work_dir), self.work_dir, Path(tempfile.gettempdir()),
+                nodeenv.pip_cache())
+        envs = nodeenv.prepare_nodes(
+            jobflow.cluster, self._node_runtime(jobflow), groups,
+            int(emr.creation_datetime.timestamp() * 1000),
+            java_executable(self.java_home).resolve().parent.parent, keep)
+        first = next(iter(envs.values()), None)
+        if first is not None:
+            self.log(f"{jobflow.id}: nodes' {first.describe()}")
+        return envs
+
+    def install_applications(self, jobflow: JobFlow) -> dict[str, dict[str, str]]:
+        """After the bootstrap actions, as EMR does: Spark on every node when Applications
+        has it. Returns what each node's Spark daemon needs in its environment."""
+        runtime = self._node_runtime(jobflow)
+        spark = nodeenv.has_spark(jobflow.emr.applications)
+        daemons = {}
+        for name, env in jobflow.nodes.items():
+            if spark:
+                env.install_spark(runtime.spark_home, runtime.python_path)
+            daemons[name] = env.daemon_env()
+        return daemons
 
     def write_spark_conf(self, jobflow: JobFlow) -> None:
         """spark-defaults.conf for the job flow, as EMR writes one on its master node."""

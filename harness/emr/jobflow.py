@@ -7,7 +7,6 @@ there (new steps, cancel_steps, termination), so the EMR API reports what really
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, build_topology
+from harness.emr import nodeenv
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.steps import StepDefinitionError, plan_step
 from harness.errors import HarnessError
@@ -45,6 +45,7 @@ class JobFlow:
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
         self.spark_conf_dir = self.dir / "spark-conf"
         self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
+        self.nodes: dict[str, nodeenv.NodeEnv] = {}  # each node's environment, by node name
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
                                        daemon=True)
@@ -71,17 +72,33 @@ class JobFlow:
                                   host_cores=os.cpu_count())
         if not self.plane.acquire(self, topology.worker_memory_budget_mb):
             return self._end()
-        self.cluster = self.backend.start(topology, self.dir, self.id)
+        try:
+            self.cluster = self.backend.start(topology, self.dir, self.id, setup=self._setup)
+        except nodeenv.SetupStopped as exc:
+            return self._end(exc.code, exc.problem) if exc.code else self._end()
         self.plane.record(self)
-        self.plane.write_spark_conf(self)
         if self.terminating:
             return self._end()
+        self._run_steps()
+
+    def _setup(self, cluster: RunningCluster) -> dict[str, dict[str, str]]:
+        """Between the nodes' start and their Spark daemons', as on EMR: each node's
+        environment, the bootstrap actions on every node, then Spark installed. Returns
+        the daemons' environment by node name."""
+        self.cluster = cluster
+        self.plane.record(self)
+        self.plane.write_spark_conf(self)
+        self.nodes = self.plane.prepare_nodes(self)
+        if self.terminating:
+            raise nodeenv.SetupStopped("terminated while starting")
         self.emr.run_bootstrap_actions()
         self.plane.log(f"{self.id}: BOOTSTRAPPING")
         failure = self._bootstrap()
         if failure:
-            return self._end("BOOTSTRAP_FAILURE", failure)
-        self._run_steps()
+            raise nodeenv.SetupStopped(failure, code="BOOTSTRAP_FAILURE")
+        if self.terminating:
+            raise nodeenv.SetupStopped("terminated while bootstrapping")
+        return self.plane.install_applications(self)
 
     def _end(self, code: str | None = None, message: str | None = None) -> None:
         """Stop the steps' processes and the nodes, then end the record: with `code`, or
@@ -123,10 +140,6 @@ class JobFlow:
             node_dir = Path(self.cluster.work_dir) / node.spec.name
             home = node_dir / "home"
             home.mkdir(parents=True, exist_ok=True)
-            (node_dir / "instance.json").write_text(json.dumps({
-                "isMaster": node.spec.role == "MASTER",
-                "instanceRole": node.spec.role.lower(), "instanceGroupName": node.spec.group,
-                "instanceType": node.spec.instance_type, "market": node.spec.market}))
             for n, name, script, args in scripts:
                 logs = node_dir / "bootstrap-actions" / str(n)
                 logs.mkdir(parents=True, exist_ok=True)
@@ -204,12 +217,16 @@ class JobFlow:
             command = plan_step(step.jar, args, step_dir,
                                 lambda uri, dest: self.plane.fetch(uri, dest))
             lines += [f"NOTE {note}" for note in command.notes]
+            master = self.cluster.nodes[0]
+            problems = self._python_check(master.spec.name, command.argv, lines, step_dir)
             lines.append(f"INFO running: {' '.join(command.argv)}")
             controller.write_text("\n".join(lines) + "\n")
             # on the master node, as EMR runs steps: a local process, or inside the master's
             # container (the driver then runs there and its executors in the workers')
-            master = self.cluster.nodes[0]
             with (step_dir / "stdout").open("wb") as out, (step_dir / "stderr").open("wb") as err:
+                if problems:
+                    err.write("".join(f"{p}\n" for p in problems).encode())
+                    raise _PythonTooNew(problems[0])
                 process = self.backend.spawn(self.cluster, master, command.argv,
                                              self.plane.node_env(self, master), home, out, err)
                 with self.emr.lock:
@@ -228,6 +245,9 @@ class JobFlow:
                 errors = [(name, text) for name, text in found if logs.is_error(text)]
                 error_log, message = (errors or found)[0]
                 message = message or f"exit code {rc}"
+        except _PythonTooNew as exc:
+            rc, reason, message = 1, "Step failed with a non-zero exit code", str(exc)
+            lines.append(f"INFO exit code {rc}: {message}")
         except (StepDefinitionError, HarnessError) as exc:
             reason, message = "Step could not start", getattr(exc, "problem", str(exc))
             lines.append(f"ERROR {message}")
@@ -254,6 +274,26 @@ class JobFlow:
                 if step.action_on_failure == "CANCEL_AND_WAIT":
                     self.keep_alive = True  # the cluster waits instead of finishing
             self.emr.changed.notify_all()
+
+
+    def _python_check(self, node: str, argv: list[str], lines: list[str],
+                      step_dir: Path) -> list[str]:
+        """Say which python3 the step runs; where it is not the release's, the step's Python
+        files are checked statically for the release's version (what it would reject)."""
+        env = self.nodes.get(node)
+        if env is None:
+            return []
+        lines.append(f"INFO {env.describe()}")
+        lines += [f"NOTE {note}" for note in env.notes]
+        if env.exact_python:
+            return []
+        return [f"{problem} (the release's python3 is {env.wanted_python}; checked with vermin)"
+                for problem in nodeenv.check_python_files(nodeenv.python_files(argv),
+                                                          env.wanted_python)]
+
+
+class _PythonTooNew(Exception):
+    """A step's Python file needs a newer Python than the release's nodes have."""
 
 
 def gzip_file(src: Path, dest: Path) -> Path:
