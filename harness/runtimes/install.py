@@ -208,15 +208,22 @@ def _pip_install(runtime: Runtime, target: Path, say: Progress) -> int:
     """pyspark==spark and the py4j it pins, into target/python (replacing a partial one)."""
     staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        return _pip_install_into(runtime, target, staging, say)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone when complete (renamed), or failed
+
+
+def _pip_install_into(runtime: Runtime, target: Path, staging: Path, say: Progress) -> int:
     python = staging / "python"
     python.mkdir(parents=True)
     stage = f"pyspark {runtime.spark} from PyPI"
     say(stage, None, None)
     got, _ = _pip(["install", "--no-deps", "--no-compile", "--target", str(python),
                    f"pyspark=={runtime.spark}"], stage, say)
-    py4j = _py4j_pin(python, runtime.spark)
-    more, _ = _pip(["install", "--no-deps", "--no-compile", "--target", str(python),
-                    f"py4j=={py4j}"], f"py4j {py4j} from PyPI", say)
+    py4j = _py4j_requirement(python, runtime.spark)
+    more, _ = _pip(["install", "--no-deps", "--no-compile", "--target", str(python), py4j],
+                   f"{py4j} from PyPI", say)
     shutil.rmtree(python / "bin", ignore_errors=True)  # pyspark's scripts: SPARK_HOME has them
     home = python / "pyspark"
     if not (home / "bin" / "spark-submit").is_file():
@@ -232,13 +239,13 @@ def _pip_install(runtime: Runtime, target: Path, say: Progress) -> int:
     return got + more
 
 
-def _py4j_pin(python: Path, spark: str) -> str:
-    """The py4j version the installed pyspark requires (its METADATA's Requires-Dist)."""
+def _py4j_requirement(python: Path, spark: str) -> str:
+    """The py4j requirement of the installed pyspark (its METADATA's Requires-Dist), e.g.
+    py4j==0.10.9.7 or py4j<0.10.9.10,>=0.10.9.7, as pip would resolve it."""
     for meta in python.glob("pyspark-*.dist-info/METADATA"):
-        found = re.search(r"^Requires-Dist: py4j\s*\(?\s*==\s*([\d.]+)", meta.read_text(),
-                          re.MULTILINE)
+        found = re.search(r"^Requires-Dist: (py4j[^;\n]*)$", meta.read_text(), re.MULTILINE)
         if found:
-            return found.group(1)
+            return found.group(1).replace(" ", "").replace("(", "").replace(")", "")
     raise RuntimeInstallError(f"pyspark {spark}'s metadata names no py4j version",
                               "report it; the runtime cannot be installed")
 
