@@ -18,6 +18,9 @@ app = typer.Typer(
 )
 fixtures_app = typer.Typer(no_args_is_help=True, help="Generate workload fixtures.")
 app.add_typer(fixtures_app, name="fixtures")
+runtimes_app = typer.Typer(no_args_is_help=True, help="Release-label runtimes (Spark, Scala, "
+                           "Python an EMR release runs).")
+app.add_typer(runtimes_app, name="runtimes")
 
 # Wide enough for the tables when output goes to a file or CI log instead of a terminal.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -505,6 +508,25 @@ def spark_job(
     out.print(f"wrote {run.output_uri} in {run.seconds:.1f} s "
               f"(session start {run.metrics.get('session_start_s')} s, "
               f"job {run.metrics.get('job_s')} s, master {run.master})")
+
+
+@runtimes_app.command("list")
+def runtimes_list() -> None:
+    """Every release label the harness knows: Spark, Scala, Python, ANSI, installed?"""
+    from harness.runtimes.console import table
+
+    out.print(table())
+
+
+@runtimes_app.command("install")
+def runtimes_install(
+    what: Annotated[str, typer.Argument(help="a release label (emr-7.12.0) or Spark version")],
+) -> None:
+    """Install a release label's runtime now (pyspark from PyPI, S3A jars); cached."""
+    from harness.runtimes.console import install_with_progress, summary
+
+    for line in summary(install_with_progress(what, err)):
+        out.print(line, highlight=False)
 
 
 def main() -> None:
