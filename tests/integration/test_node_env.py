@@ -18,10 +18,12 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from harness.aws.s3 import ensure_bucket
+from harness.runtimes import runtime_for
 
 pytestmark = pytest.mark.integration
 FAST = {"Delay": 1, "MaxAttempts": 600}
 LABEL = "emr-7.12.0"
+RUNTIME = runtime_for(LABEL)
 TYPER = "typer==0.23.2"  # runs on Python 3.9; the harness pins another version
 GROUPS = [
     {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
@@ -31,29 +33,35 @@ GROUPS = [
 
 PROBE_BOOTSTRAP = b"""#!/bin/bash
 out=/tmp/probe-$$; mkdir -p $out
+info=/mnt/var/lib/info
+flow=$(python3 -c "import json; print(json.load(open('$info/job-flow.json'))['jobFlowId'])")
 {
   echo "pwd=$(pwd) home=$HOME"
   echo "master=$(grep -c '"isMaster": true' /mnt/var/lib/info/instance.json)"
-  python3 -c 'import json; print("flow=" + json.load(open("/mnt/var/lib/info/job-flow.json"))["jobFlowId"])'
+  echo "flow=$flow"
   if [ -e /usr/lib/spark/bin/spark-submit ]; then echo spark=present; else echo spark=absent; fi
   command -v spark-submit >/dev/null && echo cmd=present || echo cmd=absent
   python3 -c 'import typer' 2>/dev/null && echo typer=yes || echo typer=no
   python3 -c 'import sys; print("python=" + sys.executable)'
   echo "path=$PATH"
 } > $out/bootstrap.txt
-aws s3 cp $out/bootstrap.txt s3://logs/node-env/$(python3 -c 'import json; print(json.load(open("/mnt/var/lib/info/job-flow.json"))["jobFlowId"])')/$HARNESS_NODE_NAME.txt
+aws s3 cp --quiet $out/bootstrap.txt s3://logs/node-env/$flow/$HARNESS_NODE_NAME.txt
 """
+# two of the ways bootstrap actions install packages, one per node
 INSTALL_BOOTSTRAP = f"""#!/bin/bash
 set -e
-sudo pip install --quiet {TYPER}
-sudo python3 -m pip install --quiet {TYPER}
+if grep -q '"isMaster": true' /mnt/var/lib/info/instance.json; then
+  sudo pip install --quiet {TYPER}
+else
+  sudo python3 -m pip install --quiet {TYPER}
+fi
 """.encode()
 PROBE_JOB = b"""import json, sys
 from pyspark.sql import SparkSession
 
 spark = SparkSession.builder.getOrCreate()
 info = json.load(open("/mnt/var/lib/info/instance.json"))
-versions = spark.sparkContext.parallelize(range(4), 2).map(
+executables = spark.sparkContext.parallelize(range(4), 2).map(
     lambda _: __import__("sys").executable).distinct().collect()
 try:
     import typer  # noqa: F401
@@ -61,7 +69,8 @@ try:
 except ImportError:
     has_typer = False
 print("PROBE " + json.dumps({"master": info["isMaster"], "driver": sys.executable,
-                             "executors": versions, "typer": has_typer}))
+                             "executors": executables, "typer": has_typer,
+                             "spark": spark.version, "python": sys.version.split()[0]}))
 spark.stop()
 """
 MATCH_JOB = b"""import sys
@@ -118,14 +127,15 @@ def flows(endpoint):
     import_typer = step("import typer", ["python3", "-c", "import typer; print(typer.__version__)"])
     a = emr.run_job_flow(**job_flow("node-env-spark", ["Spark"], [
         import_typer,
-        step("emr paths", ["bash", "-c", "cd && pwd && cat /mnt/var/lib/info/instance.json "
-                                         "&& /usr/lib/spark/bin/spark-submit --version"]),
-        step("probe", ["spark-submit", "s3://code/jobs/probe.py"]),
+        # EMR's paths, and EMR's spark-submit by its absolute path
+        step("probe", ["bash", "-c", "cd && pwd && cat /mnt/var/lib/info/instance.json && "
+                                     "aws s3 cp --quiet s3://code/jobs/probe.py . && "
+                                     "/usr/lib/spark/bin/spark-submit probe.py"]),
         step("match", ["spark-submit", "s3://code/jobs/match.py"]),
     ], ["probe"]))["JobFlowId"]
     b = emr.run_job_flow(**job_flow("node-env-hadoop", ["Hadoop"], [
         import_typer, step("spark-submit", ["spark-submit", "s3://code/jobs/probe.py"]),
-    ], ["probe", "install"]))["JobFlowId"]
+    ], ["install", "probe"]))["JobFlowId"]
     started = time.time()
     for cluster_id in (a, b):
         with contextlib.suppress(WaiterError):  # TERMINATED_WITH_ERRORS is checked below
@@ -167,7 +177,7 @@ def test_the_harness_environment_is_never_the_nodes(flows):
 
 
 def test_bootstrap_actions_see_emr_paths_before_spark_is_installed(flows):
-    for name in ("a", "b"):
+    for name, typer in (("a", "no"), ("b", "yes")):
         cluster_id = flows[name]
         probes = flows["outcome"][cluster_id]["bootstrap"]
         assert sorted(probes) == ["core-1.txt", "master-1.txt"]
@@ -177,31 +187,30 @@ def test_bootstrap_actions_see_emr_paths_before_spark_is_installed(flows):
         assert f"flow={cluster_id}" in master
         # bootstrap actions run before EMR installs the applications
         assert "spark=absent" in master and "cmd=absent" in master
-        assert "typer=no" in master
-        path = next(line for line in master.splitlines() if line.startswith("path="))
-        assert ".venv" not in path
+        # B's earlier bootstrap action installed it on each node, A's nodes never have it
+        assert f"typer={typer}" in master and f"typer={typer}" in core
+        for text in (master, core):
+            path = next(line for line in text.splitlines() if line.startswith("path="))
+            assert ".venv" not in path and "/emr/bin:" in path
 
 
 def test_steps_see_emr_paths_and_the_nodes_python(flows):
     s3, cluster_id = flows["s3"], flows["a"]
-    steps = flows["outcome"][cluster_id]["steps"]
-    paths = steps["emr paths"]
-    assert paths["Status"]["State"] == "COMPLETED", paths["Status"]
-    out = log(s3, cluster_id, paths["Id"], "stdout")
+    probe = flows["outcome"][cluster_id]["steps"]["probe"]
+    assert probe["Status"]["State"] == "COMPLETED", probe["Status"]
+    out = log(s3, cluster_id, probe["Id"], "stdout")
     assert out.splitlines()[0] == "/home/hadoop"
     assert json.loads(out[out.index("{"):out.index("}") + 1])["isMaster"] is True
-    assert "version 3.5" in log(s3, cluster_id, paths["Id"], "stderr") + out
-    probe = steps["probe"]
-    assert probe["Status"]["State"] == "COMPLETED", probe["Status"]
-    line = next(x for x in log(s3, cluster_id, probe["Id"], "stdout").splitlines()
-                if x.startswith("PROBE "))
+    line = next(x for x in out.splitlines() if x.startswith("PROBE "))
     seen = json.loads(line[len("PROBE "):])
     assert seen["master"] is True and seen["typer"] is False
+    assert seen["spark"] == RUNTIME.spark
+    assert seen["python"].startswith(f"{RUNTIME.python}.")
     assert "/master-1/emr/python/" in seen["driver"]
     # the executors run on the core node, with its own python3
     assert seen["executors"] and all("/core-1/emr/python/" in e for e in seen["executors"])
     controller = log(s3, cluster_id, probe["Id"], "controller")
-    assert "python3 is CPython 3.9" in controller
+    assert f"python3 is CPython {RUNTIME.python}." in controller
 
 
 def test_a_script_needing_a_newer_python_than_the_release_fails_naming_it(flows):
