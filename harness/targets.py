@@ -360,6 +360,7 @@ class EmrStep(Target):
 
     def _job_flow_request(self, groups: list[dict[str, Any]]) -> dict[str, Any]:
         return {"Name": f"harness-{self.alias}", "ReleaseLabel": JOB_FLOW_RELEASE,
+                "Applications": [{"Name": "Spark"}],  # without it EMR installs Hadoop only
                 "LogUri": self.log_uri(),
                 "Instances": {"InstanceGroups": groups, "KeepJobFlowAliveWhenNoSteps": True},
                 "JobFlowRole": "EMR_EC2_DefaultRole", "ServiceRole": "EMR_DefaultRole"}

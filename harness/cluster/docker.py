@@ -206,6 +206,14 @@ class DockerBackend:
             mounts = self._mounts(base, work_dir)
             bridge = self.network == "bridge"
             master_host = master_spec.name if bridge else "127.0.0.1"
+            # with a setup (a job flow's bootstrap actions), every container starts and its
+            # daemon waits for a start file, so the setup runs on the nodes first, as on EMR
+            start_files = {spec.name: base / spec.name / "emr" / ".start"
+                           for spec in (master_spec, *topology.workers)} if setup else {}
+
+            def waits(spec: NodeSpec) -> dict[str, str]:
+                return {"EMR_START_FILE": str(start_files[spec.name])} if start_files else {}
+
             nodes.append(self._run(topology, master_spec, base, handle, cluster_id, network,
                                    mounts, {
                                        "EMR_MASTER_PORT": str(master_port),
@@ -213,9 +221,11 @@ class DockerBackend:
                                        "SPARK_MASTER_OPTS":
                                            f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
                                            "-Dspark.deploy.retainedApplications=20",
+                                       **waits(master_spec),
                                    }, master_ui, [master_port, master_ui]))
             nodes[0].port = master_port
-            self._wait(lambda: port_open(master_port), nodes, "the master to listen")
+            if not start_files:
+                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
 
             def worker(spec: NodeSpec) -> Node:
                 ui = free_port()
@@ -224,6 +234,7 @@ class DockerBackend:
                     "EMR_WORKER_CORES": str(spec.cores),
                     "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
                     "EMR_WORKER_UI_PORT": str(ui),
+                    **waits(spec),
                 }, ui, [ui])
 
             # in parallel: each container takes the engine a few hundred milliseconds
@@ -238,10 +249,14 @@ class DockerBackend:
                 notes=[*topology.notes, f"docker, {self.network} network, image {self.image}"],
                 handle=handle, driver_conf=driver_conf,
             )
+            if setup is not None:
+                setup(cluster)  # daemon variables: the containers' own environment has them
+                start_files[master_spec.name].touch()
+                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
+                for spec in topology.workers:
+                    start_files[spec.name].touch()
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
-            if setup is not None:  # the daemons run already: the node image starts them
-                setup(cluster)
         except BaseException:
             self._remove(handle)
             raise
@@ -284,16 +299,24 @@ class DockerBackend:
     def _run(self, topology: Topology, spec: NodeSpec, base: Path, handle: str,
              cluster_id: str, network: str, mounts: list[Any], env: dict[str, str],
              ui_port: int, ports: list[int]) -> Node:
+        from docker.types import Mount
+
         node_dir = base / spec.name
-        for sub in ("local", "work", "logs", "home"):
+        for sub in ("local", "work", "logs", "home", "emr/apps", "emr/mnt/var/lib/info"):
             (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        # EMR's paths, the node's own: /usr/lib/spark is the image's link into emr/apps,
+        # made when the job flow installs Spark (after its bootstrap actions)
+        mounts = [*mounts, *(Mount(target=target, source=str(node_dir / source), type="bind")
+                             for source, target in (("home", "/home/hadoop"),
+                                                    ("emr/mnt/var/lib/info", "/mnt/var/lib/info"),
+                                                    ("emr/apps", "/var/lib/emr-node/apps")))]
         bridge = network != "host"
         environment = {
             "EMR_NODE_NAME": spec.name,
             "EMR_NODE_HOST": spec.name if bridge else "127.0.0.1",
             "EMR_NODE_DIR": str(node_dir),
             "EMR_DRIVER_PYTHON": sys.executable,
-            "HOME": str(node_dir / "home"),
+            "HOME": "/home/hadoop",
             "SPARK_DAEMON_MEMORY": "256m",
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             # host network: executors and block managers on loopback only; bridge: UIs
@@ -381,6 +404,8 @@ class DockerBackend:
         if node.container is None or not self.node_alive(node):
             raise ClusterError(f"{node.spec.name} is not running", "start the cluster again")
         variables = {k: v for k, v in env.items() if v != ""}
+        if cwd == Path(cluster.work_dir) / node.spec.name / "home":
+            cwd = Path("/home/hadoop")  # the same directory, by EMR's name
         if self.network == "host":
             variables.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # a client of its own: a step's output can be silent for longer than any timeout

@@ -166,22 +166,45 @@ class ControlPlane:
         docker backend's nodes are its image's)."""
         from harness.spark import java_executable
 
-        if jobflow.backend.alias != "process" or jobflow.cluster is None:
+        if jobflow.cluster is None:
             return {}
         emr = jobflow.emr
         groups = [{"Id": g.id, "Name": g.name, "InstanceGroupType": g.role,
                    "InstanceType": g.instance_type, "Market": g.market or "ON_DEMAND",
                    "RequestedInstanceCount": g.num_instances} for g in emr.instance_groups]
+        created_ms = int(emr.creation_datetime.timestamp() * 1000)
+        if jobflow.backend.alias != "process":  # containers: the node image's python3
+            envs = nodeenv.prepare_container_nodes(
+                jobflow.cluster, self._node_runtime(jobflow), groups, created_ms,
+                self._image_python(jobflow))
+            self.log(f"{jobflow.id}: nodes' {next(iter(envs.values())).describe()}")
+            return envs
         keep = (Path(jobflow.cluster.work_dir), self.work_dir, Path(tempfile.gettempdir()),
                 nodeenv.pip_cache())
         envs = nodeenv.prepare_nodes(
-            jobflow.cluster, self._node_runtime(jobflow), groups,
-            int(emr.creation_datetime.timestamp() * 1000),
+            jobflow.cluster, self._node_runtime(jobflow), groups, created_ms,
             java_executable(self.java_home).resolve().parent.parent, keep)
         first = next(iter(envs.values()), None)
         if first is not None:
             self.log(f"{jobflow.id}: nodes' {first.describe()}")
         return envs
+
+    def _image_python(self, jobflow: JobFlow) -> str:
+        """The version of the node image's python3, asked on the master node."""
+        assert jobflow.cluster is not None
+        out = jobflow.dir / "image-python.txt"
+        with out.open("wb") as fh, (jobflow.dir / "image-python.err").open("wb") as err:
+            process = jobflow.backend.spawn(
+                jobflow.cluster, jobflow.cluster.nodes[0],
+                [f"{nodeenv.IMAGE_VENV}/bin/python", "-c",
+                 "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+                {}, Path(jobflow.cluster.work_dir), fh, err)
+            process.wait(timeout=120)
+        version = out.read_text().strip()
+        if not version:
+            raise nodeenv.NodeEnvError("the node image's python3 did not answer",
+                                       f"see {jobflow.dir / 'image-python.err'}")
+        return version
 
     def install_applications(self, jobflow: JobFlow) -> dict[str, dict[str, str]]:
         """After the bootstrap actions, as EMR does: Spark on every node when Applications

@@ -429,6 +429,77 @@ class NodeEnv:
         return f"python3 is CPython {self.python.full} ({self.python.path}), {how}"
 
 
+
+IMAGE_VENV = "/opt/emr-rehearsal/venv"  # the node image's Python environment (docker/node)
+IMAGE_SPARK = "/opt/emr-rehearsal/spark"
+
+
+class ContainerNodeEnv(NodeEnv):
+    """A node of the docker backend: its container is the node, so EMR's paths are real
+    (/home/hadoop and /mnt/var/lib/info mounted from the node's directory, /usr/lib/spark a
+    link the image points into it, made when Spark is installed); python3 is the image's
+    environment, which a bootstrap action's pip installs into, per container."""
+
+    def create(self, template_dir: Path | None, info: dict[str, dict[str, Any]]) -> None:
+        # the directories are mounted into the running container: keep them, fill them
+        self.shims.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.info.mkdir(parents=True, exist_ok=True)
+        (self.dir / "apps").mkdir(exist_ok=True)
+        for name, content in info.items():
+            (self.info / name).write_text(json.dumps(content, indent=2) + "\n")
+        python = f"{IMAGE_VENV}/bin/python"
+        for name in ("python3", "python", f"python{self.python.minor}"):
+            _script(self.shims / name, f'#!/bin/sh\nexec "{python}" "$@"\n')
+        for name in ("pip", "pip3", f"pip{self.python.minor}"):
+            _script(self.shims / name, f'#!/bin/sh\nexec "{python}" -m pip "$@"\n')
+        _script(self.shims / "sudo", _SUDO)
+        _script(self.shims / "aws", f'#!/bin/sh\nexec "{IMAGE_VENV}/bin/aws" "$@"\n')
+
+    def install_spark(self, spark_home: Path, python_path: tuple[Path, ...]) -> None:
+        link = self.dir / "apps" / "spark"
+        link.unlink(missing_ok=True)
+        link.symlink_to(IMAGE_SPARK)  # resolved inside the container
+        self.spark_home = Path("/usr/lib/spark")
+        for name in SPARK_COMMANDS:
+            _script(self.shims / name, f'#!/bin/sh\nexec "/usr/lib/spark/bin/{name}" "$@"\n')
+
+    def env(self) -> dict[str, str]:
+        return {"PATH": f"{self.shims}:{SYSTEM_PATH}", "HOME": "/home/hadoop",
+                "PYTHONPATH": "", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+    def daemon_env(self) -> dict[str, str]:
+        return {}
+
+    def describe(self) -> str:
+        how = "as EMR's nodes" if self.exact_python else (
+            f"EMR's nodes run {self.wanted_python}, which the node image lacks: Python files "
+            f"are checked for {self.wanted_python} (vermin)")
+        return f"python3 is CPython {self.python.full} (the node image's), {how}"
+
+
+def prepare_container_nodes(cluster: Any, runtime: NodeRuntime, groups: list[dict[str, Any]],
+                            created_ms: int, image_python: str) -> dict[str, NodeEnv]:
+    """Each container node's environment (docker backend); image_python: e.g. 3.11.2."""
+    version = tuple(int(p) for p in image_python.split("."))
+    python = Interpreter(Path(f"{IMAGE_VENV}/bin/python"), version)  # type: ignore[arg-type]
+    flow = job_flow_json(cluster.id, created_ms, runtime.hadoop, groups)
+    envs: dict[str, NodeEnv] = {}
+    for node in cluster.nodes:
+        spec = node.spec
+        env = ContainerNodeEnv(Path(cluster.work_dir) / spec.name, spec.role, runtime.python,
+                               python, label=runtime.label)
+        env.create(None, {"instance.json": instance_json(spec.role, _group_id(spec, groups)),
+                          "job-flow.json": flow})
+        envs[spec.name] = env
+    return envs
+
+
+def _group_id(spec: Any, groups: list[dict[str, Any]]) -> str | None:
+    return getattr(spec, "group_id", None) or next(
+        (g.get("Id") for g in groups if g.get("Name") == spec.group), None)
+
+
 def pip_cache() -> Path:
     """pip's cache of the user running the harness (shared by every node: faster, and
     what a node downloads is what EMR's would)."""
@@ -467,27 +538,28 @@ def python_files(argv: list[str]) -> list[Path]:
 
 
 def check_python_files(paths: list[Path], target: str) -> list[str]:
-    """Violations of Python `target` (e.g. "3.9") in the files, as vermin names them
-    ("file.py:L3: `match` statement requires !2, 3.10"); empty when they all run there."""
+    """Violations of Python `target` (e.g. "3.9") in the files, as vermin finds them
+    ("job.py:L3: pattern matching requires Python 3.10"); empty when they all run there."""
     if not paths:
         return []
     done = subprocess.run(
-        [sys.executable, "-m", "vermin", "--no-tips", "--violations", "--no-parse-comments",
+        [sys.executable, "-c", "import sys; from vermin import main; sys.exit(main())",
+         "--violations", "--format", "parsable", "--no-parse-comments",
          f"--target={target}-", *map(str, paths)], capture_output=True, text=True)
     if done.returncode == 0:
         return []
-    problems, current = [], ""
+    problems = []
     for line in done.stdout.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not line.startswith(" ") and stripped.startswith("!"):
-            current = stripped.split(None, 2)[-1]
-        elif re.match(r"L\d+", stripped):
-            problems.append(f"{Path(current).name}:{stripped}")
-        elif "error" in stripped.lower() and not problems:
-            problems.append(stripped)
-    return problems or [f"needs a newer Python than {target} ({done.stdout.strip()[:200]})"]
+        # file:line:column:py2:py3:feature (the per-file and total lines have no line number)
+        parts = line.rsplit(":", 5)
+        if len(parts) == 6 and parts[1].isdigit() and parts[5]:
+            problems.append(f"{Path(parts[0]).name}:L{parts[1]}: {parts[5]} requires Python "
+                            f"{parts[4]}")
+    if not problems and done.returncode != 0:
+        text = (done.stderr or done.stdout).strip().splitlines()
+        problems.append(f"vermin cannot check {', '.join(p.name for p in paths)}: "
+                        f"{text[-1] if text else done.returncode}")
+    return problems
 
 
 # -- a job flow's nodes -----------------------------------------------------------------------
@@ -540,9 +612,7 @@ def prepare_nodes(cluster: Any, runtime: NodeRuntime,
         spec = node.spec
         env = NodeEnv(Path(cluster.work_dir) / spec.name, spec.role, runtime.python, python,
                       label=runtime.label, java_home=java_home, keep=keep)
-        group_id = getattr(spec, "group_id", None) or next(
-            (g.get("Id") for g in groups if g.get("Name") == spec.group), None)
-        env.create(base, {"instance.json": instance_json(spec.role, group_id),
+        env.create(base, {"instance.json": instance_json(spec.role, _group_id(spec, groups)),
                           "job-flow.json": flow})
         envs[spec.name] = env
     return envs

@@ -84,7 +84,7 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     upload_dir(s3, fixture.path, S3Uri("raw", "cascade/400k"))
     s3.upload_file(str(cascade.spark_job), "code", "jobs/spark_job.py")
     s3.put_object(Bucket="code", Key="bootstrap/marker.sh", Body=(
-        b"#!/bin/bash\nset -e\necho \"$(cat ../instance.json)\" > marker\n"
+        b"#!/bin/bash\nset -e\ncat /mnt/var/lib/info/instance.json > marker\n"
         b"aws s3 cp marker s3://logs/markers/$HARNESS_NODE_NAME\n"))
     started = time.time()
     cluster_id = emr.run_job_flow(**job_flow(
