@@ -103,15 +103,21 @@ def _candidates(search_path: str, pyenv_root: Path) -> list[Path]:
 def interpreters(search_path: str | None = None,
                  pyenv_root: str | None = None) -> tuple[Interpreter, ...]:
     """Every CPython 3 on this machine that can make a virtual environment, by version."""
+    found = {}
+    for path in _paths(search_path, pyenv_root):
+        probed = _probe(path)
+        if probed is not None:
+            found[path.resolve()] = probed
+    return tuple(sorted(found.values(), key=lambda i: i.version))
+
+
+def _paths(search_path: str | None, pyenv_root: str | None) -> list[Path]:
     root = Path(pyenv_root or os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    seen: dict[Path, Interpreter] = {}
+    unique: dict[Path, Path] = {}
     for path in _candidates(search_path or os.environ.get("PATH", SYSTEM_PATH), root):
-        real = path.resolve()
-        if real not in seen and os.access(real, os.X_OK):
-            probed = _probe(path)
-            if probed is not None:
-                seen[real] = probed
-    return tuple(sorted(seen.values(), key=lambda i: i.version))
+        if os.access(path, os.X_OK):
+            unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def choose_python(wanted: str, found: tuple[Interpreter, ...]) -> Interpreter | None:
@@ -125,6 +131,25 @@ def choose_python(wanted: str, found: tuple[Interpreter, ...]) -> Interpreter | 
         return exact[-1]
     newer = [i for i in found if i.version[:2] > key[:2]]
     return newer[0] if newer else found[-1]
+
+
+@lru_cache(maxsize=8)
+def find_python(wanted: str) -> Interpreter | None:
+    """choose_python over this machine's interpreters, probing only as many as it takes
+    (each probe starts an interpreter)."""
+    key = _version_key(wanted)[:2]
+
+    def minor(path: Path) -> tuple[int, int]:
+        return (3, int(path.name.split(".")[1]))
+
+    paths = _paths(None, None)
+    ranked = sorted(paths, key=lambda p: (minor(p) != key, minor(p) < key,
+                                          abs(minor(p)[1] - key[1])))
+    for path in ranked:
+        probed = _probe(path)
+        if probed is not None:
+            return probed
+    return None
 
 
 # -- the environment template, one per interpreter and package set ---------------------------
@@ -601,7 +626,7 @@ def prepare_nodes(cluster: Any, runtime: NodeRuntime,
                   java_home: Path | None, keep: tuple[Path, ...]) -> dict[str, NodeEnv]:
     """Each node's environment (process backend): python3 of the release (copied from a
     template made once), the commands, EMR's info files; Spark is installed later."""
-    python = choose_python(runtime.python, interpreters())
+    python = find_python(runtime.python)
     if python is None:
         raise NodeEnvError("no Python 3 interpreter that can make virtual environments was "
                            "found for the nodes", "install python3-venv (or pyenv's Pythons)")
