@@ -74,6 +74,10 @@ class ProcessBackend:
                 env: dict[str, str]) -> None:
         node_dir = base / node.spec.name
         cmd = [str(spark_home() / "bin" / "spark-class"), *args]
+        env = dict(env)
+        runner = env.pop("HARNESS_NODE_RUNNER", None)  # the node's own view of the machine
+        if runner:
+            cmd.insert(0, runner)
         proc = OwnedProcess(cmd, env={**self._env(node_dir), **env}, cwd=node_dir,
                             log=Path(node.log or node_dir / "logs" / "daemon.log"),
                             detached=detached)

@@ -443,9 +443,10 @@ class NodeEnv:
 
     def daemon_env(self) -> dict[str, str]:
         """What the node's Spark daemon needs so that its executors' PySpark workers run
-        this node's python3."""
+        this node's python3 and see EMR's paths (the daemon runs under the node's runner)."""
         return {"PATH": f"{self.shims}:{self.venv / 'bin'}:{SYSTEM_PATH}",
-                "PYSPARK_PYTHON": "python3"}
+                "PYSPARK_PYTHON": "python3",
+                "HARNESS_NODE_RUNNER": str(self.shims / "emr-node-run")}
 
     def describe(self) -> str:
         how = "as EMR's nodes" if self.exact_python else (

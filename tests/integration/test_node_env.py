@@ -62,7 +62,9 @@ from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
 info = json.load(open("/mnt/var/lib/info/instance.json"))
 executables = spark.sparkContext.parallelize(range(4), 2).map(
-    lambda _: __import__("sys").executable).distinct().collect()
+    lambda _: (__import__("sys").executable,
+               __import__("json").load(open("/mnt/var/lib/info/instance.json"))["isMaster"])
+).distinct().collect()
 try:
     import typer  # noqa: F401
     has_typer = True
@@ -207,8 +209,9 @@ def test_steps_see_emr_paths_and_the_nodes_python(flows):
     assert seen["spark"] == RUNTIME.spark
     assert seen["python"].startswith(f"{RUNTIME.python}.")
     assert "/master-1/emr/python/" in seen["driver"]
-    # the executors run on the core node, with its own python3
-    assert seen["executors"] and all("/core-1/emr/python/" in e for e in seen["executors"])
+    # the executors run on the core node, with its own python3 and its EMR paths
+    assert seen["executors"]
+    assert all("/core-1/emr/python/" in e and not master for e, master in seen["executors"])
     controller = log(s3, cluster_id, probe["Id"], "controller")
     assert f"python3 is CPython {RUNTIME.python}." in controller
 
