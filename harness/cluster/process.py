@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from harness import logs
 from harness.cluster.base import (
@@ -30,6 +30,9 @@ from harness.cluster.topology import NodeSpec, Topology
 from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -51,12 +54,12 @@ class ProcessBackend:
     def preflight(self) -> None:
         java_executable(self.java_home)
 
-    def _env(self, node_dir: Path) -> dict[str, str]:
+    def _env(self, node_dir: Path, home: Path) -> dict[str, str]:
         java = java_executable(self.java_home)
         return {
             **os.environ,
             "JAVA_HOME": str(java.resolve().parent.parent),
-            "SPARK_HOME": str(spark_home()),
+            "SPARK_HOME": str(home),
             "SPARK_DAEMON_MEMORY": self.daemon_memory,
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
@@ -70,20 +73,23 @@ class ProcessBackend:
         }
 
     def _launch(self, node: NodeSpec, args: list[str], base: Path,
-                detached: bool) -> tuple[OwnedProcess, Path]:
+                detached: bool, home: Path) -> tuple[OwnedProcess, Path]:
         node_dir = base / node.name
         for sub in ("local", "work", "logs"):
             (node_dir / sub).mkdir(parents=True, exist_ok=True)
         log = node_dir / "logs" / f"{node.name}.log"
-        cmd = [str(spark_home() / "bin" / "spark-class"), *args]
-        proc = OwnedProcess(cmd, env=self._env(node_dir), cwd=node_dir, log=log,
+        cmd = [str(home / "bin" / "spark-class"), *args]
+        proc = OwnedProcess(cmd, env=self._env(node_dir, home), cwd=node_dir, log=log,
                             detached=detached)
         self._procs[node.name] = proc
         return proc, log
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster:
+              detached: bool = False, runtime: InstalledRuntime | None = None
+              ) -> RunningCluster:
         since = time.perf_counter()
+        # a release label's Spark, or the harness's own pyspark
+        home = runtime.spark_home if runtime is not None else spark_home()
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
         master_port, master_ui = free_port(), free_port()
@@ -92,7 +98,7 @@ class ProcessBackend:
         try:
             proc, log = self._launch(master_spec, [
                 MASTER_CLASS, "--host", "127.0.0.1", "--port", str(master_port),
-                "--webui-port", str(master_ui)], base, detached)
+                "--webui-port", str(master_ui)], base, detached, home)
             nodes.append(Node(master_spec, f"http://127.0.0.1:{master_ui}", proc.pid,
                               str(log), port=master_port))
             self._wait(lambda: port_open(master_port), nodes, "the master to listen")
@@ -102,13 +108,16 @@ class ProcessBackend:
                 proc, log = self._launch(spec, [
                     WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
                     "--memory", f"{spec.memory_mb}m", "--webui-port", str(ui),
-                    "--work-dir", str(base / spec.name / "work"), master_url], base, detached)
+                    "--work-dir", str(base / spec.name / "work"), master_url], base, detached,
+                    home)
                 nodes.append(Node(spec, f"http://127.0.0.1:{ui}", proc.pid, str(log)))
             cluster = RunningCluster(
                 id=cluster_id, backend=self.alias, master_url=master_url,
                 master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
                 nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
                 notes=list(topology.notes),
+                spark_home=str(runtime.spark_home) if runtime is not None else None,
+                runtime=runtime.label if runtime is not None else None,
             )
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
@@ -155,11 +164,16 @@ class ProcessBackend:
 
     def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
               cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> OwnedProcess:
-        """Run argv on this machine, with this interpreter's bin directory (spark-submit,
-        python3, aws) first on PATH, as the node's own commands would be."""
+        """Run argv on this machine, with the cluster's Spark (spark-submit) and this
+        interpreter's bin directory (python3, aws) first on PATH, as the node's own
+        commands would be."""
         merged = dict(os.environ)
+        path = f"{Path(sys.executable).parent}:{merged.get('PATH', '/usr/bin:/bin')}"
+        if cluster.spark_home:  # the release's spark-submit before the harness's own
+            path = f"{Path(cluster.spark_home) / 'bin'}:{path}"
+            merged["SPARK_HOME"] = cluster.spark_home
         merged.update({
-            "PATH": f"{Path(sys.executable).parent}:{merged.get('PATH', '/usr/bin:/bin')}",
+            "PATH": path,
             "PYSPARK_PYTHON": sys.executable,
             "SPARK_LOCAL_IP": "127.0.0.1",
         })
