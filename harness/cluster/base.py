@@ -13,10 +13,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 # A worker whose heartbeats stop is declared lost after this many seconds (Spark's
 # default: 60). Shorter finds a killed node sooner, but a driver or a CPU-capped container
@@ -74,6 +77,10 @@ class RunningCluster:
     handle: str | None = None
     # Spark settings a driver outside the cluster needs (e.g. its address on a bridge network)
     driver_conf: dict[str, str] = field(default_factory=dict)
+    # the Spark every node runs (daemons, executors, drivers): a release label's runtime,
+    # or None for the harness's own pyspark; `runtime` is its label
+    spark_home: str | None = None
+    runtime: str | None = None
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -202,7 +209,12 @@ class ClusterBackend(Protocol):
         ...
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False, setup: NodeSetup | None = None) -> RunningCluster: ...
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
+        """Start the topology's nodes running `runtime`'s Spark (None: the harness's own
+        pyspark) and wait until every worker registered; `setup` runs on the nodes before
+        their daemons start (NodeSetup)."""
+        ...
 
     def stop(self, cluster: RunningCluster) -> None: ...
 

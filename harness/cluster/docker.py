@@ -29,7 +29,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from harness import logs
 from harness.cluster import images
@@ -48,6 +48,9 @@ from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import UsageError
 from harness.net import free_port
 from harness.spark import FAST_JVM_OPTS
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 CLUSTER_LABEL = f"{images.LABEL}.cluster"
 HANDLE_LABEL = f"{images.LABEL}.handle"
@@ -162,7 +165,9 @@ class DockerBackend:
         if self.network not in NETWORKS:
             raise UsageError(f"unknown docker network mode {self.network!r}",
                              "set HARNESS_DOCKER_NETWORK to host or bridge")
-        self.image = image or settings.docker_image or images.node_image()
+        # an image named by the caller or HARNESS_DOCKER_IMAGE serves every runtime
+        self.fixed_image = image or settings.docker_image
+        self.image = self.fixed_image or images.node_image()
         self.mounts = [settings.work_dir, settings.fixtures_dir, Path(tempfile.gettempdir()),
                        *settings.docker_mounts, *(mounts or [])]
         self.ready_timeout_s = ready_timeout_s
@@ -188,9 +193,12 @@ class DockerBackend:
         images.require_image(self.client, self.image)
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False, setup: NodeSetup | None = None) -> RunningCluster:
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
         since = time.perf_counter()
         docker = self.client
+        if runtime is not None and not self.fixed_image:  # the release's own node image
+            self.image = images.node_image(runtime.runtime.spark)
         images.require_image(docker, self.image)
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
@@ -248,6 +256,9 @@ class DockerBackend:
                 nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
                 notes=[*topology.notes, f"docker, {self.network} network, image {self.image}"],
                 handle=handle, driver_conf=driver_conf,
+                # the image's Spark (its runtime's, or the harness's own pyspark's)
+                spark_home="/opt/emr-rehearsal/spark" if runtime is not None else None,
+                runtime=runtime.label if runtime is not None else None,
             )
             if setup is not None:
                 setup(cluster)  # daemon variables: the containers' own environment has them

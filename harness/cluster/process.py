@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from harness import logs
 from harness.cluster.base import (
@@ -31,6 +31,9 @@ from harness.cluster.topology import Topology
 from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -52,12 +55,12 @@ class ProcessBackend:
     def preflight(self) -> None:
         java_executable(self.java_home)
 
-    def _env(self, node_dir: Path) -> dict[str, str]:
+    def _env(self, node_dir: Path, home: Path) -> dict[str, str]:
         java = java_executable(self.java_home)
         return {
             **os.environ,
             "JAVA_HOME": str(java.resolve().parent.parent),
-            "SPARK_HOME": str(spark_home()),
+            "SPARK_HOME": str(home),
             "SPARK_DAEMON_MEMORY": self.daemon_memory,
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
@@ -71,22 +74,25 @@ class ProcessBackend:
         }
 
     def _launch(self, node: Node, args: list[str], base: Path, detached: bool,
-                env: dict[str, str]) -> None:
+                env: dict[str, str], home: Path) -> None:
         node_dir = base / node.spec.name
-        cmd = [str(spark_home() / "bin" / "spark-class"), *args]
+        cmd = [str(home / "bin" / "spark-class"), *args]
         env = dict(env)
         runner = env.pop("HARNESS_NODE_RUNNER", None)  # the node's own view of the machine
         if runner:
             cmd.insert(0, runner)
-        proc = OwnedProcess(cmd, env={**self._env(node_dir), **env}, cwd=node_dir,
+        proc = OwnedProcess(cmd, env={**self._env(node_dir, home), **env}, cwd=node_dir,
                             log=Path(node.log or node_dir / "logs" / "daemon.log"),
                             detached=detached)
         self._procs[node.spec.name] = proc
         node.pid = proc.pid
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False, setup: NodeSetup | None = None) -> RunningCluster:
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
         since = time.perf_counter()
+        # a release label's Spark, or the harness's own pyspark
+        home = runtime.spark_home if runtime is not None else spark_home()
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
         master_port, master_ui = free_port(), free_port()
@@ -104,6 +110,8 @@ class ProcessBackend:
             master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
             nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
             notes=list(topology.notes),
+            spark_home=str(runtime.spark_home) if runtime is not None else None,
+            runtime=runtime.label if runtime is not None else None,
         )
         try:
             # the nodes exist (their directories) before their daemons start: the job
@@ -113,7 +121,7 @@ class ProcessBackend:
             self._launch(master, [
                 MASTER_CLASS, "--host", "127.0.0.1", "--port", str(master_port),
                 "--webui-port", str(master_ui)], base, detached,
-                daemon_env.get(master.spec.name, {}))
+                daemon_env.get(master.spec.name, {}), home)
             self._wait(lambda: port_open(master_port), nodes[:1], "the master to listen")
             for node in cluster.workers:
                 spec = node.spec
@@ -122,7 +130,7 @@ class ProcessBackend:
                     "--memory", f"{spec.memory_mb}m",
                     "--webui-port", node.ui_url.rsplit(":", 1)[1],
                     "--work-dir", str(base / spec.name / "work"), master_url], base, detached,
-                    daemon_env.get(spec.name, {}))
+                    daemon_env.get(spec.name, {}), home)
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
@@ -170,15 +178,16 @@ class ProcessBackend:
               cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> OwnedProcess:
         """Run argv on this machine as a command of the node. A job flow's node environment
         (harness.emr.nodeenv) gives PATH and a runner (HARNESS_NODE_RUNNER: EMR's paths,
-        command not found as 127); without one, this interpreter's bin directory
-        (spark-submit, python3, aws) comes first on PATH."""
+        command not found as 127); without one, the cluster's Spark (spark-submit) and this
+        interpreter's bin directory (python3, aws) come first on PATH."""
         merged = dict(os.environ)
         merged["SPARK_LOCAL_IP"] = "127.0.0.1"
         if "PATH" not in env:
-            merged.update({
-                "PATH": f"{Path(sys.executable).parent}:{merged.get('PATH', '/usr/bin:/bin')}",
-                "PYSPARK_PYTHON": sys.executable,
-            })
+            path = f"{Path(sys.executable).parent}:{merged.get('PATH', '/usr/bin:/bin')}"
+            if cluster.spark_home:  # the release's spark-submit before the harness's own
+                path = f"{Path(cluster.spark_home) / 'bin'}:{path}"
+                merged["SPARK_HOME"] = cluster.spark_home
+            merged.update({"PATH": path, "PYSPARK_PYTHON": sys.executable})
         if self.java_home:
             merged["JAVA_HOME"] = str(self.java_home)
         for key, value in env.items():

@@ -15,8 +15,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import harness.emr.runtimes as runtimes
 import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
@@ -29,6 +30,9 @@ from harness.emr.states import TERMINAL
 from harness.emr.steps import StepDefinitionError, is_s3
 from harness.errors import HarnessError
 
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
+
 DEFAULT_JOBFLOW_MEMORY_MB = 3072  # workers of one job flow: 3 x ~1 GiB for the small preset
 
 
@@ -38,7 +42,8 @@ class ControlPlane:
     def __init__(self, endpoint_url: str, work_dir: Path, backend: str = "process",
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
-                 region: str = "us-east-1", jar_cache: Path | None = None) -> None:
+                 region: str = "us-east-1", jar_cache: Path | None = None,
+                 runtime_cache: Path | None = None) -> None:
         if backend not in BACKENDS:
             raise HarnessError(f"unknown cluster backend {backend!r} for EMR job flows",
                                f"set HARNESS_EMR_BACKEND to one of: {', '.join(BACKENDS)}")
@@ -52,6 +57,7 @@ class ControlPlane:
         self.capacity_mb = capacity_mb or default_memory_budget_mb()
         self.java_home = java_home
         self.jar_cache = jar_cache
+        self.runtime_cache = runtime_cache
         self._jars: list[Path] | None = None
         self.jobflows: dict[str, JobFlow] = {}
         self._capacity = threading.Condition()
@@ -224,18 +230,43 @@ class ControlPlane:
         from harness.spark import DEFAULT_CONF, FAST_JVM_OPTS
 
         assert jobflow.cluster is not None
+        # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR; the S3A
+        # settings are those of the release's Hadoop (SDK v1 or v2)
+        ships = jobflow.backend.ships_s3a_jars
+        s3 = jobflow.runtime.s3a_conf(self.endpoint, with_jars=not ships) \
+            if jobflow.runtime is not None \
+            else s3a.spark_conf(self.endpoint, None if ships else self.jars())
         conf = {
             **DEFAULT_CONF,
             "spark.master": jobflow.cluster.master_url,
             "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
             **jobflow.cluster.spark_conf(),
-            # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR
-            **s3a.spark_conf(self.endpoint,
-                             None if jobflow.backend.ships_s3a_jars else self.jars()),
+            **s3,
         }
         jobflow.spark_conf_dir.mkdir(parents=True, exist_ok=True)
         lines = [f"{k} {v}" for k, v in conf.items()]
         (jobflow.spark_conf_dir / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
+
+    def runtime(self, emr: RehearsalCluster) -> InstalledRuntime:
+        """The job flow's runtime: its ReleaseLabel's Spark, installed (cached) if needed.
+        RunJobFlow refused labels without one (check_job_flow)."""
+        from harness.runtimes import install, runtime_for
+
+        wanted = runtime_for(emr.release_label)
+
+        def progress(stage: str, done: int | None, total: int | None) -> None:
+            if done is None or done == total:
+                emr.provisioning(f"Installing the {wanted.label} runtime "
+                                 f"({wanted.describe()}): {stage}")
+
+        installed = install(wanted, cache=self.runtime_cache, progress=progress,
+                            jar_cache=self.jar_cache)
+        if self.backend == "docker":  # its nodes are containers of its own image
+            from harness.cluster import images
+
+            emr.provisioning(f"Building the node image for {wanted.describe()} (once)")
+            images.ensure_node_image(installed)
+        return installed
 
     def jars(self) -> list[Path]:
         from harness.aws import s3a
@@ -254,6 +285,7 @@ class ControlPlane:
                                       self.jobflow_memory_mb, host_cores=os.cpu_count())
         except HarnessError as exc:
             raise validation.validation(exc.problem) from None
+        runtimes.check_release(request)
         needed = topology.worker_memory_budget_mb
         if needed > self.capacity_mb:
             raise validation.validation(

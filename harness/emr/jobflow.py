@@ -25,6 +25,7 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.emr.controlplane import ControlPlane
+    from harness.runtimes import InstalledRuntime
 
 TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
 
@@ -42,6 +43,7 @@ class JobFlow:
         self.keep_alive = bool(emr.keep_job_flow_alive_when_no_steps)
         self.log_uri: str | None = emr.log_uri
         self.cluster: RunningCluster | None = None
+        self.runtime: InstalledRuntime | None = None  # its ReleaseLabel's Spark
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
         self.spark_conf_dir = self.dir / "spark-conf"
         self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
@@ -73,7 +75,14 @@ class JobFlow:
         if not self.plane.acquire(self, topology.worker_memory_budget_mb):
             return self._end()
         try:
-            self.cluster = self.backend.start(topology, self.dir, self.id, setup=self._setup)
+            self.runtime = self.plane.runtime(self.emr)
+        except HarnessError as exc:
+            return self._end("INTERNAL_ERROR", f"The {self.emr.release_label} runtime cannot "
+                             f"be installed: {exc.one_line()}")
+        self.plane.log(f"{self.id}: {self.emr.release_label}: {self.runtime.describe()}")
+        try:
+            self.cluster = self.backend.start(topology, self.dir, self.id, runtime=self.runtime,
+                                              setup=self._setup)
         except nodeenv.SetupStopped as exc:
             return self._end(exc.code, exc.problem) if exc.code else self._end()
         self.plane.record(self)

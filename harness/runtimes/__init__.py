@@ -18,7 +18,7 @@ from harness.runtimes.catalog import (
     runtime_for,
     source,
 )
-from harness.runtimes.install import (
+from harness.runtimes.store import (
     InstalledRuntime,
     RuntimeInstallError,
     default_cache,

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.runtimes.catalog import Runtime, catalog, embedded, runtime_for, source
-from harness.runtimes.install import InstalledRuntime, install, is_installed, size_bytes
+from harness.runtimes.store import InstalledRuntime, install, is_installed, size_bytes
 
 
 def table(cache: Path | None = None) -> Table:

@@ -35,7 +35,7 @@ GROUPS = [
 
 
 def job_flow(name, steps=(), bootstrap=(), keep_alive=False, groups=GROUPS):
-    return dict(Name=name, ReleaseLabel="emr-7.9.0", LogUri="s3://logs/emr/",
+    return dict(Name=name, ReleaseLabel="emr-7.12.0", LogUri="s3://logs/emr/",
                 Applications=[{"Name": "Spark"}], JobFlowRole="EMR_EC2_DefaultRole",
                 ServiceRole="EMR_DefaultRole", Steps=list(steps),
                 BootstrapActions=list(bootstrap),
