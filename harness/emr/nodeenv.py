@@ -193,15 +193,28 @@ def _run(argv: list[str], what: str) -> None:
 
 
 def copy_venv(src: Path, dest: Path) -> None:
-    """Copy a virtual environment; scripts in bin/ name the copy's interpreter."""
-    shutil.copytree(src, dest, symlinks=True)
+    """Copy a virtual environment, files hard-linked where the filesystem allows (a node's
+    copy of the template takes a fraction of a second instead of copying ~130 MB; pip
+    replaces files, never rewrites them in place, so a node's installs leave the template
+    alone); scripts in bin/ are rewritten, unlinked first, to name the copy's interpreter."""
+
+    def link(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+
+    shutil.copytree(src, dest, symlinks=True, copy_function=link)
     (dest / ".complete").unlink(missing_ok=True)
     old, new = f"#!{src}/bin/".encode(), f"#!{dest}/bin/".encode()
     for script in (dest / "bin").iterdir():
         if script.is_file() and not script.is_symlink():
             data = script.read_bytes()
             if data.startswith(old):
+                mode = script.stat().st_mode
+                script.unlink()
                 script.write_bytes(data.replace(old, new, 1))
+                script.chmod(mode)
 
 
 # -- EMR's info files ------------------------------------------------------------------------

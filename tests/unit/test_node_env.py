@@ -106,8 +106,10 @@ def test_a_nodes_commands_never_reach_the_harness_environment(node):
     shims = {p.name for p in node.shims.iterdir()}
     assert {"python3", "python", "pip", "pip3", "pip3.9", "sudo", "aws"} <= shims
     assert not shims & set(nodeenv.SPARK_COMMANDS)  # until Spark is installed
-    # the copy's scripts name the copy's interpreter
+    # the copy's scripts name the copy's interpreter; the template's are untouched
     assert (node.venv / "bin" / "pip").read_text().startswith(f"#!{node.venv}/bin/python")
+    template = node.node_dir.parent.parent / "template"
+    assert (template / "bin" / "pip").read_text().startswith(f"#!{template}/bin/python")
     assert (node.info / "instance.json").exists()
 
 
