@@ -294,6 +294,10 @@ class DockerBackend:
         for path in paths:
             path.mkdir(parents=True, exist_ok=True)
         mounts = [Mount(target=str(p), source=str(p), type="bind") for p in _outermost(paths)]
+        cert = pip_cert()
+        if cert is not None:  # nodes reach PyPI as this machine does (a proxy's CA, say)
+            mounts.append(Mount(target=NODE_PIP_CERT, source=str(cert), type="bind",
+                                read_only=True))
         uid = os.getuid()
         if uid != 0:  # Java and Hadoop want the user in /etc/passwd
             try:
@@ -328,6 +332,8 @@ class DockerBackend:
             "EMR_NODE_DIR": str(node_dir),
             "EMR_DRIVER_PYTHON": sys.executable,
             "HOME": "/home/hadoop",
+            **({"PIP_CERT": NODE_PIP_CERT} if pip_cert() is not None else {}),
+            **{k: v for k, v in os.environ.items() if k in PIP_SETTINGS},
             "SPARK_DAEMON_MEMORY": "256m",
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             # host network: executors and block managers on loopback only; bridge: UIs
@@ -422,6 +428,20 @@ class DockerBackend:
         # a client of its own: a step's output can be silent for longer than any timeout
         api = images.client(timeout=None).api
         return ContainerProcess(api, node.container, argv, variables, cwd, stdout, stderr)
+
+
+NODE_PIP_CERT = "/etc/emr-rehearsal/pip-cert.pem"
+PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
+
+
+def pip_cert() -> Path | None:
+    """The CA bundle this machine's pip trusts when it names one (PIP_CERT, or what requests
+    and OpenSSL are told), for the nodes' pip."""
+    for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = os.environ.get(var)
+        if value and Path(value).is_file():
+            return Path(value).resolve()
+    return None
 
 
 def remove_labelled(docker_client: Any, label: str) -> list[str]:

@@ -12,6 +12,7 @@ import copy
 import gzip
 import importlib.metadata
 import json
+import os
 import time
 
 import pytest
@@ -22,6 +23,8 @@ from harness.runtimes import runtime_for
 
 pytestmark = pytest.mark.integration
 FAST = {"Delay": 1, "MaxAttempts": 600}
+# the docker backend's nodes are checked where their paths differ (HARNESS_NODE_ENV_BACKENDS)
+NODE_ENV_BACKENDS = os.environ.get("HARNESS_NODE_ENV_BACKENDS", "process").split(",")
 LABEL = "emr-7.12.0"
 RUNTIME = runtime_for(LABEL)
 TYPER = "typer==0.23.2"  # runs on Python 3.9; the harness pins another version
@@ -113,11 +116,24 @@ def log(s3, cluster_id, step_id, name):
     return gzip.decompress(body["Body"].read()).decode()
 
 
-@pytest.fixture(scope="module")
-def flows(endpoint):
+@pytest.fixture(scope="module", params=NODE_ENV_BACKENDS)
+def flows(request, tmp_path_factory):
     """Two job flows run side by side: Spark without the install (A), and Hadoop only with
     `sudo pip install typer` as a bootstrap action (B). Returns their clusters' and steps'
     outcomes once both ended."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "process":
+            endpoint = request.getfixturevalue("endpoint")
+        else:
+            from harness.aws import EmbeddedEndpoint
+
+            work = tmp_path_factory.mktemp(f"endpoint-{request.param}")
+            endpoint = stack.enter_context(EmbeddedEndpoint(
+                port=0, work_dir=work, log=work / "endpoint.log", emr_backend=request.param))
+        yield {**run_flows(endpoint), "backend": request.param}
+
+
+def run_flows(endpoint):
     s3, emr = endpoint.client("s3"), endpoint.client("emr")
     for bucket in ("code", "logs"):
         ensure_bucket(s3, bucket, endpoint.region)
@@ -207,13 +223,17 @@ def test_steps_see_emr_paths_and_the_nodes_python(flows):
     seen = json.loads(line[len("PROBE "):])
     assert seen["master"] is True and seen["typer"] is False
     assert seen["spark"] == RUNTIME.spark
-    assert seen["python"].startswith(f"{RUNTIME.python}.")
-    assert "/master-1/emr/python/" in seen["driver"]
     # the executors run on the core node, with its own python3 and its EMR paths
-    assert seen["executors"]
-    assert all("/core-1/emr/python/" in e and not master for e, master in seen["executors"])
+    assert seen["executors"] and all(not master for _, master in seen["executors"])
     controller = log(s3, cluster_id, probe["Id"], "controller")
-    assert f"python3 is CPython {RUNTIME.python}." in controller
+    if flows["backend"] == "process":
+        assert seen["python"].startswith(f"{RUNTIME.python}.")
+        assert "/master-1/emr/python/" in seen["driver"]
+        assert all("/core-1/emr/python/" in e for e, _ in seen["executors"])
+        assert f"python3 is CPython {RUNTIME.python}." in controller
+    else:  # the node image's python3, and the static check for the release's
+        assert f"which the node image lacks: Python files are checked for {RUNTIME.python}" \
+            in controller
 
 
 def test_a_script_needing_a_newer_python_than_the_release_fails_naming_it(flows):
