@@ -227,7 +227,7 @@ class JobFlow:
                                 lambda uri, dest: self.plane.fetch(uri, dest))
             lines += [f"NOTE {note}" for note in command.notes]
             master = self.cluster.nodes[0]
-            problems = self._python_check(master.spec.name, command.argv, lines, step_dir)
+            problems = self._python_check(master.spec.name, command.argv, lines)
             lines.append(f"INFO running: {' '.join(command.argv)}")
             controller.write_text("\n".join(lines) + "\n")
             # on the master node, as EMR runs steps: a local process, or inside the master's
@@ -285,8 +285,7 @@ class JobFlow:
             self.emr.changed.notify_all()
 
 
-    def _python_check(self, node: str, argv: list[str], lines: list[str],
-                      step_dir: Path) -> list[str]:
+    def _python_check(self, node: str, argv: list[str], lines: list[str]) -> list[str]:
         """Say which python3 the step runs; where it is not the release's, the step's Python
         files are checked statically for the release's version (what it would reject)."""
         env = self.nodes.get(node)
