@@ -379,22 +379,28 @@ class NodeEnv:
     def create(self, template_dir: Path, info: dict[str, dict[str, Any]]) -> None:
         """Make the node's python3 (a copy of the template), its commands and EMR's files."""
         shutil.rmtree(self.dir, ignore_errors=True)
-        self.shims.mkdir(parents=True)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.info.mkdir(parents=True)
+        self._files(info)
+        copy_venv(template_dir, self.venv)
+        # the AWS CLI is the harness's (bound to the endpoint by the environment), run
+        # isolated from the node's Python settings
+        self._commands(self.venv / "bin" / "python", f'"{sys.executable}" -E -s -m awscli')
+        self._runner()
+
+    def _files(self, info: dict[str, dict[str, Any]]) -> None:
+        """The node's directories and EMR's info files."""
+        for path in (self.shims, self.home, self.info):
+            path.mkdir(parents=True, exist_ok=True)
         for name, content in info.items():
             (self.info / name).write_text(json.dumps(content, indent=2) + "\n")
-        copy_venv(template_dir, self.venv)
-        python = self.venv / "bin" / "python"
+
+    def _commands(self, python: Path, aws: str) -> None:
+        """python3, pip (any spelling), sudo and aws on the node's PATH."""
         for name in ("python3", "python", f"python{self.python.minor}"):
             _script(self.shims / name, f'#!/bin/sh\nexec "{python}" "$@"\n')
         for name in ("pip", "pip3", f"pip{self.python.minor}"):
             _script(self.shims / name, f'#!/bin/sh\nexec "{python}" -m pip "$@"\n')
         _script(self.shims / "sudo", _SUDO)
-        # the AWS CLI is the harness's (bound to the endpoint by the environment), run
-        # isolated from the node's Python settings
-        _script(self.shims / "aws", f'#!/bin/sh\nexec "{sys.executable}" -E -s -m awscli "$@"\n')
-        self._runner()
+        _script(self.shims / "aws", f'#!/bin/sh\nexec {aws} "$@"\n')
 
     def _runner(self) -> None:
         namespace = namespace_command()
@@ -481,19 +487,9 @@ class ContainerNodeEnv(NodeEnv):
 
     def create(self, template_dir: Path | None, info: dict[str, dict[str, Any]]) -> None:
         # the directories are mounted into the running container: keep them, fill them
-        self.shims.mkdir(parents=True, exist_ok=True)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.info.mkdir(parents=True, exist_ok=True)
+        self._files(info)
         (self.dir / "apps").mkdir(exist_ok=True)
-        for name, content in info.items():
-            (self.info / name).write_text(json.dumps(content, indent=2) + "\n")
-        python = f"{IMAGE_VENV}/bin/python"
-        for name in ("python3", "python", f"python{self.python.minor}"):
-            _script(self.shims / name, f'#!/bin/sh\nexec "{python}" "$@"\n')
-        for name in ("pip", "pip3", f"pip{self.python.minor}"):
-            _script(self.shims / name, f'#!/bin/sh\nexec "{python}" -m pip "$@"\n')
-        _script(self.shims / "sudo", _SUDO)
-        _script(self.shims / "aws", f'#!/bin/sh\nexec "{IMAGE_VENV}/bin/aws" "$@"\n')
+        self._commands(Path(f"{IMAGE_VENV}/bin/python"), f'"{IMAGE_VENV}/bin/aws"')
 
     def install_spark(self, spark_home: Path, python_path: tuple[Path, ...]) -> None:
         link = self.dir / "apps" / "spark"
