@@ -97,6 +97,9 @@ def bench(
         help="AWS endpoint for --storage s3 and spark-emr (default: harness up's, else one "
              "for the run)")]
     = None,
+    release_label: Annotated[str | None, typer.Option(
+        help="run the Spark variants on this EMR release's runtime (e.g. emr-7.12.0: Spark "
+             "3.5.6); default the harness's own pyspark")] = None,
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
     from harness.bench import service
@@ -106,7 +109,7 @@ def bench(
         workload=workload, rows=rows, fixture=fixture, variants=variants, profile=profile,
         db_rtt_ms=db_rtt_ms, db_url=db_url, json_path=json_path, sample=sample, seed=seed,
         spark_master=spark_master, cluster=cluster, storage=storage,
-        endpoint_url=endpoint_url), Settings(), status=err.status,
+        endpoint_url=endpoint_url, release_label=release_label), Settings(), status=err.status,
         progress=lambda: RichProgress(err))
     out.print(render_table(outcome.report))
     out.print(f"results written to {outcome.json_path}")
