@@ -5,15 +5,19 @@ there, `sudo` running as the same user, `aws` bound to the endpoint, `spark-subm
 friends only when `Applications` has Spark, and EMR's paths (`/usr/lib/spark`,
 `/mnt/var/lib/info/{instance,job-flow}.json`, `/home/hadoop`).
 
-Per node, as on EMR: a bootstrap action that installs a package on the master only leaves
-the core nodes' executors without it. The process backend's Spark daemons get their node's
-PATH, so PySpark workers run their own node's python3 (`PYSPARK_PYTHON=python3`).
+Per node, not per job flow, on the process backend too, because EMR differs per node: a
+bootstrap action that installs a package on the master only (the `isMaster` idiom) leaves
+the core nodes' executors without it. Each node's Spark daemon gets its node's PATH, so
+PySpark workers run their own node's python3 (`PYSPARK_PYTHON=python3`). A node's
+environment is a hard-linked copy of a template made once per interpreter and package list.
 
 EMR's absolute paths on the process backend come from a private mount namespace per command
-(`unshare`; root, or unprivileged user namespaces): overlays whose upper layers live in a
-tmpfs add `spark`, `var/lib/info` and `hadoop` to `/usr/lib`, `/mnt` and `/home` for that
-command only; the host's directories are never written. Where no namespace can be made, the
-paths are missing and the node's log says so.
+and per daemon (`unshare`; root, or unprivileged user namespaces): overlays whose upper
+layers live in a tmpfs add `spark`, `var/lib/info` and `hadoop` to `/usr/lib`, `/mnt` and
+`/home` for that process tree only; the host's directories are never written. Where no
+namespace can be made, the paths are missing and the step's controller log says so. On the
+docker backend (ContainerNodeEnv) the container is the node: the paths are real mounts and
+python3 is the node image's.
 """
 
 from __future__ import annotations
