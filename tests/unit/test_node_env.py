@@ -144,3 +144,32 @@ def test_a_missing_command_is_127_as_in_a_shell(node):
                           cwd=node.home)
     assert done.returncode == 127
     assert "spark-submit: command not found" in done.stderr
+
+
+class App:
+    def __init__(self, name):
+        self.name = name
+
+
+def test_applications_gate_spark_and_none_given_is_hadoop_only():
+    assert nodeenv.has_spark([App("Hadoop"), App("Spark")])
+    assert nodeenv.has_spark([App("spark")])  # EMR's names are case-insensitive
+    assert not nodeenv.has_spark([App("Hadoop"), App("Hive")])
+    assert not nodeenv.has_spark([])
+
+
+def test_emr_paths_are_the_nodes_own_in_its_namespace(node):
+    if nodeenv.namespace_command() is None:
+        pytest.fail("no private mount namespace here: the process backend has no EMR paths")
+    done = subprocess.run(
+        [str(node.shims / "emr-node-run"), "sh", "-c",
+         "pwd; cat /mnt/var/lib/info/instance.json; ls -d /usr/lib/spark/bin 2>&1; "
+         "touch /home/hadoop/made-here"],
+        env={"PATH": node.env()["PATH"]}, capture_output=True, text=True, cwd=node.home)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "/home/hadoop"
+    assert '"isMaster": false' in done.stdout
+    assert "No such file" in done.stdout  # Spark is installed after the bootstrap actions
+    assert (node.home / "made-here").exists()  # /home/hadoop is the node's home
+    assert not Path("/home/hadoop/made-here").exists()  # nothing reached the host's /home
