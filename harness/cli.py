@@ -18,6 +18,9 @@ app = typer.Typer(
 )
 fixtures_app = typer.Typer(no_args_is_help=True, help="Generate workload fixtures.")
 app.add_typer(fixtures_app, name="fixtures")
+runtimes_app = typer.Typer(no_args_is_help=True, help="Release-label runtimes (Spark, Scala, "
+                           "Python an EMR release runs).")
+app.add_typer(runtimes_app, name="runtimes")
 
 # Wide enough for the tables when output goes to a file or CI log instead of a terminal.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -94,6 +97,9 @@ def bench(
         help="AWS endpoint for --storage s3 and spark-emr (default: harness up's, else one "
              "for the run)")]
     = None,
+    release_label: Annotated[str | None, typer.Option(
+        help="run the Spark variants on this EMR release's runtime (e.g. emr-7.12.0: Spark "
+             "3.5.6); default the harness's own pyspark")] = None,
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
     from harness.bench import service
@@ -103,7 +109,7 @@ def bench(
         workload=workload, rows=rows, fixture=fixture, variants=variants, profile=profile,
         db_rtt_ms=db_rtt_ms, db_url=db_url, json_path=json_path, sample=sample, seed=seed,
         spark_master=spark_master, cluster=cluster, storage=storage,
-        endpoint_url=endpoint_url), Settings(), status=err.status,
+        endpoint_url=endpoint_url, release_label=release_label), Settings(), status=err.status,
         progress=lambda: RichProgress(err))
     out.print(render_table(outcome.report))
     out.print(f"results written to {outcome.json_path}")
@@ -514,6 +520,25 @@ def spark_job(
     out.print(f"wrote {run.output_uri} in {run.seconds:.1f} s "
               f"(session start {run.metrics.get('session_start_s')} s, "
               f"job {run.metrics.get('job_s')} s, master {run.master})")
+
+
+@runtimes_app.command("list")
+def runtimes_list() -> None:
+    """Every release label the harness knows: Spark, Scala, Python, ANSI, installed?"""
+    from harness.runtimes.console import table
+
+    out.print(table())
+
+
+@runtimes_app.command("install")
+def runtimes_install(
+    what: Annotated[str, typer.Argument(help="a release label (emr-7.12.0) or Spark version")],
+) -> None:
+    """Install a release label's runtime now (pyspark from PyPI, S3A jars); cached."""
+    from harness.runtimes.console import install_with_progress, summary
+
+    for line in summary(install_with_progress(what, err)):
+        out.print(line, highlight=False)
 
 
 def main() -> None:

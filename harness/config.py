@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")
+    runtime_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "runtimes",
+                                description="release labels' Spark (pyspark from PyPI)")
     emr_backend: str = Field(default="process",
                              description="cluster backend of EMR job flows: process | docker")
     docker_network: str = Field(default="host", description="docker backend: host | bridge")

@@ -13,10 +13,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 # A worker whose heartbeats stop is declared lost after this many seconds (Spark's
 # default: 60). Shorter finds a killed node sooner, but a driver or a CPU-capped container
@@ -78,6 +81,10 @@ class RunningCluster:
     driver_conf: dict[str, str] = field(default_factory=dict)
     # how the EMR instances are rehearsed (Topology.mapping_lines)
     mapping: list[str] = field(default_factory=list)
+    # the Spark every node runs (daemons, executors, drivers): a release label's runtime,
+    # or None for the harness's own pyspark; `runtime` is its label
+    spark_home: str | None = None
+    runtime: str | None = None
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -190,6 +197,12 @@ class NodeProcess(Protocol):
     def stop(self, grace_s: float = 5.0) -> None: ...
 
 
+# Called by a backend's start() once the nodes exist and before their Spark daemons start
+# (a job flow's bootstrap actions run there); returns extra environment variables for each
+# node's daemon, by node name. An exception it raises ends the start, nodes stopped.
+NodeSetup = Callable[[RunningCluster], dict[str, dict[str, str]]]
+
+
 class ClusterBackend(Protocol):
     """What every backend implements; `alias` is what --backend names."""
 
@@ -203,7 +216,12 @@ class ClusterBackend(Protocol):
         ...
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster: ...
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
+        """Start the topology's nodes running `runtime`'s Spark (None: the harness's own
+        pyspark) and wait until every worker registered; `setup` runs on the nodes before
+        their daemons start (NodeSetup)."""
+        ...
 
     def stop(self, cluster: RunningCluster) -> None: ...
 

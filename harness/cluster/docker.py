@@ -30,7 +30,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from harness import logs
 from harness.catalog import instance_type
@@ -39,6 +39,7 @@ from harness.cluster.base import (
     WORKER_TIMEOUT_S,
     ClusterError,
     Node,
+    NodeSetup,
     RunningCluster,
     port_open,
     spot_reclaim_target,
@@ -49,6 +50,9 @@ from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import UsageError
 from harness.net import free_port
 from harness.spark import FAST_JVM_OPTS
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 CLUSTER_LABEL = f"{images.LABEL}.cluster"
 HANDLE_LABEL = f"{images.LABEL}.handle"
@@ -175,7 +179,9 @@ class DockerBackend:
         if self.network not in NETWORKS:
             raise UsageError(f"unknown docker network mode {self.network!r}",
                              "set HARNESS_DOCKER_NETWORK to host or bridge")
-        self.image = image or settings.docker_image or images.node_image()
+        # an image named by the caller or HARNESS_DOCKER_IMAGE serves every runtime
+        self.fixed_image = image or settings.docker_image
+        self.image = self.fixed_image or images.node_image()
         self.mounts = [settings.work_dir, settings.fixtures_dir, Path(tempfile.gettempdir()),
                        *settings.docker_mounts, *(mounts or [])]
         self.ready_timeout_s = ready_timeout_s
@@ -201,9 +207,12 @@ class DockerBackend:
         images.require_image(self.client, self.image)
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster:
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
         since = time.perf_counter()
         docker = self.client
+        if runtime is not None and not self.fixed_image:  # the release's own node image
+            self.image = images.node_image(runtime.runtime.spark)
         images.require_image(docker, self.image)
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
@@ -219,6 +228,14 @@ class DockerBackend:
             mounts = self._mounts(base, work_dir)
             bridge = self.network == "bridge"
             master_host = master_spec.name if bridge else "127.0.0.1"
+            # with a setup (a job flow's bootstrap actions), every container starts and its
+            # daemon waits for a start file, so the setup runs on the nodes first, as on EMR
+            start_files = {spec.name: base / spec.name / "emr" / ".start"
+                           for spec in (master_spec, *topology.workers)} if setup else {}
+
+            def waits(spec: NodeSpec) -> dict[str, str]:
+                return {"EMR_START_FILE": str(start_files[spec.name])} if start_files else {}
+
             nodes.append(self._run(topology, master_spec, base, handle, cluster_id, network,
                                    mounts, {
                                        "EMR_MASTER_PORT": str(master_port),
@@ -226,9 +243,11 @@ class DockerBackend:
                                        "SPARK_MASTER_OPTS":
                                            f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
                                            "-Dspark.deploy.retainedApplications=20",
+                                       **waits(master_spec),
                                    }, master_ui, [master_port, master_ui]))
             nodes[0].port = master_port
-            self._wait(lambda: port_open(master_port), nodes, "the master to listen")
+            if not start_files:
+                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
 
             def worker(spec: NodeSpec) -> Node:
                 ui = free_port()
@@ -237,6 +256,7 @@ class DockerBackend:
                     "EMR_WORKER_CORES": str(spec.cores),
                     "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
                     "EMR_WORKER_UI_PORT": str(ui),
+                    **waits(spec),
                 }, ui, [ui])
 
             # in parallel: each container takes the engine a few hundred milliseconds
@@ -251,7 +271,16 @@ class DockerBackend:
                 mapping=topology.mapping_lines(),
                 notes=[*topology.notes, f"docker, {self.network} network, image {self.image}"],
                 handle=handle, driver_conf=driver_conf,
+                # the image's Spark (its runtime's, or the harness's own pyspark's)
+                spark_home="/opt/emr-rehearsal/spark" if runtime is not None else None,
+                runtime=runtime.label if runtime is not None else None,
             )
+            if setup is not None:
+                setup(cluster)  # daemon variables: the containers' own environment has them
+                start_files[master_spec.name].touch()
+                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
+                for spec in topology.workers:
+                    start_files[spec.name].touch()
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
@@ -280,6 +309,10 @@ class DockerBackend:
         for path in paths:
             path.mkdir(parents=True, exist_ok=True)
         mounts = [Mount(target=str(p), source=str(p), type="bind") for p in _outermost(paths)]
+        cert = pip_cert()
+        if cert is not None:  # nodes reach PyPI as this machine does (a proxy's CA, say)
+            mounts.append(Mount(target=NODE_PIP_CERT, source=str(cert), type="bind",
+                                read_only=True))
         uid = os.getuid()
         if uid != 0:  # Java and Hadoop want the user in /etc/passwd
             try:
@@ -296,16 +329,26 @@ class DockerBackend:
     def _run(self, topology: Topology, spec: NodeSpec, base: Path, handle: str,
              cluster_id: str, network: str, mounts: list[Any], env: dict[str, str],
              ui_port: int, ports: list[int]) -> Node:
+        from docker.types import Mount
+
         node_dir = base / spec.name
-        for sub in ("local", "work", "logs", "home"):
+        for sub in ("local", "work", "logs", "home", "emr/apps", "emr/mnt/var/lib/info"):
             (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        # EMR's paths, the node's own: /usr/lib/spark is the image's link into emr/apps,
+        # made when the job flow installs Spark (after its bootstrap actions)
+        mounts = [*mounts, *(Mount(target=target, source=str(node_dir / source), type="bind")
+                             for source, target in (("home", "/home/hadoop"),
+                                                    ("emr/mnt/var/lib/info", "/mnt/var/lib/info"),
+                                                    ("emr/apps", "/var/lib/emr-node/apps")))]
         bridge = network != "host"
         environment = {
             "EMR_NODE_NAME": spec.name,
             "EMR_NODE_HOST": spec.name if bridge else "127.0.0.1",
             "EMR_NODE_DIR": str(node_dir),
             "EMR_DRIVER_PYTHON": sys.executable,
-            "HOME": str(node_dir / "home"),
+            "HOME": "/home/hadoop",
+            **({"PIP_CERT": NODE_PIP_CERT} if pip_cert() is not None else {}),
+            **{k: v for k, v in os.environ.items() if k in PIP_SETTINGS},
             "SPARK_DAEMON_MEMORY": "256m",
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             # host network: executors and block managers on loopback only; bridge: UIs
@@ -394,11 +437,27 @@ class DockerBackend:
         if node.container is None or not self.node_alive(node):
             raise ClusterError(f"{node.spec.name} is not running", "start the cluster again")
         variables = {k: v for k, v in env.items() if v != ""}
+        if cwd == Path(cluster.work_dir) / node.spec.name / "home":
+            cwd = Path("/home/hadoop")  # the same directory, by EMR's name
         if self.network == "host":
             variables.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # a client of its own: a step's output can be silent for longer than any timeout
         api = images.client(timeout=None).api
         return ContainerProcess(api, node.container, argv, variables, cwd, stdout, stderr)
+
+
+NODE_PIP_CERT = "/etc/emr-rehearsal/pip-cert.pem"
+PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
+
+
+def pip_cert() -> Path | None:
+    """The CA bundle this machine's pip trusts when it names one (PIP_CERT, or what requests
+    and OpenSSL are told), for the nodes' pip."""
+    for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = os.environ.get(var)
+        if value and Path(value).is_file():
+            return Path(value).resolve()
+    return None
 
 
 def remove_labelled(docker_client: Any, label: str) -> list[str]:

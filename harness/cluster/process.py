@@ -14,22 +14,26 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from harness import logs
 from harness.cluster.base import (
     WORKER_TIMEOUT_S,
     Node,
+    NodeSetup,
     RunningCluster,
     port_open,
     spot_reclaim_target,
     started,
     wait_for,
 )
-from harness.cluster.topology import NodeSpec, Topology
+from harness.cluster.topology import Topology
 from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -51,12 +55,12 @@ class ProcessBackend:
     def preflight(self) -> None:
         java_executable(self.java_home)
 
-    def _env(self, node_dir: Path) -> dict[str, str]:
+    def _env(self, node_dir: Path, home: Path) -> dict[str, str]:
         java = java_executable(self.java_home)
         return {
             **os.environ,
             "JAVA_HOME": str(java.resolve().parent.parent),
-            "SPARK_HOME": str(spark_home()),
+            "SPARK_HOME": str(home),
             "SPARK_DAEMON_MEMORY": self.daemon_memory,
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
@@ -69,48 +73,65 @@ class ProcessBackend:
             "SPARK_LOCAL_IP": "127.0.0.1",  # executors and block managers on loopback only
         }
 
-    def _launch(self, node: NodeSpec, args: list[str], base: Path,
-                detached: bool) -> tuple[OwnedProcess, Path]:
-        node_dir = base / node.name
-        for sub in ("local", "work", "logs"):
-            (node_dir / sub).mkdir(parents=True, exist_ok=True)
-        log = node_dir / "logs" / f"{node.name}.log"
-        cmd = [str(spark_home() / "bin" / "spark-class"), *args]
-        proc = OwnedProcess(cmd, env=self._env(node_dir), cwd=node_dir, log=log,
+    def _launch(self, node: Node, args: list[str], base: Path, detached: bool,
+                env: dict[str, str], home: Path) -> None:
+        node_dir = base / node.spec.name
+        cmd = [str(home / "bin" / "spark-class"), *args]
+        env = dict(env)
+        runner = env.pop("HARNESS_NODE_RUNNER", None)  # the node's own view of the machine
+        if runner:
+            cmd.insert(0, runner)
+        proc = OwnedProcess(cmd, env={**self._env(node_dir, home), **env}, cwd=node_dir,
+                            log=Path(node.log or node_dir / "logs" / "daemon.log"),
                             detached=detached)
-        self._procs[node.name] = proc
-        return proc, log
+        self._procs[node.spec.name] = proc
+        node.pid = proc.pid
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster:
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
         since = time.perf_counter()
+        # a release label's Spark, or the harness's own pyspark
+        home = runtime.spark_home if runtime is not None else spark_home()
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
         master_port, master_ui = free_port(), free_port()
-        master_spec = topology.master
+        master_url = f"spark://127.0.0.1:{master_port}"
         nodes: list[Node] = []
+        for spec in (topology.master, *topology.workers):
+            for sub in ("local", "work", "logs"):
+                (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
+            ui = master_ui if spec.role == "MASTER" else free_port()
+            nodes.append(Node(spec, f"http://127.0.0.1:{ui}",
+                              log=str(base / spec.name / "logs" / f"{spec.name}.log"),
+                              port=master_port if spec.role == "MASTER" else None))
+        cluster = RunningCluster(
+            id=cluster_id, backend=self.alias, master_url=master_url,
+            master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
+            nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+            mapping=topology.mapping_lines(),
+            notes=list(topology.notes),
+            spark_home=str(runtime.spark_home) if runtime is not None else None,
+            runtime=runtime.label if runtime is not None else None,
+        )
         try:
-            proc, log = self._launch(master_spec, [
+            # the nodes exist (their directories) before their daemons start: the job
+            # flow's bootstrap actions run here, as on EMR
+            daemon_env = setup(cluster) if setup is not None else {}
+            master = nodes[0]
+            self._launch(master, [
                 MASTER_CLASS, "--host", "127.0.0.1", "--port", str(master_port),
-                "--webui-port", str(master_ui)], base, detached)
-            nodes.append(Node(master_spec, f"http://127.0.0.1:{master_ui}", proc.pid,
-                              str(log), port=master_port))
-            self._wait(lambda: port_open(master_port), nodes, "the master to listen")
-            master_url = f"spark://127.0.0.1:{master_port}"
-            for spec in topology.workers:
-                ui = free_port()
-                proc, log = self._launch(spec, [
+                "--webui-port", str(master_ui)], base, detached,
+                daemon_env.get(master.spec.name, {}), home)
+            self._wait(lambda: port_open(master_port), nodes[:1], "the master to listen")
+            for node in cluster.workers:
+                spec = node.spec
+                self._launch(node, [
                     WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
-                    "--memory", f"{spec.memory_mb}m", "--webui-port", str(ui),
-                    "--work-dir", str(base / spec.name / "work"), master_url], base, detached)
-                nodes.append(Node(spec, f"http://127.0.0.1:{ui}", proc.pid, str(log)))
-            cluster = RunningCluster(
-                id=cluster_id, backend=self.alias, master_url=master_url,
-                master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
-                nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
-                mapping=topology.mapping_lines(),
-                notes=list(topology.notes),
-            )
+                    "--memory", f"{spec.memory_mb}m",
+                    "--webui-port", node.ui_url.rsplit(":", 1)[1],
+                    "--work-dir", str(base / spec.name / "work"), master_url], base, detached,
+                    daemon_env.get(spec.name, {}), home)
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
@@ -156,14 +177,18 @@ class ProcessBackend:
 
     def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
               cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> OwnedProcess:
-        """Run argv on this machine, with this interpreter's bin directory (spark-submit,
-        python3, aws) first on PATH, as the node's own commands would be."""
+        """Run argv on this machine as a command of the node. A job flow's node environment
+        (harness.emr.nodeenv) gives PATH and a runner (HARNESS_NODE_RUNNER: EMR's paths,
+        command not found as 127); without one, the cluster's Spark (spark-submit) and this
+        interpreter's bin directory (python3, aws) come first on PATH."""
         merged = dict(os.environ)
-        merged.update({
-            "PATH": f"{Path(sys.executable).parent}:{merged.get('PATH', '/usr/bin:/bin')}",
-            "PYSPARK_PYTHON": sys.executable,
-            "SPARK_LOCAL_IP": "127.0.0.1",
-        })
+        merged["SPARK_LOCAL_IP"] = "127.0.0.1"
+        if "PATH" not in env:
+            path = f"{Path(sys.executable).parent}:{merged.get('PATH', '/usr/bin:/bin')}"
+            if cluster.spark_home:  # the release's spark-submit before the harness's own
+                path = f"{Path(cluster.spark_home) / 'bin'}:{path}"
+                merged["SPARK_HOME"] = cluster.spark_home
+            merged.update({"PATH": path, "PYSPARK_PYTHON": sys.executable})
         if self.java_home:
             merged["JAVA_HOME"] = str(self.java_home)
         for key, value in env.items():
@@ -171,4 +196,6 @@ class ProcessBackend:
                 merged.pop(key, None)
             else:
                 merged[key] = value
-        return OwnedProcess(argv, env=merged, cwd=cwd, stdout=stdout, stderr=stderr)
+        runner = merged.pop("HARNESS_NODE_RUNNER", None)
+        return OwnedProcess([runner, *argv] if runner else argv, env=merged, cwd=cwd,
+                            stdout=stdout, stderr=stderr)

@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import harness.emr.runtimes as runtimes
 import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
-from harness.emr import observe
+from harness.emr import nodeenv, observe
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
 from harness.emr.resources import DEFAULT_EXECUTOR_WAIT_S
 from harness.emr.states import TERMINAL
 from harness.emr.steps import StepContext, StepDefinitionError, is_s3
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 DEFAULT_JOBFLOW_MEMORY_MB = 3072  # workers of one job flow: 3 x ~1 GiB for the small preset
 
@@ -39,7 +44,8 @@ class ControlPlane:
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
                  region: str = "us-east-1", jar_cache: Path | None = None,
-                 executor_wait_s: float = DEFAULT_EXECUTOR_WAIT_S) -> None:
+                 executor_wait_s: float = DEFAULT_EXECUTOR_WAIT_S,
+                 runtime_cache: Path | None = None) -> None:
         if backend not in BACKENDS:
             raise HarnessError(f"unknown cluster backend {backend!r} for EMR job flows",
                                f"set HARNESS_EMR_BACKEND to one of: {', '.join(BACKENDS)}")
@@ -54,6 +60,7 @@ class ControlPlane:
         self.capacity_mb = capacity_mb or default_memory_budget_mb()
         self.java_home = java_home
         self.jar_cache = jar_cache
+        self.runtime_cache = runtime_cache
         self._jars: list[Path] | None = None
         self.jobflows: dict[str, JobFlow] = {}
         self._capacity = threading.Condition()
@@ -156,9 +163,9 @@ class ControlPlane:
         return str(base)
 
     def node_env(self, jobflow: JobFlow, node: Any) -> dict[str, str]:
-        """What a step or bootstrap action finds on a node besides spark-submit, python3
-        and aws on PATH (the backend's part): the endpoint's credentials, the job flow's
-        spark-defaults, the node's name and role. An empty value unsets a variable."""
+        """What a step or bootstrap action finds on a node: the endpoint's credentials, the
+        job flow's spark-defaults, the node's name and role, and the node's environment
+        (harness.emr.nodeenv: PATH, python3, HOME). An empty value unsets a variable."""
         env = self.endpoint.env()
         env.update({
             "SPARK_CONF_DIR": str(jobflow.spark_conf_dir),
@@ -167,7 +174,70 @@ class ControlPlane:
             "HARNESS_NODE_ROLE": node.spec.role,
             "HOME": str(Path(jobflow.cluster.work_dir) / node.spec.name / "home"),
         })
+        if node.spec.name in jobflow.nodes:
+            env.update(jobflow.nodes[node.spec.name].env())
         return env
+
+    def _node_runtime(self, jobflow: JobFlow) -> nodeenv.NodeRuntime:
+        return nodeenv.node_runtime(getattr(jobflow, "runtime", None),
+                                    jobflow.emr.release_label)
+
+    def prepare_nodes(self, jobflow: JobFlow) -> dict[str, nodeenv.NodeEnv]:
+        """Each node's environment before its bootstrap actions (process backend; the
+        docker backend's nodes are its image's)."""
+        from harness.spark import java_executable
+
+        if jobflow.cluster is None:
+            return {}
+        emr = jobflow.emr
+        groups = [{"Id": g.id, "Name": g.name, "InstanceGroupType": g.role,
+                   "InstanceType": g.instance_type, "Market": g.market or "ON_DEMAND",
+                   "RequestedInstanceCount": g.num_instances} for g in emr.instance_groups]
+        created_ms = int(emr.creation_datetime.timestamp() * 1000)
+        if jobflow.backend.alias != "process":  # containers: the node image's python3
+            envs = nodeenv.prepare_container_nodes(
+                jobflow.cluster, self._node_runtime(jobflow), groups, created_ms,
+                self._image_python(jobflow))
+            self.log(f"{jobflow.id}: nodes' {next(iter(envs.values())).describe()}")
+            return envs
+        keep = (Path(jobflow.cluster.work_dir), self.work_dir, Path(tempfile.gettempdir()),
+                nodeenv.pip_cache())
+        envs = nodeenv.prepare_nodes(
+            jobflow.cluster, self._node_runtime(jobflow), groups, created_ms,
+            java_executable(self.java_home).resolve().parent.parent, keep)
+        first = next(iter(envs.values()), None)
+        if first is not None:
+            self.log(f"{jobflow.id}: nodes' {first.describe()}")
+        return envs
+
+    def _image_python(self, jobflow: JobFlow) -> str:
+        """The version of the node image's python3, asked on the master node."""
+        assert jobflow.cluster is not None
+        out = jobflow.dir / "image-python.txt"
+        with out.open("wb") as fh, (jobflow.dir / "image-python.err").open("wb") as err:
+            process = jobflow.backend.spawn(
+                jobflow.cluster, jobflow.cluster.nodes[0],
+                [f"{nodeenv.IMAGE_VENV}/bin/python", "-c",
+                 "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+                {}, Path(jobflow.cluster.work_dir), fh, err)
+            process.wait(timeout=120)
+        version = out.read_text().strip()
+        if not version:
+            raise nodeenv.NodeEnvError("the node image's python3 did not answer",
+                                       f"see {jobflow.dir / 'image-python.err'}")
+        return version
+
+    def install_applications(self, jobflow: JobFlow) -> dict[str, dict[str, str]]:
+        """After the bootstrap actions, as EMR does: Spark on every node when Applications
+        has it. Returns what each node's Spark daemon needs in its environment."""
+        runtime = self._node_runtime(jobflow)
+        spark = nodeenv.has_spark(jobflow.emr.applications)
+        daemons = {}
+        for name, env in jobflow.nodes.items():
+            if spark:
+                env.install_spark(runtime.spark_home, runtime.python_path)
+            daemons[name] = env.daemon_env()
+        return daemons
 
     def write_spark_conf(self, jobflow: JobFlow) -> None:
         """spark-defaults.conf (and spark-env.sh, hive-site.xml, core-site.xml) for the job
@@ -178,6 +248,7 @@ class ControlPlane:
 
         assert jobflow.cluster is not None
         emr = jobflow.emr
+        ships = jobflow.backend.ships_s3a_jars
         groups = {g.id: g for g in emr.instance_groups}
         own = emr.group_configurations
         master = next((i for i, g in groups.items() if g.role == "MASTER"), None)
@@ -189,8 +260,10 @@ class ControlPlane:
                           "spark.master": jobflow.cluster.master_url,
                           **jobflow.cluster.spark_conf()},
             # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR
-            s3a_conf=s3a.spark_conf(self.endpoint,
-                                    None if jobflow.backend.ships_s3a_jars else self.jars()),
+            # the S3A settings of the release's Hadoop (SDK v1 or v2)
+            s3a_conf=jobflow.runtime.s3a_conf(self.endpoint, with_jars=not ships)
+            if jobflow.runtime is not None
+            else s3a.spark_conf(self.endpoint, None if ships else self.jars()),
             workers=[(n.spec.cores, n.spec.memory_mb) for n in jobflow.cluster.workers],
             metastore_dir=self.work_dir / "glue-catalog",
             groups_with_own=[f"{groups[i].name} ({i})" for i, c in own.items()
@@ -227,6 +300,27 @@ class ControlPlane:
             main_class=step.hadoop_jar_step.get("MainClass"),
             properties=properties_of(step.hadoop_jar_step), notes=notes)
 
+    def runtime(self, emr: RehearsalCluster) -> InstalledRuntime:
+        """The job flow's runtime: its ReleaseLabel's Spark, installed (cached) if needed.
+        RunJobFlow refused labels without one (check_job_flow)."""
+        from harness.runtimes import install, runtime_for
+
+        wanted = runtime_for(emr.release_label)
+
+        def progress(stage: str, done: int | None, total: int | None) -> None:
+            if done is None or done == total:
+                emr.provisioning(f"Installing the {wanted.label} runtime "
+                                 f"({wanted.describe()}): {stage}")
+
+        installed = install(wanted, cache=self.runtime_cache, progress=progress,
+                            jar_cache=self.jar_cache)
+        if self.backend == "docker":  # its nodes are containers of its own image
+            from harness.cluster import images
+
+            emr.provisioning(f"Building the node image for {wanted.describe()} (once)")
+            images.ensure_node_image(installed)
+        return installed
+
     def jars(self) -> list[Path]:
         from harness.aws import s3a
         from harness.config import Settings
@@ -243,6 +337,7 @@ class ControlPlane:
             topology = self.topology(validation.requested_groups(request))
         except HarnessError as exc:
             raise validation.validation(f"{exc.problem}; {exc.remedy}") from None
+        runtimes.check_release(request)
         needed = topology.worker_memory_mb
         if needed > self.capacity_mb:
             raise validation.validation(

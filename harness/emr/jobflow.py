@@ -9,7 +9,6 @@ harness.emr.controls', the logs and History Server harness.emr.observe's.
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 import subprocess
 import threading
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, Topology
-from harness.emr import cancellation, controls, observe
+from harness.emr import cancellation, controls, nodeenv, observe
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.refusals import application_notes
 from harness.emr.resources import watch_executors
@@ -31,6 +30,7 @@ from harness.errors import HarnessError
 if TYPE_CHECKING:
     from harness.emr.configurations import AppliedConfigurations
     from harness.emr.controlplane import ControlPlane
+    from harness.runtimes import InstalledRuntime
 
 TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
 
@@ -49,6 +49,7 @@ class JobFlow:
         self.log_uri: str | None = emr.log_uri
         self.cluster: RunningCluster | None = None
         self.topology: Topology | None = None
+        self.runtime: InstalledRuntime | None = None  # its ReleaseLabel's Spark
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
         self.spark_conf_dir = self.dir / "spark-conf"
         self.configurations: AppliedConfigurations | None = None  # write_spark_conf's
@@ -58,6 +59,7 @@ class JobFlow:
         self._held_failures: set[str] = set()  # failures a protected cluster survived
         self.history: observe.HistoryServer | None = None
         self.idle = controls.IdleClock(self._apps_running)
+        self.nodes: dict[str, nodeenv.NodeEnv] = {}  # each node's environment, by node name
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
                                        daemon=True)
@@ -88,21 +90,45 @@ class JobFlow:
         if not self.plane.acquire(self, topology.worker_memory_mb,
                                   "; ".join(topology.mapping_lines())):
             return self._end()
-        self.cluster = self.backend.start(topology, self.dir, self.id)
-        ids = self.emr.attach_nodes(list(topology.nodes))
-        for node in self.cluster.nodes:
-            node.emr_instances = ids.get(node.spec.name, [])
+        try:
+            self.runtime = self.plane.runtime(self.emr)
+        except HarnessError as exc:
+            return self._end("INTERNAL_ERROR", f"The {self.emr.release_label} runtime cannot "
+                             f"be installed: {exc.one_line()}")
+        self.plane.log(f"{self.id}: {self.emr.release_label}: {self.runtime.describe()}")
+        try:
+            self.cluster = self.backend.start(topology, self.dir, self.id, runtime=self.runtime,
+                                              setup=self._setup)
+        except nodeenv.SetupStopped as exc:
+            return self._end(exc.code, exc.problem) if exc.code else self._end()
         self._observe()
         self.plane.record(self)
-        self.plane.write_spark_conf(self)
         if self.terminating:
             return self._end()
+        self._run_steps()
+
+    def _setup(self, cluster: RunningCluster) -> dict[str, dict[str, str]]:
+        """Between the nodes' start and their Spark daemons', as on EMR: each node's
+        environment, the bootstrap actions on every node, then Spark installed. Returns
+        the daemons' environment by node name."""
+        self.cluster = cluster
+        assert self.topology is not None
+        ids = self.emr.attach_nodes(list(self.topology.nodes))
+        for node in cluster.nodes:
+            node.emr_instances = ids.get(node.spec.name, [])
+        self.plane.record(self)
+        self.plane.write_spark_conf(self)
+        self.nodes = self.plane.prepare_nodes(self)
+        if self.terminating:
+            raise nodeenv.SetupStopped("terminated while starting")
         self.emr.run_bootstrap_actions()
         self.plane.log(f"{self.id}: BOOTSTRAPPING")
         failure = self._bootstrap()
         if failure:
-            return self._end("BOOTSTRAP_FAILURE", failure)
-        self._run_steps()
+            raise nodeenv.SetupStopped(failure, code="BOOTSTRAP_FAILURE")
+        if self.terminating:
+            raise nodeenv.SetupStopped("terminated while bootstrapping")
+        return self.plane.install_applications(self)
 
     def _end(self, code: str | None = None, message: str | None = None) -> None:
         """Stop the steps' processes and the nodes, then end the record: with `code`, or
@@ -165,10 +191,6 @@ class JobFlow:
             node_dir = Path(self.cluster.work_dir) / node.spec.name
             home = node_dir / "home"
             home.mkdir(parents=True, exist_ok=True)
-            (node_dir / "instance.json").write_text(json.dumps({
-                "isMaster": node.spec.role == "MASTER",
-                "instanceRole": node.spec.role.lower(), "instanceGroupName": node.spec.group,
-                "instanceType": node.spec.instance_type, "market": node.spec.market}))
             for n, name, script, args in scripts:
                 logs = node_dir / "bootstrap-actions" / str(n)
                 logs.mkdir(parents=True, exist_ok=True)
@@ -295,6 +317,8 @@ class JobFlow:
                                 lambda uri, dest: self.plane.fetch(uri, dest),
                                 self._step_context(step))
             lines += [f"NOTE {note}" for note in command.notes]
+            master = self.cluster.nodes[0]
+            problems = self._python_check(master.spec.name, command.argv, lines)
             lines.append(f"INFO running: {' '.join(command.argv)}")
             for note in command.notes:
                 observe.syslog(step_dir, note)
@@ -302,9 +326,11 @@ class JobFlow:
             controller.write_text("\n".join(lines) + "\n")
             # on the master node, as EMR runs steps: a local process, or inside the master's
             # container (the driver then runs there and its executors in the workers')
-            master = self.cluster.nodes[0]
             started = time.time()
             with (step_dir / "stdout").open("wb") as out, (step_dir / "stderr").open("wb") as err:
+                if problems:
+                    err.write("".join(f"{p}\n" for p in problems).encode())
+                    raise _PythonTooNew(problems[0])
                 env = {**self.plane.node_env(self, master), **command.env}
                 process = self.backend.spawn(self.cluster, master, command.argv, env,
                                              command.cwd or home, out, err)
@@ -336,6 +362,9 @@ class JobFlow:
                 errors = [(name, text) for name, text in found if logs.is_error(text)]
                 error_log, message = (errors or found)[0]
                 message = message or f"exit code {rc}"
+        except _PythonTooNew as exc:
+            rc, reason, message = 1, "Step failed with a non-zero exit code", str(exc)
+            lines.append(f"INFO exit code {rc}: {message}")
         except (StepDefinitionError, HarnessError) as exc:
             reason, message = "Step could not start", getattr(exc, "problem", str(exc))
             lines.append(f"ERROR {message}")
@@ -374,6 +403,25 @@ class JobFlow:
                 if step.action_on_failure == "CANCEL_AND_WAIT":
                     self._waits_after_failure = True  # the cluster waits, not finishes
             self.emr.changed.notify_all()
+
+
+    def _python_check(self, node: str, argv: list[str], lines: list[str]) -> list[str]:
+        """Say which python3 the step runs; where it is not the release's, the step's Python
+        files are checked statically for the release's version (what it would reject)."""
+        env = self.nodes.get(node)
+        if env is None:
+            return []
+        lines.append(f"INFO {env.describe()}")
+        lines += [f"NOTE {note}" for note in env.notes]
+        if env.exact_python:
+            return []
+        return [f"{problem} (the release's python3 is {env.wanted_python}; checked with vermin)"
+                for problem in nodeenv.check_python_files(nodeenv.python_files(argv),
+                                                          env.wanted_python)]
+
+
+class _PythonTooNew(Exception):
+    """A step's Python file needs a newer Python than the release's nodes have."""
 
 
 def gzip_file(src: Path, dest: Path) -> Path:

@@ -102,12 +102,6 @@ class RehearsalCluster(Cluster):
     instance_collection_type = "INSTANCE_GROUP"  # what DescribeCluster says of group clusters
 
     @property
-    def master_public_dns_name(self) -> str | None:
-        """The (first) master instance's public DNS name, as ListInstances shows it."""
-        master = self._master_instance()
-        return master.public_dns_name if master is not None else None
-
-    @property
     def master_instance_id(self) -> str | None:
         """DescribeJobFlows' MasterInstanceId: the master's EC2 instance id."""
         master = self._master_instance()

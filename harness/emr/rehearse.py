@@ -4,7 +4,6 @@ local endpoint and cluster, followed step by step, summarised, and cleaned up.""
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,13 +18,6 @@ from harness.emr.controls import release_protection
 from harness.emr.refusals import application_notes
 from harness.errors import HarnessError, UsageError
 
-# Spark shipped by EMR release labels (EMR release guide): every emr-7.x is Spark 3.5.x.
-EMR_SPARK = {
-    "emr-7.0": "3.5.0", "emr-7.1": "3.5.0", "emr-7.2": "3.5.1", "emr-7.3": "3.5.1",
-    "emr-7.4": "3.5.2", "emr-7.5": "3.5.2", "emr-7.6": "3.5.3", "emr-7.7": "3.5.3",
-    "emr-7.8": "3.5.4", "emr-7.9": "3.5.5", "emr-7.10": "3.5.5", "emr-7.11": "3.5.5",
-    "emr-7.12": "3.5.6", "emr-7.13": "3.5.6", "emr-6.15": "3.4.1", "emr-6.14": "3.4.1",
-}
 TERMINAL = {"TERMINATED", "TERMINATED_WITH_ERRORS"}
 STEP_END_STATES = {"COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED"}
 TARGETS = ("local", "aws")  # the rehearsal, or the real run
@@ -82,20 +74,18 @@ def confirm(question: str) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
-def spark_version_note(release_label: str | None, local: str) -> str | None:
-    """A warning when the release label's Spark differs from the local one."""
+def runtime_note(release_label: str | None) -> str | None:
+    """What the job flow runs: its release label's runtime (Spark, Scala, Python, ANSI),
+    which the rehearsal installs and runs as EMR would (harness.runtimes)."""
+    from harness.runtimes import UnknownReleaseLabel, runtime_for
+
     if not release_label:
         return None
-    minor = re.match(r"(emr-\d+\.\d+)", release_label)
-    shipped = EMR_SPARK.get(minor.group(1)) if minor else None
-    if shipped is None:
-        return f"{release_label}: its Spark version is not in the harness's table; " \
-               f"local Spark is {local}"
-    if shipped.split(".")[:2] != local.split(".")[:2]:
-        return (f"{release_label} ships Spark {shipped}; this rehearsal runs Spark {local}. "
-                "Behaviour can differ between them: run the job on pyspark "
-                f"{shipped.rsplit('.', 1)[0]} too before trusting the result")
-    return None
+    try:
+        runtime = runtime_for(release_label)
+    except UnknownReleaseLabel as exc:
+        return exc.one_line()
+    return f"runtime: {release_label} = {runtime.describe()}"
 
 
 @dataclass
@@ -151,11 +141,9 @@ def upload(endpoint: Endpoint, spec: str) -> str:
 def rehearse(endpoint: Endpoint, request: dict[str, Any],
              on_event: Callable[[str], None] = print, timeout_s: float = 3600) -> RehearsalResult:
     """Run the job flow through the EMR API and follow it to the end."""
-    from harness.spark import spark_version
-
     notes = []
-    version = spark_version_note(request.get("ReleaseLabel"), spark_version())
-    for note in ([version] if version else []) + application_notes(
+    runtime = runtime_note(request.get("ReleaseLabel"))
+    for note in ([runtime] if runtime else []) + application_notes(
             request.get("Applications", [])):
         notes.append(note)
         on_event(f"note: {note}")

@@ -18,8 +18,7 @@ from moto.core.utils import camelcase_to_underscores, method_names_from_class
 from moto.emr.responses import ElasticMapReduceResponse
 
 import harness.emr.validation as validation
-from harness.emr import configurations
-from harness.emr import controls
+from harness.emr import configurations, controls
 from harness.emr.exceptions import (
     EmrApiError,
     InternalServerError,

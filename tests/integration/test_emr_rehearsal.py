@@ -35,7 +35,7 @@ GROUPS = [
 
 
 def job_flow(name, steps=(), bootstrap=(), keep_alive=False, groups=GROUPS):
-    return dict(Name=name, ReleaseLabel="emr-7.9.0", LogUri="s3://logs/emr/",
+    return dict(Name=name, ReleaseLabel="emr-7.12.0", LogUri="s3://logs/emr/",
                 Applications=[{"Name": "Spark"}], JobFlowRole="EMR_EC2_DefaultRole",
                 ServiceRole="EMR_DefaultRole", Steps=list(steps),
                 BootstrapActions=list(bootstrap),
@@ -84,7 +84,7 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     upload_dir(s3, fixture.path, S3Uri("raw", "cascade/400k"))
     s3.upload_file(str(cascade.spark_job), "code", "jobs/spark_job.py")
     s3.put_object(Bucket="code", Key="bootstrap/marker.sh", Body=(
-        b"#!/bin/bash\nset -e\necho \"$(cat ../instance.json)\" > marker\n"
+        b"#!/bin/bash\nset -e\ncat /mnt/var/lib/info/instance.json > marker\n"
         b"aws s3 cp marker s3://logs/markers/$HARNESS_NODE_NAME\n"))
     started = time.time()
     cluster_id = emr.run_job_flow(**job_flow(
@@ -117,6 +117,8 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz")}
     assert "running in client mode" in log_text(s3, prefix + "controller.gz")
     assert "enrichment-metrics" in log_text(s3, prefix + "stdout.gz")
+    # on its release's runtime: emr-7.12.0's Spark 3.5.6, not the harness's own pyspark
+    assert '"spark_version": "3.5.6"' in log_text(s3, prefix + "stdout.gz")
 
     local = tmp_path_factory.mktemp("emr-out")
     download_prefix(s3, S3Uri("curated", "emr-run"), local)
@@ -355,9 +357,11 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
         check=False, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "COMPLETED" in proc.stdout and "s3://results/out.txt" in proc.stdout
-    assert "ships Spark 3.5.6; this rehearsal runs Spark 4.3.0" in proc.stdout
     assert "not running on this cluster: Hive" in proc.stdout
     assert "was termination protected" in proc.stdout
+    # the summary names the runtime the job flow ran: its release's, not the harness's
+    assert "runtime: emr-7.12.0 = Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off" \
+        in proc.stdout
     flow["Steps"][1]["HadoopJarStep"]["Args"] = ["s3://code/jobs/missing.sh"]
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     proc = subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import instance_types
-from harness.emr.rehearse import spark_version_note
+from harness.emr.rehearse import runtime_note
 from harness.emr.steps import (
     HADOOP_JAR_JVM_OPTS,
     StepContext,
@@ -215,12 +215,6 @@ def test_step_properties_in_both_forms():
     assert properties_of({}) == {}
 
 
-def test_release_label_spark_mismatch_is_reported():
-    note = spark_version_note("emr-7.12.0", "4.3.0")
-    assert "ships Spark 3.5.6" in note and "4.3.0" in note
-    assert spark_version_note("emr-7.12.0", "3.5.6") is None
-
-
 def test_a_scala_jar_for_another_scala_is_said_to_fail_as_on_emr(tmp_path):
     import zipfile
 
@@ -237,3 +231,12 @@ def test_a_scala_jar_for_another_scala_is_said_to_fail_as_on_emr(tmp_path):
                         tmp_path, fetch, StepContext(scala="2.13"))
     assert any("built for Scala 2.12; this release's Spark runs Scala 2.13" in n
                for n in command.notes)
+
+
+def test_rehearse_names_the_release_labels_runtime():
+    assert runtime_note("emr-7.12.0") == \
+        "runtime: emr-7.12.0 = Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off"
+    assert runtime_note("emr-spark-8.0.0").endswith("Spark 4.0.2 / Scala 2.13 / Python 3.11 / "
+                                                     "ANSI on")
+    assert "emr-7.13.0" in runtime_note("emr-7.14.0")  # not in the catalog: the nearest
+    assert runtime_note(None) is None

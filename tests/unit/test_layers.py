@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, set[str]]] = [
       "catalog", "db", "spark", "jars"}),
     ("services: storage and the endpoint, Spark clusters, workloads and their data, "
      "test servers",
-     {"aws", "cluster", "workloads", "testing"}),
+     {"aws", "cluster", "workloads", "testing", "runtimes"}),
     ("compositions: the EMR emulation, where a job runs, benchmarks, cost, harness up/down",
      {"emr", "targets", "bench", "cost", "runtime"}),
     ("entry points", {"cli", "pytest_plugin"}),
