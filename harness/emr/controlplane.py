@@ -285,7 +285,9 @@ class ControlPlane:
             "/opt/emr-rehearsal/spark" if jobflow.backend.ships_s3a_jars else spark_home()))
         java = Path("java") if jobflow.backend.ships_s3a_jars else \
             java_executable(self.java_home)
-        scala = scala_version(home)
+        # the release's Scala (a container's Spark is not readable from here)
+        scala = jobflow.runtime.runtime.scala_binary if jobflow.runtime is not None \
+            else scala_version(home)
         applied = jobflow.configurations
         notes = list(applied.notes) if applied else []
         if applied and applied.harness_defaults:

@@ -157,9 +157,10 @@ class JobFlow:
         from harness.spark import spark_home
 
         assert self.cluster is not None
-        home = getattr(self.cluster, "spark_home", None)  # the runtime's Spark, if chosen
+        # the History Server runs on this machine: the runtime's Spark here, not a container's
         self.history = observe.HistoryServer(
-            Path(home) if home else spark_home(), observe.event_log_dir(self.dir),
+            self.runtime.spark_home if self.runtime is not None else spark_home(),
+            observe.event_log_dir(self.dir),
             self.dir / "history-server", self.plane.java_home).start()
         notes = application_notes(self.emr.applications)
         self.cluster.notes += [f"Spark History Server {self.history.url}", *notes]
