@@ -178,7 +178,7 @@ def test_runtime_dataclass_is_frozen():
 
 def test_a_local_target_submits_with_its_runtimes_spark(tmp_path, monkeypatch):
     from harness.spark import SubmitResult
-    from harness.targets import EmrStep, Job, LocalSpark
+    from harness.targets import EmrStep, Job, LocalSpark, this_python
 
     seen = {}
 
@@ -190,8 +190,9 @@ def test_a_local_target_submits_with_its_runtimes_spark(tmp_path, monkeypatch):
     installed = _installed("emr-7.12.0", "3.3.4")
     done = LocalSpark(tmp_path, runtime=installed).submit(Job("j", "job.py", "in", "out"))
     assert seen["home"] == Path("/spark")
+    # the release's Spark; the Python its driver really ran on (this interpreter)
     assert done.details["runtime"]["describe"] == \
-        "Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off"
+        f"Spark 3.5.6 / Scala 2.12 / Python {this_python()} / ANSI off"
     LocalSpark(tmp_path).submit(Job("j", "job.py", "in", "out"))
     assert seen["home"] is None  # the harness's own pyspark
     assert EmrStep(tmp_path, runtime=installed).release_label == "emr-7.12.0"
