@@ -165,8 +165,9 @@ def up(
 def _print_cluster(data: dict) -> None:
     from rich.table import Table
 
+    runtime = [f"runtime {data['runtime']}"] if data.get("runtime") else []
     table = Table(title=f"cluster {data['id']} ({data['backend']}) {data['master_url']}",
-                  caption="; ".join(data.get("notes") or []))
+                  caption="; ".join([*runtime, *(data.get("notes") or [])]))
     jobflow = any(n.get("emr_instances") for n in data["nodes"])
     columns = ["name", "role", "instance type", "market", "cores", "memory", "state", "UI"]
     for col in [*columns, "EMR instances"] if jobflow else columns:

@@ -234,7 +234,8 @@ class LocalSpark(Target):
                               home=self.runtime.spark_home if self.runtime else None)
         return Submitted(
             result.seconds, result.metrics,
-            {"master": master, "cores": cores, "runtime": runtime_description(self.runtime),
+            {"master": master, "cores": cores,
+             "runtime": runtime_description(self.runtime, this_python()),
              "session_start_s": result.metrics.get("session_start_s"),
              "job_s": result.metrics.get("job_s"), "submit_wall_s": round(result.seconds, 3)},
             error=None if result.returncode == 0 else result.error_excerpt(),
@@ -504,9 +505,14 @@ class RealEmr(EmrStep):
         return ""
 
 
-def runtime_description(runtime: InstalledRuntime | str | None) -> dict[str, Any]:
+def runtime_description(runtime: InstalledRuntime | str | None,
+                        python: str | None = None) -> dict[str, Any]:
     """What a Spark run ran on, for bench JSON and reports: a release label's runtime (or
-    label), or the harness's own pyspark (None): label, Spark, Scala, Python, ANSI."""
+    label), or the harness's own pyspark (None): label, Spark, Scala, Python, ANSI.
+    `python`: the Python the run really used where it differs from the release's (a
+    driver on this machine's interpreter)."""
+    from dataclasses import replace
+
     from harness.runtimes import InstalledRuntime, UnknownReleaseLabel, embedded, runtime_for
 
     if isinstance(runtime, InstalledRuntime):
@@ -518,7 +524,16 @@ def runtime_description(runtime: InstalledRuntime | str | None) -> dict[str, Any
             return {"label": runtime}
     else:
         found = embedded()
+    if python and python != found.python:
+        found = replace(found, python=python)
     return {**found.to_dict(), "describe": found.describe()}
+
+
+def this_python() -> str:
+    """The Python of drivers submitted from here (spark_submit's PYSPARK_PYTHON)."""
+    import sys
+
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 TARGETS: dict[str, type[Target]] = {

@@ -27,7 +27,7 @@ from harness.config import LatencyProfile
 from harness.db import LegacyDatabase, sqlite_url
 from harness.errors import FixtureError, UsageError, WorkloadError
 from harness.spark import java_executable
-from harness.targets import EmrStep, LocalSpark, Target, runtime_description
+from harness.targets import EmrStep, LocalSpark, Target, runtime_description, this_python
 
 if TYPE_CHECKING:
     from harness.aws.endpoint import Endpoint
@@ -260,7 +260,8 @@ class BenchRun:
         from harness.bench.machine import machine_info
 
         return BenchReport(
-            runtime=runtime_description(self.options.runtime),
+            # local and cluster drivers run on this interpreter (EMR steps: the job flow's)
+            runtime=runtime_description(self.options.runtime, this_python()),
             workload=self.workload.name,
             fixture={
                 "path": str(self.fixture.path),

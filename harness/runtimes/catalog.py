@@ -18,8 +18,9 @@ CATALOG = Path(__file__).with_name("catalog.json")
 EMBEDDED = "embedded"
 
 # The Hadoop client each pyspark release line bundles (checked again at install against its
-# jars/hadoop-client-api-*.jar): it decides the S3A jar set. pyspark < 3.4 needs a Java
-# older than this machine's 17 or Hadoop jar sets not pinned here, so it is not runnable.
+# jars/hadoop-client-api-*.jar): it decides the S3A jar set. pyspark < 3.4 brings Hadoop
+# clients (3.3.2 and older) whose jar sets are not pinned here, and before 3.3 needs a Java
+# older than this machine's 17: not runnable.
 PYSPARK_HADOOP = {"3.4": "3.3.4", "3.5": "3.3.4", "4.0": "3.4.1"}
 
 
@@ -143,8 +144,8 @@ def check_runnable(runtime: Runtime) -> None:
         near = nearest(runtime.label, among=runnable)
         raise UnknownReleaseLabel(
             f"{runtime.label} ships Spark {runtime.spark}, which the harness cannot run "
-            "(it runs Spark 3.4, 3.5 and 4.0: older Spark needs Java 8 or 11 and Hadoop jar "
-            "sets not pinned here)",
+            "(it runs Spark 3.4, 3.5 and 4.0: older pyspark brings Hadoop clients whose S3A jar "
+            "sets are not pinned here, and before 3.3 needs Java 8 or 11)",
             f"rehearse with a label of Spark 3.4 or newer, e.g. {', '.join(near)}")
 
 

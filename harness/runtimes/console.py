@@ -9,7 +9,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.runtimes.catalog import Runtime, catalog, embedded, runtime_for, source
+from harness.runtimes.catalog import (
+    Runtime,
+    catalog,
+    check_runnable,
+    embedded,
+    runtime_for,
+    source,
+)
 from harness.runtimes.store import InstalledRuntime, install, is_installed, size_bytes
 
 
@@ -45,6 +52,8 @@ def install_with_progress(what: str, console: Console, cache: Path | None = None
     )
 
     runtime = runtime_for(what)
+    if runtime.label != "embedded":
+        check_runnable(runtime)  # before any progress bar
     console.print(f"{runtime.label}: {runtime.describe()}")
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), TimeElapsedColumn(), console=console,

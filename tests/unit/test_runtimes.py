@@ -174,3 +174,46 @@ def test_runtime_dataclass_is_frozen():
     assert isinstance(runtime, Runtime)
     with pytest.raises(AttributeError):
         runtime.spark = "4.0.2"  # type: ignore[misc]
+
+
+def test_a_local_target_submits_with_its_runtimes_spark(tmp_path, monkeypatch):
+    from harness.spark import SubmitResult
+    from harness.targets import EmrStep, Job, LocalSpark, this_python
+
+    seen = {}
+
+    def submit(script, args, **kwargs):
+        seen.update(kwargs)
+        return SubmitResult(0, 1.0, "", "")
+
+    monkeypatch.setattr("harness.spark.spark_submit", submit)
+    installed = _installed("emr-7.12.0", "3.3.4")
+    done = LocalSpark(tmp_path, runtime=installed).submit(Job("j", "job.py", "in", "out"))
+    assert seen["home"] == Path("/spark")
+    # the release's Spark; the Python its driver really ran on (this interpreter)
+    assert done.details["runtime"]["describe"] == \
+        f"Spark 3.5.6 / Scala 2.12 / Python {this_python()} / ANSI off"
+    LocalSpark(tmp_path).submit(Job("j", "job.py", "in", "out"))
+    assert seen["home"] is None  # the harness's own pyspark
+    assert EmrStep(tmp_path, runtime=installed).release_label == "emr-7.12.0"
+    assert EmrStep(tmp_path).release_label == "emr-7.12.0"  # the job flows' default
+    assert EmrStep(tmp_path, runtime=_installed("emr-spark-8.0.0", "3.4.1")) \
+        ._job_flow_request([])["ReleaseLabel"] == "emr-spark-8.0.0"
+
+
+def test_bench_json_table_and_report_name_the_runtime(tmp_path):
+    from harness.bench.results import _bench, _bench_info
+    from harness.bench.runner import BenchReport
+    from harness.bench.table import _runtime, write_json
+    from harness.targets import runtime_description
+
+    runtime = runtime_description(_installed("emr-7.12.0", "3.3.4"))
+    report = BenchReport("cascade", {"rows": 10, "seed": 1}, {"name": "local"}, None,
+                         "duckdb-sql", {"spark": "4.3.0"}, [], runtime=runtime)
+    assert report.to_json()["runtime"]["spark"] == "3.5.6"
+    assert _runtime(report) == "emr-7.12.0: Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off"
+    write_json(report, tmp_path / "bench.json")
+    run = _bench_info(_bench(json.loads((tmp_path / "bench.json").read_text()),
+                             tmp_path / "bench.json"))
+    assert run.machine["runtime"] == "Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off"
+    assert runtime_description(None)["label"] == "embedded"
