@@ -322,7 +322,7 @@ def cost(
     except (OSError, json.JSONDecodeError) as exc:
         raise UsageError(f"cannot read the job flow {jobflow}: {exc}", "pass a JSON file") \
             from None
-    result = estimate(instance_groups(request), duration, region, spot_model)
+    result = estimate(instance_groups(request, region, spot_model), duration, region, spot_model)
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
         return

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     cluster_memory_mb: int | None = Field(default=None, description="memory for all workers")
     emr_jobflow_memory_mb: int = Field(default=3072, description="workers of one job flow")
     emr_capacity_mb: int | None = Field(default=None, description="workers of all job flows")
+    spot_provisioning_s: float = Field(default=120.0, ge=0, description="modelled time EC2 "
+                                       "takes to fulfil spot capacity (on-demand: at once)")
+    emr_time_scale: float = Field(default=0.05, ge=0, description="real seconds waited per "
+                                  "modelled EMR second (spot delays, spot timeouts)")
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")

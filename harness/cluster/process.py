@@ -18,12 +18,15 @@ from typing import IO
 
 from harness import logs
 from harness.cluster.base import (
+    WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
     Node,
     RunningCluster,
     port_open,
+    registered,
     spot_reclaim_target,
     started,
+    wait_decommissioned,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
@@ -61,6 +64,7 @@ class ProcessBackend:
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
                                  "-Dspark.deploy.retainedApplications=20",
+            "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions a worker
             "SPARK_LOCAL_DIRS": str(node_dir / "local"),
             "SPARK_WORKER_DIR": str(node_dir / "work"),
             "SPARK_LOG_DIR": str(node_dir / "logs"),
@@ -98,12 +102,7 @@ class ProcessBackend:
             self._wait(lambda: port_open(master_port), nodes, "the master to listen")
             master_url = f"spark://127.0.0.1:{master_port}"
             for spec in topology.workers:
-                ui = free_port()
-                proc, log = self._launch(spec, [
-                    WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
-                    "--memory", f"{spec.memory_mb}m", "--webui-port", str(ui),
-                    "--work-dir", str(base / spec.name / "work"), master_url], base, detached)
-                nodes.append(Node(spec, f"http://127.0.0.1:{ui}", proc.pid, str(log)))
+                nodes.append(self._worker(spec, base, master_url, detached))
             cluster = RunningCluster(
                 id=cluster_id, backend=self.alias, master_url=master_url,
                 master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
@@ -116,6 +115,45 @@ class ProcessBackend:
             self._stop_nodes(nodes)
             raise
         return started(cluster, since)
+
+    def _worker(self, spec: NodeSpec, base: Path, master_url: str, detached: bool) -> Node:
+        ui = free_port()
+        proc, log = self._launch(spec, [
+            WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
+            "--memory", f"{spec.memory_mb}m", "--webui-port", str(ui),
+            "--work-dir", str(base / spec.name / "work"), master_url], base, detached)
+        return Node(spec, f"http://127.0.0.1:{ui}", proc.pid, str(log))
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec]) -> list[Node]:
+        """Start workers on the running cluster; the master gives running applications
+        executors on them as soon as they register."""
+        base = Path(cluster.work_dir)
+        nodes: list[Node] = []
+        try:
+            for spec in specs:
+                nodes.append(self._worker(spec, base, cluster.master_url, detached=False))
+            self._wait(registered(cluster, nodes), nodes,
+                       f"{', '.join(s.name for s in specs)} to register with the master")
+        except BaseException:
+            self._stop_nodes(nodes)
+            raise
+        for node in nodes:
+            node.state = "RUNNING"
+        cluster.nodes.extend(nodes)
+        return nodes
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """SIGPWR makes a worker decommission (spark.decommission.enabled); then stop it."""
+        nodes = [cluster.node(name) for name in names]
+        if graceful:
+            for node in nodes:
+                if node.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(node.pid, signal.SIGPWR)  # the worker's JVM (spark-class execs)
+            wait_decommissioned(nodes, timeout_s)
+        if stop:
+            self._stop_nodes(nodes)
 
     def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
         def exited(node: Node) -> str | None:

@@ -21,6 +21,7 @@ from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, build_topology
 from harness.cluster.topology import default_memory_budget_mb
+from harness.emr.capacity import DECOMMISSION_CONF
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
 from harness.emr.states import TERMINAL
@@ -36,7 +37,8 @@ class ControlPlane:
     def __init__(self, endpoint_url: str, work_dir: Path, backend: str = "process",
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
-                 region: str = "us-east-1", jar_cache: Path | None = None) -> None:
+                 region: str = "us-east-1", jar_cache: Path | None = None,
+                 spot_provisioning_s: float = 120.0, time_scale: float = 0.05) -> None:
         if backend not in BACKENDS:
             raise HarnessError(f"unknown cluster backend {backend!r} for EMR job flows",
                                f"set HARNESS_EMR_BACKEND to one of: {', '.join(BACKENDS)}")
@@ -50,6 +52,9 @@ class ControlPlane:
         self.capacity_mb = capacity_mb or default_memory_budget_mb()
         self.java_home = java_home
         self.jar_cache = jar_cache
+        # spot capacity's modelled arrival, and how modelled EMR time is scaled (capacity.py)
+        self.spot_provisioning_s = spot_provisioning_s
+        self.time_scale = time_scale
         self._jars: list[Path] | None = None
         self.jobflows: dict[str, JobFlow] = {}
         self._capacity = threading.Condition()
@@ -89,6 +94,16 @@ class ControlPlane:
             jobflow.emr.provisioning("Provisioning local nodes")
         return True
 
+    def room_mb(self, jobflow: JobFlow) -> int:
+        """Memory a resize of this job flow may still take for new workers."""
+        with self._capacity:
+            return max(0, self.capacity_mb - sum(self._in_use.values()))
+
+    def grow(self, jobflow: JobFlow, memory_mb: int) -> None:
+        """A resize started workers: their memory counts against the capacity."""
+        with self._capacity:
+            self._in_use[jobflow.id] = self._in_use.get(jobflow.id, 0) + memory_mb
+
     def release(self, jobflow: JobFlow) -> None:
         with self._capacity:
             self._in_use.pop(jobflow.id, None)
@@ -98,8 +113,11 @@ class ControlPlane:
     # -- what job flows need -------------------------------------------------------------
 
     def instance_groups(self, emr: RehearsalCluster) -> list[dict[str, Any]]:
+        if emr.instance_fleets:  # the instances each fleet gets (harness.emr.fleets)
+            return [spec for fleet in emr.instance_fleets for spec in fleet.group_specs()]
         return [{"Name": g.name, "InstanceRole": g.role, "InstanceType": g.instance_type,
-                 "InstanceCount": g.num_instances, "Market": g.market or "ON_DEMAND"}
+                 "InstanceCount": g.num_instances, "Market": g.market or "ON_DEMAND",
+                 "Id": g.id}
                 for g in emr.instance_groups]
 
     def fetch(self, uri: str, dest_dir: Path) -> Path:
@@ -164,6 +182,7 @@ class ControlPlane:
             "spark.master": jobflow.cluster.master_url,
             "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
             **jobflow.cluster.spark_conf(),
+            **DECOMMISSION_CONF,  # resizes and spot notices decommission (capacity.py)
             # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR
             **s3a.spark_conf(self.endpoint,
                              None if jobflow.backend.ships_s3a_jars else self.jars()),
@@ -201,6 +220,20 @@ class ControlPlane:
         jobflow = JobFlow(self, emr)
         self.jobflows[jobflow.id] = jobflow
         jobflow.thread.start()
+
+    def resize(self, cluster_id: str) -> None:
+        """The cluster's groups or fleets changed: start or stop its workers."""
+        self.jobflows[cluster_id].capacity.request()
+
+    def reclaim(self, cluster_id: str, node: str, notice_s: float = 0.0) -> list[str]:
+        """A spot reclaim of a job flow's node (harness kill-node --cluster, rehearse
+        --reclaim); returns the EMR instance ids it terminates."""
+        from harness.emr.exceptions import InvalidCluster
+
+        jobflow = self.jobflows.get(cluster_id)
+        if jobflow is None or not jobflow.thread.is_alive():
+            raise InvalidCluster(cluster_id)
+        return jobflow.capacity.reclaim(node, notice_s)
 
     def drives(self, cluster_id: str) -> bool:
         """True while a job flow thread drives this cluster (it will end the record)."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, build_topology
+from harness.emr.capacity import Capacity
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.steps import StepDefinitionError, plan_step
 from harness.errors import HarnessError
@@ -48,6 +49,7 @@ class JobFlow:
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
                                        daemon=True)
+        self.capacity = Capacity(self)  # instances, resizes, spot (capacity.py)
 
     @property
     def terminating(self) -> bool:
@@ -66,12 +68,17 @@ class JobFlow:
             self.plane.release(self)
 
     def _lifecycle(self) -> None:
+        failure = self.capacity.provision()  # spot capacity's modelled wait
+        if failure or self.terminating:
+            return self._end(*failure) if failure else self._end()
         groups = self.plane.instance_groups(self.emr)
         topology = build_topology(groups, self.plane.jobflow_memory_mb,
                                   host_cores=os.cpu_count())
         if not self.plane.acquire(self, topology.worker_memory_budget_mb):
             return self._end()
         self.cluster = self.backend.start(topology, self.dir, self.id)
+        self.capacity.bind()
+        self.capacity.request()  # groups or fleets changed while the nodes started
         self.plane.record(self)
         self.plane.write_spark_conf(self)
         if self.terminating:

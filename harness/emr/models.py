@@ -27,7 +27,9 @@ from moto.core.utils import utcnow
 from moto.emr.models import Cluster, ElasticMapReduceBackend, Step
 
 import harness.emr.validation as validation
+from harness.emr.capacity import RehearsalInstance, RehearsalInstanceGroup
 from harness.emr.exceptions import InvalidCluster, InvalidRequestException
+from harness.emr.fleets import FleetClusterError, InstanceFleet, check_fleet
 from harness.emr.states import CLEAN_ENDS, TERMINAL
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ class RehearsalCluster(Cluster):
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.last_state_change_code: str | None = None
+        self.instance_fleets: list[InstanceFleet] = []  # harness.emr.fleets
         # moto's constructor plays a whole life at once (start_cluster, run_bootstrap_actions,
         # maybe terminate); a rehearsal's cluster stays STARTING until its nodes are up
         self._constructing = True
@@ -97,6 +100,10 @@ class RehearsalCluster(Cluster):
         if self.last_state_change_code:
             data["StateChangeReason"]["Code"] = self.last_state_change_code
         return data
+
+    @property
+    def instance_collection_type(self) -> str:
+        return "INSTANCE_FLEET" if self.instance_fleets else "INSTANCE_GROUP"
 
     # -- what requests change ----------------------------------------------------------
 
@@ -276,9 +283,137 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
             validation.check_steps(steps, cluster.step_concurrency_level)
             return cluster.add_steps(steps)
 
+    # -- instance groups and fleets (harness.emr.fleets, harness.emr.capacity) -----------------
+
     def add_instance_groups(self, cluster_id: str,
                             instance_groups: list[dict[str, Any]]) -> list[Any]:
-        return super().add_instance_groups(self.clusters[cluster_id].id, instance_groups)
+        """Groups of a new cluster, or added to a running one (which starts their nodes)."""
+        cluster = self.clusters[cluster_id]
+        if cluster.instance_fleets:
+            raise FleetClusterError("AddInstanceGroups")
+        with cluster.lock:
+            if self.runner is not None and self.runner.drives(cluster.id):
+                cluster.check_modifiable()
+            added = []
+            for spec in instance_groups:
+                group = RehearsalInstanceGroup(cluster, **spec)
+                self.instance_groups[group.id] = group
+                cluster.add_instance_group(group)
+                added.append(group)
+        self._resized(cluster)
+        return added
+
+    def run_instances(self, cluster_id: str, instances: dict[str, Any],
+                      instance_group: Any) -> None:
+        """moto's instances of a new cluster's groups: made when its nodes are (capacity)."""
+
+    def list_instance_groups(self, cluster_id: str) -> list[Any]:
+        if self.clusters[cluster_id].instance_fleets:
+            raise FleetClusterError("ListInstanceGroups")
+        return super().list_instance_groups(cluster_id)
+
+    def modify_instance_groups(self, instance_groups: list[dict[str, Any]],
+                               cluster_id: str | None = None) -> None:
+        """New InstanceCounts: the groups show RESIZING while their nodes start or stop."""
+        changes = []
+        for change in instance_groups:
+            group = self.instance_groups.get(change.get("instance_group_id", ""))
+            if group is None or (cluster_id and group.cluster_id != cluster_id):
+                raise validation.validation(f"Instance group id '{change.get('instance_group_id')}'"
+                                            " is not valid.")
+            changes.append((group, change))
+        clusters = {g.cluster_id for g, _ in changes}
+        if cluster_id and self.clusters[cluster_id].instance_fleets:
+            raise FleetClusterError("ModifyInstanceGroups")
+        for group, change in changes:
+            cluster = self.clusters[group.cluster_id]
+            with cluster.lock:
+                cluster.check_modifiable()
+                if change.get("instance_count") is not None:
+                    count = int(change["instance_count"])
+                    if group.role == "MASTER" and count != group.num_instances:
+                        raise validation.validation("The master instance group cannot be "
+                                                    "resized")
+                    if group.role == "CORE" and count < 1:
+                        raise validation.validation("The core instance group needs at "
+                                                    "least 1 instance")
+                    group.set_instance_count(count)
+                    group.set_state("RESIZING", None, f"Resizing to {count} instance(s)")
+        for cid in clusters:
+            self._resized(self.clusters[cid])
+
+    def add_instance_fleets(self, cluster: RehearsalCluster,
+                            fleets: list[dict[str, Any]]) -> list[InstanceFleet]:
+        """A RunJobFlow's InstanceFleets (or AddInstanceFleet's one) as fleet records."""
+        added = [InstanceFleet(cluster.id, spec, self.region_name) for spec in fleets]
+        with cluster.lock:
+            cluster.instance_fleets.extend(added)
+        self._resized(cluster)
+        return added
+
+    def add_instance_fleet(self, cluster_id: str, fleet: dict[str, Any]) -> InstanceFleet:
+        cluster = self.clusters[cluster_id]
+        if not cluster.instance_fleets:
+            raise FleetClusterError("AddInstanceFleet", fleets=False)
+        cluster.check_modifiable()
+        if fleet.get("InstanceFleetType") != "TASK" or any(
+                f.role == "TASK" for f in cluster.instance_fleets):
+            raise validation.validation("Only a TASK instance fleet can be added, and only "
+                                        "when the cluster has none")
+        check_fleet(fleet, self.instance_type_names)
+        return self.add_instance_fleets(cluster, [fleet])[0]
+
+    def list_instance_fleets(self, cluster_id: str) -> list[InstanceFleet]:
+        cluster = self.clusters[cluster_id]
+        if not cluster.instance_fleets:
+            raise FleetClusterError("ListInstanceFleets", fleets=False)
+        return list(cluster.instance_fleets)
+
+    def modify_instance_fleet(self, cluster_id: str, change: dict[str, Any]) -> None:
+        """New target capacities: the fleet shows RESIZING while its nodes start or stop."""
+        cluster = self.clusters[cluster_id]
+        if not cluster.instance_fleets:
+            raise FleetClusterError("ModifyInstanceFleet", fleets=False)
+        fleet = next((f for f in cluster.instance_fleets
+                      if f.id == change.get("InstanceFleetId")), None)
+        if fleet is None:
+            raise validation.validation(f"Instance fleet id '{change.get('InstanceFleetId')}' "
+                                        "is not valid.")
+        with cluster.lock:
+            cluster.check_modifiable()
+            on_demand, spot = change.get("TargetOnDemandCapacity"), \
+                change.get("TargetSpotCapacity")
+            if fleet.role == "MASTER":
+                raise validation.validation("The master instance fleet cannot be resized")
+            if fleet.role == "CORE" and (on_demand if on_demand is not None
+                                         else fleet.target_on_demand_capacity) + \
+                    (spot if spot is not None else fleet.target_spot_capacity) < 1:
+                raise validation.validation("The core instance fleet needs a target capacity "
+                                            "of at least 1")
+            fleet.resize(on_demand, spot)
+        self._resized(cluster)
+
+    def _resized(self, cluster: RehearsalCluster) -> None:
+        """A running cluster's groups or fleets changed: its runner reconciles its nodes."""
+        if self.runner is not None and self.runner.drives(cluster.id):
+            self.runner.resize(cluster.id)
+
+    def list_instances(self, cluster_id: str, instance_group_id: str | None = None,
+                       instance_group_types: list[str] | None = None,
+                       instance_fleet_id: str | None = None,
+                       instance_fleet_type: str | None = None,
+                       instance_states: list[str] | None = None) -> list[Any]:
+        found = [i for i in super().list_instances(cluster_id, instance_group_id, None)
+                 if isinstance(i, RehearsalInstance)]
+        if instance_group_types:
+            found = [i for i in found if i.role in instance_group_types]
+        if instance_fleet_id:
+            found = [i for i in found if i.instance_fleet_id == instance_fleet_id]
+        if instance_fleet_type:
+            found = [i for i in found if i.role == instance_fleet_type]
+        if instance_states:
+            found = [i for i in found if i.state in instance_states]
+        return found
 
     def describe_step(self, cluster_id: str, step_id: str) -> Step:
         step = super().describe_step(cluster_id, step_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 from moto.backends import get_backend
 from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult, PaginatedResult
 from moto.emr.responses import ElasticMapReduceResponse
 
 import harness.emr.validation as validation
@@ -90,6 +90,9 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
                 cluster.terminate(code, f"The cluster could not be created: {exc}")
                 return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn})
         assert cluster is not None
+        fleets = self.request_body.get("Instances", {}).get("InstanceFleets")
+        if fleets:
+            self.backend.add_instance_fleets(cluster, fleets)
         self.backend.start_job_flow(cluster)
         return result
 
@@ -97,6 +100,34 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         validation.check_instance_groups(self.request_body.get("InstanceGroups", []),
                                          self.backend.instance_type_names, new_cluster=False)
         return super().add_instance_groups()
+
+    def modify_instance_groups(self) -> ActionResult:
+        self.backend.modify_instance_groups(self._get_param("InstanceGroups", []),
+                                            self._get_param("ClusterId"))
+        return EmptyResult()
+
+    def list_instances(self) -> ActionResult:
+        instances = self.backend.list_instances(
+            self._get_param("ClusterId"), self._get_param("InstanceGroupId"),
+            self._get_param("InstanceGroupTypes"), self._get_param("InstanceFleetId"),
+            self._get_param("InstanceFleetType"), self._get_param("InstanceStates"))
+        return PaginatedResult({"Instances": instances})
+
+    def add_instance_fleet(self) -> ActionResult:
+        cluster_id = self._get_param("ClusterId")
+        fleet = self.backend.add_instance_fleet(cluster_id, self.request_body["InstanceFleet"])
+        cluster = self.backend.clusters[cluster_id]
+        return ActionResult({"ClusterId": cluster.id, "InstanceFleetId": fleet.id,
+                             "ClusterArn": cluster.arn})
+
+    def list_instance_fleets(self) -> ActionResult:
+        fleets = self.backend.list_instance_fleets(self._get_param("ClusterId"))
+        return PaginatedResult({"InstanceFleets": fleets})
+
+    def modify_instance_fleet(self) -> ActionResult:
+        self.backend.modify_instance_fleet(self._get_param("ClusterId"),
+                                           self.request_body["InstanceFleet"])
+        return EmptyResult()
 
     def cancel_steps(self) -> ActionResult:
         infos = self.backend.cancel_steps(self._get_param("ClusterId"),

@@ -100,7 +100,9 @@ class EndpointServer:
                     java_home=settings.java_home,
                     jar_cache=settings.jar_cache,
                     jobflow_memory_mb=settings.emr_jobflow_memory_mb,
-                    capacity_mb=settings.emr_capacity_mb)
+                    capacity_mb=settings.emr_capacity_mb,
+                    spot_provisioning_s=settings.spot_provisioning_s,
+                    time_scale=settings.emr_time_scale)
             except BaseException:
                 self.stop()
                 raise

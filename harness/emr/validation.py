@@ -136,7 +136,13 @@ def check_run_job_flow(params: dict[str, Any], known_types: set[str]) -> None:
                         key=lambda s: [int(p) for p in s[4:].split(".")])[-3:]
         raise validation(f"The specified release label '{label}' is not valid. "
                          f"Recent ones: {', '.join(newest)}")
-    check_instance_groups(requested_groups(params), known_types, new_cluster=True)
+    fleets = params.get("Instances", {}).get("InstanceFleets")
+    if fleets:
+        from harness.emr.fleets import check_fleets
+
+        check_fleets(fleets, known_types)
+    else:
+        check_instance_groups(requested_groups(params), known_types, new_cluster=True)
     for app in params.get("Applications", []):
         name = str(app.get("Name", ""))
         if name.lower() not in APPLICATIONS:
@@ -157,7 +163,12 @@ def requested_groups(params: dict[str, Any]) -> list[dict[str, Any]]:
     instances = params.get("Instances", {})
     groups = instances.get("InstanceGroups")
     if instances.get("InstanceFleets"):
-        raise validation("InstanceFleets are not rehearsed locally; use InstanceGroups")
+        if groups or instances.get("MasterInstanceType"):
+            raise validation("Instance fleets and instance groups are mutually exclusive: "
+                             "give InstanceFleets or InstanceGroups, not both")
+        from harness.cost.fleets import group_specs
+
+        return group_specs(instances["InstanceFleets"])
     if groups:
         return groups
     if instances.get("MasterInstanceType") is None:

@@ -1,0 +1,214 @@
+"""EMR instance fleets in the rehearsal: the InstanceFleet record (what ListInstanceFleets
+answers), EMR's rules for fleet requests, and the instances each fleet gets, chosen by
+harness.cost.fleets' rule from its targets and turned into group-like specs for the
+topology (one per fleet, instance type and market, carrying the fleet's id).
+
+A cluster uses instance fleets or instance groups, never both (its
+InstanceCollectionType); the calls of the other kind answer EMR's
+API_DOES_NOT_SUPPORT_INSTANCE_FLEET_CLUSTERS error (ListInstanceGroups' message, as EMR
+returns it, with the operation's name in it).
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+from moto.core.utils import utcnow
+
+from harness.cost.fleets import Chosen, Selection, on_demand_fallback, select
+from harness.emr.exceptions import InvalidRequestException, ValidationException
+
+ROLES = ("MASTER", "CORE", "TASK")
+
+
+INSTEAD = {"ListInstanceGroups": "ListInstanceFleets", "AddInstanceGroups": "AddInstanceFleet",
+           "ModifyInstanceGroups": "ModifyInstanceFleet"}
+INSTEAD.update({v: k for k, v in INSTEAD.items()})
+
+
+class FleetClusterError(InvalidRequestException):
+    """An instance-group call on a fleet cluster (or the reverse), answered as EMR does."""
+
+    def __init__(self, operation: str, fleets: bool = True) -> None:
+        uses = "instance fleets" if fleets else "instance groups"
+        super().__init__(
+            "Instance fleets and instance groups are mutually exclusive. The EMR cluster "
+            f"specified in the request uses {uses}. The {operation} operation does not "
+            f"support clusters that use {uses}. Use the {INSTEAD[operation]} operation "
+            "instead.")
+        self.error_code = ("API_DOES_NOT_SUPPORT_INSTANCE_FLEET_CLUSTERS" if fleets
+                           else "API_DOES_NOT_SUPPORT_INSTANCE_GROUP_CLUSTERS")
+
+
+def _fleet_id() -> str:
+    return "if-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=13))
+
+
+class InstanceFleet:
+    """EMR's InstanceFleet record; moto serialises it from these snake_case attributes."""
+
+    def __init__(self, cluster_id: str, spec: dict[str, Any], region: str) -> None:
+        self.id = _fleet_id()
+        self.cluster_id = cluster_id
+        self.spec = spec
+        self.region = region
+        self.name = spec.get("Name") or f"{str(spec['InstanceFleetType']).title()} fleet"
+        self.instance_fleet_type = spec["InstanceFleetType"]
+        self.target_on_demand_capacity = int(spec.get("TargetOnDemandCapacity") or 0)
+        self.target_spot_capacity = int(spec.get("TargetSpotCapacity") or 0)
+        self.provisioned_on_demand_capacity = 0
+        self.provisioned_spot_capacity = 0
+        self.launch_specifications = spec.get("LaunchSpecifications")
+        self.resize_specifications = spec.get("ResizeSpecifications")
+        self.context = spec.get("Context")
+        self.state = "PROVISIONING"
+        self.state_change_code: str | None = None
+        self.state_change_reason = ""
+        self.creation_date_time = utcnow()
+        self.ready_date_time = None
+        self.end_date_time = None
+        self.selection: Selection = select(spec, region)
+
+    # -- what the API shows ----------------------------------------------------------------
+
+    @property
+    def instance_type_specifications(self) -> list[dict[str, Any]]:
+        specs = []
+        for config in self.spec.get("InstanceTypeConfigs") or []:
+            item = {"InstanceType": config["InstanceType"],
+                    "WeightedCapacity": int(config.get("WeightedCapacity") or 1)}
+            for key in ("BidPrice", "BidPriceAsPercentageOfOnDemandPrice", "Priority",
+                        "Configurations", "CustomAmiId"):
+                if config.get(key) is not None:
+                    item[key] = config[key]
+            if "BidPrice" not in item and "BidPriceAsPercentageOfOnDemandPrice" not in item:
+                item["BidPriceAsPercentageOfOnDemandPrice"] = 100.0
+            specs.append(item)
+        return specs
+
+    @property
+    def status(self) -> dict[str, Any]:
+        reason: dict[str, Any] = {"Message": self.state_change_reason}
+        if self.state_change_code:
+            reason["Code"] = self.state_change_code
+        return {"State": self.state, "StateChangeReason": reason,
+                "Timeline": {"CreationDateTime": self.creation_date_time,
+                             "ReadyDateTime": self.ready_date_time,
+                             "EndDateTime": self.end_date_time}}
+
+    # -- what the rehearsal uses -----------------------------------------------------------
+
+    @property
+    def role(self) -> str:
+        return str(self.instance_fleet_type)
+
+    @property
+    def spot_timeout_s(self) -> float | None:
+        """SpotSpecification.TimeoutDurationMinutes in seconds (None: not given)."""
+        spec = (self.launch_specifications or {}).get("SpotSpecification") or {}
+        minutes = spec.get("TimeoutDurationMinutes")
+        return None if minutes is None else float(minutes) * 60
+
+    @property
+    def spot_timeout_action(self) -> str:
+        spec = (self.launch_specifications or {}).get("SpotSpecification") or {}
+        return str(spec.get("TimeoutAction") or "TERMINATE_CLUSTER")
+
+    def chosen(self) -> list[Chosen]:
+        """The instances the fleet gets; spot units no bid covers come on-demand only when
+        the fleet's TimeoutAction is SWITCH_TO_ON_DEMAND."""
+        chosen = list(self.selection.chosen)
+        if self.selection.unfulfilled_spot and self.spot_timeout_action == "SWITCH_TO_ON_DEMAND":
+            chosen += on_demand_fallback(self.spec, self.selection.unfulfilled_spot, self.region)
+        return chosen
+
+    def group_specs(self) -> list[dict[str, Any]]:
+        """Group-like specs for build_topology: one per instance type and market."""
+        return [{"Name": self.name, "InstanceRole": self.role, "InstanceType": c.instance_type,
+                 "InstanceCount": c.count, "Market": c.market, "Id": self.id}
+                for c in self.chosen()]
+
+    def resize(self, on_demand: int | None, spot: int | None) -> None:
+        """ModifyInstanceFleet: new targets, the instances chosen for them by the same rule."""
+        if on_demand is not None:
+            self.target_on_demand_capacity = on_demand
+        if spot is not None:
+            self.target_spot_capacity = spot
+        self.selection = select(self.spec, self.region, on_demand=self.target_on_demand_capacity,
+                                spot=self.target_spot_capacity)
+        self.set_state("RESIZING", None, "Resizing to the new target capacity")
+
+    def set_state(self, state: str, code: str | None, message: str) -> None:
+        self.state, self.state_change_code, self.state_change_reason = state, code, message
+        if state == "RUNNING" and self.ready_date_time is None:
+            self.ready_date_time = utcnow()
+        if state == "TERMINATED":
+            self.end_date_time = utcnow()
+
+
+# -- EMR's rules for fleet requests ---------------------------------------------------------
+
+def check_fleets(fleets: list[dict[str, Any]], known_types: set[str]) -> None:
+    """EMR's rules for InstanceFleets in RunJobFlow, beyond the request's shape."""
+    kinds = [f.get("InstanceFleetType") for f in fleets]
+    if kinds.count("MASTER") != 1:
+        raise ValidationException("Exactly one MASTER instance fleet is required")
+    for kind in ("CORE", "TASK"):
+        if kinds.count(kind) > 1:
+            raise ValidationException(f"Only one {kind} instance fleet is allowed")
+    for fleet in fleets:
+        check_fleet(fleet, known_types)
+
+
+def check_fleet(fleet: dict[str, Any], known_types: set[str]) -> None:
+    kind = fleet.get("InstanceFleetType")
+    on_demand = int(fleet.get("TargetOnDemandCapacity") or 0)
+    spot = int(fleet.get("TargetSpotCapacity") or 0)
+    configs = fleet.get("InstanceTypeConfigs") or []
+    if not configs:
+        raise ValidationException(f"The {kind} instance fleet needs at least one "
+                                  "InstanceTypeConfig")
+    if kind == "MASTER":
+        if sorted((on_demand, spot)) != [0, 1]:
+            raise ValidationException("The master instance fleet must have exactly one of "
+                                      "TargetOnDemandCapacity or TargetSpotCapacity set to 1")
+        if any(int(c.get("WeightedCapacity") or 1) != 1 for c in configs):
+            raise ValidationException("WeightedCapacity of the master instance fleet's "
+                                      "instance types must be 1")
+    elif kind == "CORE" and on_demand + spot < 1:
+        raise ValidationException("The core instance fleet needs a target capacity of at "
+                                  "least 1")
+    limit = 5 if kind == "MASTER" else 30
+    if len(configs) > limit:
+        raise ValidationException(f"The {kind} instance fleet has {len(configs)} instance "
+                                  f"types; at most {limit} are allowed")
+    for config in configs:
+        itype = config.get("InstanceType")
+        if itype not in known_types:
+            raise ValidationException(f"Instance type '{itype}' is not supported")
+        if config.get("BidPrice") is not None and \
+                config.get("BidPriceAsPercentageOfOnDemandPrice") is not None:
+            raise ValidationException(f"Specify either BidPrice or "
+                                      f"BidPriceAsPercentageOfOnDemandPrice for {itype}, "
+                                      "not both")
+        if config.get("BidPrice") is not None:
+            try:
+                if float(config["BidPrice"]) <= 0:
+                    raise ValueError
+            except ValueError:
+                raise ValidationException(f"BidPrice '{config['BidPrice']}' must be a "
+                                          "positive number of USD") from None
+    spot_spec = (fleet.get("LaunchSpecifications") or {}).get("SpotSpecification") or {}
+    minutes = spot_spec.get("TimeoutDurationMinutes")
+    if minutes is not None and not 5 <= int(minutes) <= 1440:
+        raise ValidationException("TimeoutDurationMinutes must be between 5 and 1440")
+
+
+def fleet_group_specs(fleets: list[dict[str, Any]], region: str) -> list[dict[str, Any]]:
+    """A RunJobFlow request's fleets as group-like specs (what check_job_flow sizes)."""
+    specs = []
+    for spec in fleets:
+        specs += InstanceFleet("pending", spec, region).group_specs()
+    return specs
