@@ -99,7 +99,12 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
     def add_instance_groups(self) -> ActionResult:
         validation.check_instance_groups(self.request_body.get("InstanceGroups", []),
                                          self.backend.instance_type_names, new_cluster=False)
-        return super().add_instance_groups()
+        cluster_id = self._get_param("JobFlowId")
+        groups = self.backend.add_instance_groups(cluster_id,
+                                                  self._get_param("InstanceGroups", []))
+        cluster = self.backend.clusters[cluster_id]
+        return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn,
+                             "InstanceGroupIds": [g.id for g in groups]})
 
     def modify_instance_groups(self) -> ActionResult:
         self.backend.modify_instance_groups(self._get_param("InstanceGroups", []),
