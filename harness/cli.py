@@ -161,14 +161,19 @@ def _print_cluster(data: dict) -> None:
 
     table = Table(title=f"cluster {data['id']} ({data['backend']}) {data['master_url']}",
                   caption="; ".join(data.get("notes") or []))
-    for col in ("name", "role", "instance type", "market", "cores", "memory", "state", "UI"):
+    jobflow = any(n.get("emr_instances") for n in data["nodes"])
+    columns = ["name", "role", "instance type", "market", "cores", "memory", "state", "UI"]
+    for col in [*columns, "EMR instances"] if jobflow else columns:
         table.add_column(col)
     for n in data["nodes"]:
-        table.add_row(n["name"], n["role"], n["instance_type"], n["market"],
-                      str(n["cores"]) if n["role"] != "MASTER" else "-",
-                      f"{n['memory_mb']} MB" if n["role"] != "MASTER" else "-",
-                      n["state"], n["ui_url"])
+        worker = n.get("daemon", "worker" if n["role"] != "MASTER" else "master") == "worker"
+        row = [n["name"], n["role"], n["instance_type"], n["market"],
+               str(n["cores"]) if worker else "-", f"{n['memory_mb']} MB" if worker else "-",
+               n["state"], n["ui_url"]]
+        table.add_row(*row, *([", ".join(n.get("emr_instances") or [])] if jobflow else []))
     out.print(table)
+    for line in data.get("mapping") or []:
+        out.print(f"  {line}")
 
 
 @app.command()

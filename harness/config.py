@@ -83,6 +83,9 @@ class Settings(BaseSettings):
                                        "takes to fulfil spot capacity (on-demand: at once)")
     emr_time_scale: float = Field(default=0.05, ge=0, description="real seconds waited per "
                                   "modelled EMR second (spot delays, spot timeouts)")
+    emr_executor_wait_s: float = Field(default=120.0, gt=0, description="a Spark step "
+                                       "fails when its application gets no executors for "
+                                       "this long (while no other application holds any)")
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")

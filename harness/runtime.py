@@ -139,7 +139,7 @@ def _cluster_status(cluster: RunningCluster, notes: list[str]) -> dict[str, Any]
         nodes.append(item)
     return {"id": cluster.id, "backend": cluster.backend, "master_url": cluster.master_url,
             "master_ui_url": cluster.master_ui_url, "startup_s": cluster.startup_s,
-            "notes": notes, "nodes": nodes}
+            "notes": notes, "nodes": nodes, "mapping": list(cluster.mapping)}
 
 
 def _stop_cluster_nodes(cluster: RunningCluster) -> None:

@@ -44,18 +44,20 @@ class Node:
     state: str = "STARTING"  # STARTING, RUNNING, LOST (killed), TERMINATED
     port: int | None = None
     container: str | None = None
+    # the EMR (EC2) instance ids this node rehearses, for a job flow's node
+    emr_instances: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.spec.to_dict(), "ui_url": self.ui_url, "pid": self.pid,
                 "log": self.log, "state": self.state, "port": self.port,
-                "container": self.container}
+                "container": self.container, "emr_instances": list(self.emr_instances)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:
-        spec = NodeSpec(**{k: data[k] for k in ("name", "role", "instance_type", "market",
-                                                 "cores", "memory_mb", "group")})
+        spec = NodeSpec.from_dict(data)
         return cls(spec, data["ui_url"], data.get("pid"), data.get("log"),
-                   data.get("state", "RUNNING"), data.get("port"), data.get("container"))
+                   data.get("state", "RUNNING"), data.get("port"), data.get("container"),
+                   list(data.get("emr_instances") or []))
 
 
 @dataclass
@@ -77,6 +79,8 @@ class RunningCluster:
     handle: str | None = None
     # Spark settings a driver outside the cluster needs (e.g. its address on a bridge network)
     driver_conf: dict[str, str] = field(default_factory=dict)
+    # how the EMR instances are rehearsed (Topology.mapping_lines)
+    mapping: list[str] = field(default_factory=list)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -87,7 +91,8 @@ class RunningCluster:
 
     @property
     def workers(self) -> list[Node]:
-        return [n for n in self.nodes if n.spec.role != "MASTER"]
+        """The nodes running a Spark worker (on a single-node cluster: beside the master)."""
+        return [n for n in self.nodes if n.spec.daemon == "worker"]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

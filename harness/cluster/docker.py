@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness import logs
+from harness.catalog import instance_type
 from harness.cluster import images
 from harness.cluster.base import (
     WORKER_DECOMMISSION_OPTS,
@@ -69,7 +70,7 @@ def container_memory_mb(spec: NodeSpec) -> int:
     """A worker container's limit: Spark's share (the instance's memory, scaled) plus a
     quarter for the executor's off-heap memory (as YARN adds overhead on EMR) plus the
     worker daemon."""
-    if spec.role == "MASTER":
+    if spec.daemon == "master":
         return MASTER_MB
     return spec.memory_mb * 5 // 4 + DAEMON_MB
 
@@ -79,11 +80,19 @@ def container_cpus(spec: NodeSpec, topology: Topology) -> float:
     as its instance has relative to the smallest worker's, but at least 2, because it runs
     the steps' drivers beside the Spark master (a driver starving the master of CPU makes
     it miss the workers' heartbeats and drop them)."""
-    if spec.role != "MASTER":
+    if spec.daemon != "master":
         return float(spec.cores)
     group = next(g for g in topology.groups if g.role == "MASTER")
-    smallest = min(g.instance_type.vcpu for g in topology.groups if g.role != "MASTER")
+    smallest = min(instance_type(w.instance_type).vcpu for w in topology.workers)
     return float(max(MASTER_MIN_CPUS, round(group.instance_type.vcpu / smallest)))
+
+
+def _entry_role(spec: NodeSpec) -> str:
+    """The node image's role argument: a master daemon, or a worker (the worker of a
+    single-node cluster, on the master node, is a core worker)."""
+    if spec.daemon == "master":
+        return "master"
+    return "task" if spec.role == "TASK" else "core"
 
 
 def _outermost(paths: list[Path]) -> list[Path]:
@@ -232,6 +241,7 @@ class DockerBackend:
                 id=cluster_id, backend=self.alias, master_url=f"spark://127.0.0.1:{master_port}",
                 master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
                 nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+                mapping=topology.mapping_lines(),
                 notes=[*topology.notes, f"docker, {self.network} network, image {self.image}"],
                 handle=handle, driver_conf=driver_conf,
             )
@@ -356,7 +366,8 @@ class DockerBackend:
         }
         mb = container_memory_mb(spec)
         container = self.client.containers.run(
-            self.image, [spec.role.lower()], detach=True, init=True,
+            self.image, [_entry_role(spec)], detach=True,
+            init=True,
             name=f"emr-{handle}-{spec.name}", environment=environment,
             labels={**self._labels("node", cluster_id, handle), NODE_LABEL: spec.name,
                     ROLE_LABEL: spec.role},

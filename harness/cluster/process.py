@@ -107,6 +107,7 @@ class ProcessBackend:
                 id=cluster_id, backend=self.alias, master_url=master_url,
                 master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
                 nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+                mapping=topology.mapping_lines(),
                 notes=list(topology.notes),
             )
             self._wait(cluster.workers_registered, nodes,

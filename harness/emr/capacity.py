@@ -24,10 +24,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
-from moto.emr.models import Instance, InstanceGroup
+from moto.emr.models import EXAMPLE_AMI_ID, InstanceGroup
 
 from harness.catalog import instance_type
 from harness.cluster.topology import NodeSpec
+from harness.cost.fleets import Chosen
 from harness.emr.exceptions import ValidationException
 
 if TYPE_CHECKING:
@@ -47,101 +48,6 @@ MIN_NEW_WORKER_MB = 640
 DECOMMISSION_WAIT_S = 60.0  # a resize's graceful shrink waits at most this for executors
 
 
-class RehearsalInstanceGroup(InstanceGroup):
-    """moto's instance group whose counts are its instances': RequestedInstanceCount is the
-    target, RunningInstanceCount the instances RUNNING on local nodes."""
-
-    def __init__(self, cluster: RehearsalCluster, **kwargs: Any) -> None:
-        super().__init__(cluster_id=cluster.id, **kwargs)
-        self.cluster = cluster
-        self.state = "PROVISIONING"
-        self.state_change_code: str | None = None
-        self.state_change_reason = ""
-        self.ready_date_time = None
-
-    @property
-    def running_instance_count(self) -> int:  # type: ignore[override]
-        return sum(1 for i in self.cluster.ec2_instances
-                   if i.instance_group_id == self.id and i.state == "RUNNING")
-
-    instance_running_count = running_instance_count
-
-    @property
-    def status(self) -> dict[str, Any]:
-        reason: dict[str, Any] = {"Message": self.state_change_reason}
-        if self.state_change_code:
-            reason["Code"] = self.state_change_code
-        return {"State": self.state, "StateChangeReason": reason,
-                "Timeline": {"CreationDateTime": self.creation_date_time,
-                             "ReadyDateTime": self.ready_date_time,
-                             "EndDateTime": self.end_date_time}}
-
-    @property
-    def role_name(self) -> str:
-        return self.role
-
-    def set_state(self, state: str, code: str | None, message: str) -> None:
-        self.state, self.state_change_code, self.state_change_reason = state, code, message
-        if state == "RUNNING" and self.ready_date_time is None:
-            self.ready_date_time = utcnow()
-        if state == "TERMINATED":
-            self.end_date_time = utcnow()
-
-
-class RehearsalInstance(Instance):
-    """One EMR instance of a group or fleet, with its own state and the local node it is
-    rehearsed on (several instances share a node when the machine has no room for more)."""
-
-    def __init__(self, ec2_instance: Any, owner: Any, instance_type_name: str, market: str,
-                 weight: int = 1, fleet: bool = False) -> None:
-        super().__init__(ec2_instance, owner, owner.id if fleet else None)
-        self.owner = owner
-        self.fleet = fleet
-        self.weight = weight
-        self._type = instance_type_name
-        self._market = market
-        self.state = "AWAITING_FULFILLMENT" if market == "SPOT" else "PROVISIONING"
-        self.state_change_code: str | None = None
-        self.state_change_reason = ""
-        self.node: str | None = None
-        self.creation_date_time = utcnow()
-        self.ready_date_time = None
-        self.end_date_time = None
-
-    @property
-    def instance_group_id(self) -> str | None:  # type: ignore[override]
-        return None if self.fleet else self.owner.id
-
-    @property
-    def market(self) -> str:  # type: ignore[override]
-        return self._market
-
-    @property
-    def instance_type(self) -> str:  # type: ignore[override]
-        return self._type
-
-    @property
-    def role(self) -> str:
-        return self.owner.role
-
-    @property
-    def status(self) -> dict[str, Any]:  # type: ignore[override]
-        reason: dict[str, Any] = {"Message": self.state_change_reason}
-        if self.state_change_code:
-            reason["Code"] = self.state_change_code
-        return {"State": self.state, "StateChangeReason": reason,
-                "Timeline": {"CreationDateTime": self.creation_date_time,
-                             "ReadyDateTime": self.ready_date_time,
-                             "EndDateTime": self.end_date_time}}
-
-    def set_state(self, state: str, code: str | None = None, message: str = "") -> None:
-        self.state, self.state_change_code, self.state_change_reason = state, code, message
-        if state == "RUNNING" and self.ready_date_time is None:
-            self.ready_date_time = utcnow()
-        if state == "TERMINATED":
-            self.end_date_time = utcnow()
-
-
 def _owners(emr: RehearsalCluster) -> list[Any]:
     return list(emr.instance_fleets) or list(emr.instance_groups)
 
@@ -153,8 +59,24 @@ def _wanted(owner: Any) -> list[tuple[str, str, int, int]]:
     return [(c.instance_type, c.market, c.count, c.weight) for c in owner.chosen()]
 
 
-def _group_key(spec: NodeSpec) -> tuple[str | None, str]:
-    return getattr(spec, "group_id", None), spec.group
+def _set(owner: Any, state: str, message: str, held: bool) -> None:
+    """A group's or fleet's state while a resize owns it (held) or after."""
+    owner.held = held
+    owner.state = state
+    owner.state_change_reason = message
+    if state == "RUNNING" and owner.ready_date_time is None:
+        owner.ready_date_time = utcnow()
+
+
+def _instance(record: Any, state: str, message: str = "", held: bool = False) -> None:
+    record.held = held
+    record.state = state
+    if message:
+        record.state_change_reason = message
+    if state == "RUNNING" and record.ready_date_time is None:
+        record.ready_date_time = utcnow()
+    if state == "TERMINATED":
+        record.end_date_time = utcnow()
 
 
 class Capacity:
@@ -192,9 +114,6 @@ class Capacity:
     def provision(self) -> tuple[str, str] | None:
         """Before the nodes start: records for every instance, and the modelled wait for
         spot capacity (or a fleet's spot timeout). A (code, message) ends the cluster."""
-        with self.emr.lock:
-            for owner in _owners(self.emr):
-                self._add_records(owner)
         fleets = list(self.emr.instance_fleets)
         timeouts = [f for f in fleets if f.selection.unfulfilled_spot]
         spot = [o for o in _owners(self.emr)
@@ -224,27 +143,36 @@ class Capacity:
 
     # -- records -----------------------------------------------------------------------------
 
-    def _active(self, owner: Any) -> list[RehearsalInstance]:
-        return [i for i in self.emr.ec2_instances if isinstance(i, RehearsalInstance)
-                and i.owner is owner and i.state != "TERMINATED"]
+    @staticmethod
+    def _active(owner: Any) -> list[Any]:
+        return [i for i in owner.instances if i.state != "TERMINATED"]
 
-    def _add_records(self, owner: Any) -> list[RehearsalInstance]:
-        """Instance records for what the owner wants beyond what it has."""
-        added = []
-        fleet = not isinstance(owner, InstanceGroup)
+    def _add_records(self, owner: Any) -> list[Any]:
+        """Instance records for what the owner wants beyond what it has (a resize)."""
+        added: list[Any] = []
         for itype, market, count, weight in _wanted(owner):
             have = [i for i in self._active(owner)
                     if i.instance_type == itype and i.market == market]
-            for _ in range(count - len(have)):
-                ec2 = self.emr.emr_backend.ec2_backend.run_instances(
-                    "ami-12c6146b", 1, None, [], instance_type=itype,
-                    is_instance_type_default=False).instances[0]
-                record = RehearsalInstance(ec2, owner, itype, market, weight, fleet)
+            missing = count - len(have)
+            if missing <= 0:
+                continue
+            if isinstance(owner, InstanceGroup):
+                from harness.emr.instances import RehearsalInstance
+
+                ec2s = self.emr.emr_backend.ec2_backend.run_instances(
+                    EXAMPLE_AMI_ID, missing, None, [], instance_type=itype,
+                    is_instance_type_default=False).instances
+                records = [RehearsalInstance(ec2, owner) for ec2 in ec2s]
+                owner.instances.extend(records)
+            else:
+                records = owner.launch(self.emr.emr_backend,
+                                       [Chosen(itype, market, missing, weight)])
+            for record in records:
                 self.emr.add_instance(record)
-                added.append(record)
+            added += records
         return added
 
-    def _surplus(self, owner: Any) -> list[RehearsalInstance]:
+    def _surplus(self, owner: Any) -> list[Any]:
         """The instances beyond what the owner wants, newest first (EMR's shrink order)."""
         extra = []
         for itype, market, count, _ in _wanted(owner):
@@ -254,38 +182,6 @@ class Capacity:
         wanted = {(t, m) for t, m, _, _ in _wanted(owner)}
         extra += [i for i in self._active(owner) if (i.instance_type, i.market) not in wanted]
         return extra
-
-    def bind(self) -> None:
-        """After the nodes started: each instance to a node of its group or fleet (round
-        robin when several instances are consolidated on one node); all RUNNING."""
-        cluster = self.jobflow.cluster
-        assert cluster is not None
-        with self.emr.lock:
-            for owner in _owners(self.emr):
-                nodes = [n for n in cluster.nodes
-                         if owner.id in _group_key(n.spec)
-                         or (_group_key(n.spec)[0] is None and n.spec.group == owner.name
-                             and n.spec.role == owner.role)]
-                for itype, market, _, _ in _wanted(owner):
-                    mine = [n for n in nodes if n.spec.instance_type == itype
-                            and n.spec.market == market] or nodes
-                    records = [i for i in self._active(owner)
-                               if i.instance_type == itype and i.market == market]
-                    for k, record in enumerate(records):
-                        if mine:
-                            record.node = mine[k % len(mine)].spec.name
-                        record.set_state("RUNNING")
-                owner.set_state("RUNNING", None, "")
-                self._fleet_capacity(owner)
-
-    def _fleet_capacity(self, owner: Any) -> None:
-        if isinstance(owner, InstanceGroup):
-            return
-        running = [i for i in self.emr.ec2_instances if isinstance(i, RehearsalInstance)
-                   and i.owner is owner and i.state == "RUNNING"]
-        owner.provisioned_on_demand_capacity = sum(i.weight for i in running
-                                                   if i.market == "ON_DEMAND")
-        owner.provisioned_spot_capacity = sum(i.weight for i in running if i.market == "SPOT")
 
     # -- resizes -----------------------------------------------------------------------------
 
@@ -309,49 +205,59 @@ class Capacity:
                 self.plane.log(f"{self.emr.id}: resize failed: {exc}")
                 with self.emr.lock:
                     for owner in _owners(self.emr):
-                        if owner.state in {"RESIZING", "PROVISIONING"}:
-                            owner.set_state("RUNNING", "INTERNAL_ERROR",
-                                            f"The resize failed: {exc}")
+                        if owner.held:
+                            _set(owner, "RUNNING", f"The resize failed: {exc}", held=False)
 
     def reconcile(self) -> None:
         """Start nodes for instances the groups and fleets lack, stop surplus ones."""
         for owner in _owners(self.emr):
             with self.emr.lock:
                 added = self._add_records(owner)
+                added += [i for i in self._active(owner) if i.node is None and i.held]
+                added = list(dict.fromkeys(added))
                 surplus = self._surplus(owner)
+                if (added or surplus) and not owner.held:
+                    _set(owner, "RESIZING", "Resizing", held=True)
+                for record in added:
+                    record.held = True
             if added:
                 self._grow(owner, added)
             if surplus:
                 self._shrink(owner, surplus)
             with self.emr.lock:
-                if owner.state in {"RESIZING", "PROVISIONING"} and not self.jobflow.terminating:
-                    owner.set_state("RUNNING", None, "")
-                self._fleet_capacity(owner)
+                if owner.held and not self.jobflow.terminating:
+                    _set(owner, "RUNNING", "", held=False)
 
-    def _grow(self, owner: Any, added: list[RehearsalInstance]) -> None:
+    def _grow(self, owner: Any, added: list[Any]) -> None:
         cluster = self.jobflow.cluster
         assert cluster is not None
         if any(r.market == "SPOT" for r in added):
             message = self.spot_wait_line(owner.name)
             with self.emr.lock:
-                owner.set_state(owner.state, None, message)
+                owner.state_change_reason = message
+                for record in added:
+                    if record.market == "SPOT":
+                        _instance(record, "AWAITING_FULFILLMENT", message, held=True)
             self.plane.log(f"{self.emr.id}: {message}")
             if not self._sleep(self.scaled(self.plane.spot_provisioning_s)):
                 return
         with self.emr.lock:
             for record in added:
-                record.set_state("PROVISIONING")
+                _instance(record, "PROVISIONING", held=True)
         specs = self.new_specs(owner, added)
         self.plane.log(f"{self.emr.id}: resize of {owner.name}: starting "
                        f"{', '.join(s.name for s in specs)} for {len(added)} instance(s)")
         nodes = self.jobflow.backend.add_workers(cluster, specs)
         with self.emr.lock:
             for k, record in enumerate(added):
-                record.node = nodes[k % len(nodes)].spec.name
-                record.set_state("RUNNING")
+                node = nodes[k % len(nodes)]
+                record.node = node.spec.name
+                node.emr_instances.append(record.ec2_instance_id)
+                _instance(record, "RUNNING", f"Rehearsed by local worker {node.spec.name} "
+                          "(started by a resize)")
         self.plane.record(self.jobflow)
 
-    def _shrink(self, owner: Any, surplus: list[RehearsalInstance]) -> None:
+    def _shrink(self, owner: Any, surplus: list[Any]) -> None:
         cluster = self.jobflow.cluster
         assert cluster is not None
         leaving = {i.node for i in surplus if i.node}
@@ -364,11 +270,11 @@ class Capacity:
                                                 timeout_s=DECOMMISSION_WAIT_S)
         with self.emr.lock:
             for record in surplus:
-                record.set_state("TERMINATED", None,
-                                 "Terminated by a resize (decommissioned gracefully)")
+                _instance(record, "TERMINATED",
+                          "Terminated by a resize (decommissioned gracefully)")
         self.plane.record(self.jobflow)
 
-    def new_specs(self, owner: Any, added: list[RehearsalInstance]) -> list[NodeSpec]:
+    def new_specs(self, owner: Any, added: list[Any]) -> list[NodeSpec]:
         """Nodes for new instances, sized like the running workers (the same MB per GiB of
         instance memory and vCPUs per core), as many as the control plane has room for."""
         cluster = self.jobflow.cluster
@@ -400,7 +306,8 @@ class Capacity:
             specs.append(_node_spec(name=name, role=owner.role, instance_type=itype.name,
                                     market=record.market,
                                     cores=max(1, round(itype.vcpu / vcpu_per_core)),
-                                    memory_mb=memory, group=owner.name, group_id=owner.id))
+                                    memory_mb=memory, group=owner.name, group_id=owner.id,
+                                    instance_count=1))
         self.plane.grow(self.jobflow, used)
         return specs
 
@@ -425,13 +332,15 @@ class Capacity:
         if target.state == "LOST":
             raise ValidationException(f"Node '{node}' is already lost")
         with self.emr.lock:
-            records = [i for i in self.emr.ec2_instances if isinstance(i, RehearsalInstance)
-                       and i.node == node and i.state != "TERMINATED"]
+            records = [i for owner in _owners(self.emr) for i in owner.instances
+                       if i.node == node and i.state != "TERMINATED"]
+            for record in records:
+                record.held = True  # RUNNING through the notice, whatever the cluster does
         threading.Thread(target=self._reclaim, args=(target, records, notice_s), daemon=True,
                          name=f"reclaim-{node}").start()
         return [r.id for r in records]
 
-    def _reclaim(self, target: Node, records: list[RehearsalInstance], notice_s: float) -> None:
+    def _reclaim(self, target: Node, records: list[Any], notice_s: float) -> None:
         cluster = self.jobflow.cluster
         assert cluster is not None
         name = target.spec.name
@@ -447,12 +356,10 @@ class Capacity:
             self.plane.log(f"{self.emr.id}: reclaim of {name}: {exc}")
         with self.emr.lock:
             for record in records:
-                record.set_state("TERMINATED", "INSTANCE_FAILURE",
-                                 "The EC2 spot instance was reclaimed"
-                                 + (f" after a {notice_s:g} s interruption notice"
-                                    if notice_s > 0 else ""))
-            for owner in _owners(self.emr):
-                self._fleet_capacity(owner)
+                _instance(record, "TERMINATED", "The EC2 spot instance was reclaimed"
+                          + (f" after a {notice_s:g} s interruption notice"
+                             if notice_s > 0 else ""))
+                record.state_change_code = "INSTANCE_FAILURE"
         self.plane.record(self.jobflow)
         self.plane.log(f"{self.emr.id}: {name} reclaimed; instances "
                        f"{', '.join(r.id for r in records)} TERMINATED")

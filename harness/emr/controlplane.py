@@ -19,11 +19,12 @@ from typing import Any
 import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
-from harness.cluster import BACKENDS, build_topology
+from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
 from harness.emr.capacity import DECOMMISSION_CONF
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
+from harness.emr.resources import DEFAULT_EXECUTOR_WAIT_S
 from harness.emr.states import TERMINAL
 from harness.emr.steps import StepDefinitionError, is_s3
 from harness.errors import HarnessError
@@ -38,7 +39,8 @@ class ControlPlane:
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
                  region: str = "us-east-1", jar_cache: Path | None = None,
-                 spot_provisioning_s: float = 120.0, time_scale: float = 0.05) -> None:
+                 spot_provisioning_s: float = 120.0, time_scale: float = 0.05,
+                 executor_wait_s: float = DEFAULT_EXECUTOR_WAIT_S) -> None:
         if backend not in BACKENDS:
             raise HarnessError(f"unknown cluster backend {backend!r} for EMR job flows",
                                f"set HARNESS_EMR_BACKEND to one of: {', '.join(BACKENDS)}")
@@ -49,6 +51,7 @@ class ControlPlane:
         self.work_dir = work_dir.resolve()
         self.backend = backend
         self.jobflow_memory_mb = jobflow_memory_mb
+        self.executor_wait_s = executor_wait_s  # a Spark step's wait for executors, bounded
         self.capacity_mb = capacity_mb or default_memory_budget_mb()
         self.java_home = java_home
         self.jar_cache = jar_cache
@@ -79,7 +82,7 @@ class ControlPlane:
             tmp.write_text(json.dumps(data, indent=1))
             tmp.replace(self._records)
 
-    def acquire(self, jobflow: JobFlow, memory_mb: int) -> bool:
+    def acquire(self, jobflow: JobFlow, memory_mb: int, mapping: str = "") -> bool:
         """Wait in STARTING until the machine has room for this job flow's workers (False
         when termination is requested meanwhile). check_job_flow refused what never fits."""
         with self._capacity:
@@ -91,7 +94,8 @@ class ControlPlane:
                                          f"of {self.capacity_mb} MB in use by {others}")
                 self._capacity.wait(timeout=1.0)
             self._in_use[jobflow.id] = memory_mb
-            jobflow.emr.provisioning("Provisioning local nodes")
+            jobflow.emr.provisioning(f"Provisioning local nodes: {mapping}" if mapping
+                                     else "Provisioning local nodes")
         return True
 
     def room_mb(self, jobflow: JobFlow) -> int:
@@ -119,6 +123,16 @@ class ControlPlane:
                  "InstanceCount": g.num_instances, "Market": g.market or "ON_DEMAND",
                  "Id": g.id}
                 for g in emr.instance_groups]
+
+    @property
+    def jobflow_budget_mb(self) -> int:
+        """What one job flow's workers may use: HARNESS_EMR_JOBFLOW_MEMORY_MB, within what
+        this endpoint gives all job flows (which follows the host's memory)."""
+        return min(self.jobflow_memory_mb, self.capacity_mb)
+
+    def topology(self, groups: list[dict[str, Any]]) -> Topology:
+        """The local nodes of a job flow's instance groups (the README's mapping rule)."""
+        return build_topology(groups, self.jobflow_budget_mb, host_cores=os.cpu_count())
 
     def fetch(self, uri: str, dest_dir: Path) -> Path:
         """Download an s3:// object into dest_dir (HarnessError with S3's reason if not)."""
@@ -204,11 +218,10 @@ class ControlPlane:
     def check_job_flow(self, request: dict[str, Any]) -> None:
         """Refuse (ValidationException) a RunJobFlow request whose workers can never fit."""
         try:
-            topology = build_topology(validation.requested_groups(request),
-                                      self.jobflow_memory_mb, host_cores=os.cpu_count())
+            topology = self.topology(validation.requested_groups(request))
         except HarnessError as exc:
-            raise validation.validation(exc.problem) from None
-        needed = topology.worker_memory_budget_mb
+            raise validation.validation(f"{exc.problem}; {exc.remedy}") from None
+        needed = topology.worker_memory_mb
         if needed > self.capacity_mb:
             raise validation.validation(
                 f"The job flow's workers need {needed} MB, more than the {self.capacity_mb} "

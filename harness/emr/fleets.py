@@ -19,6 +19,7 @@ from moto.core.utils import utcnow
 
 from harness.cost.fleets import Chosen, Selection, on_demand_fallback, select
 from harness.emr.exceptions import InvalidRequestException, ValidationException
+from harness.emr.instances import GROUP_STATE, INSTANCE_STATE, RehearsalInstance
 
 ROLES = ("MASTER", "CORE", "TASK")
 
@@ -58,8 +59,8 @@ class InstanceFleet:
         self.instance_fleet_type = spec["InstanceFleetType"]
         self.target_on_demand_capacity = int(spec.get("TargetOnDemandCapacity") or 0)
         self.target_spot_capacity = int(spec.get("TargetSpotCapacity") or 0)
-        self.provisioned_on_demand_capacity = 0
-        self.provisioned_spot_capacity = 0
+        self.instances: list[FleetInstance] = []
+        self.held = False  # a resize owns the fleet's state meanwhile (capacity.py)
         self.launch_specifications = spec.get("LaunchSpecifications")
         self.resize_specifications = spec.get("ResizeSpecifications")
         self.context = spec.get("Context")
@@ -72,6 +73,15 @@ class InstanceFleet:
         self.selection: Selection = select(spec, region)
 
     # -- what the API shows ----------------------------------------------------------------
+
+    @property
+    def provisioned_on_demand_capacity(self) -> int:
+        return sum(i.weight for i in self.instances
+                   if i.state == "RUNNING" and i.market == "ON_DEMAND")
+
+    @property
+    def provisioned_spot_capacity(self) -> int:
+        return sum(i.weight for i in self.instances if i.state == "RUNNING" and i.market == "SPOT")
 
     @property
     def instance_type_specifications(self) -> list[dict[str, Any]]:
@@ -130,6 +140,34 @@ class InstanceFleet:
                  "InstanceCount": c.count, "Market": c.market, "Id": self.id}
                 for c in self.chosen()]
 
+    def launch(self, backend: Any, chosen: list[Chosen] | None = None) -> list[FleetInstance]:
+        """Instance records (on moto EC2 instances) for the chosen instances, or for all the
+        fleet gets."""
+        from moto.emr.models import EXAMPLE_AMI_ID
+
+        added = []
+        for c in self.chosen() if chosen is None else chosen:
+            if c.count <= 0:
+                continue
+            reservation = backend.ec2_backend.run_instances(
+                EXAMPLE_AMI_ID, c.count, None, [], instance_type=c.instance_type,
+                is_instance_type_default=False)
+            added += [FleetInstance(ec2, self, c.instance_type, c.market, c.weight)
+                      for ec2 in reservation.instances]
+        self.instances.extend(added)
+        return added
+
+    def follow(self, cluster_state: str) -> None:
+        """The fleet's and its instances' states while the cluster is in cluster_state."""
+        state = GROUP_STATE.get(cluster_state)
+        if state is None or self.state == "TERMINATED":
+            return
+        for instance in self.instances:
+            instance.follow(INSTANCE_STATE[cluster_state])
+        if self.held and state not in {"TERMINATING", "TERMINATED"}:
+            return
+        self.set_state(state, None, self.state_change_reason if state == self.state else "")
+
     def resize(self, on_demand: int | None, spot: int | None) -> None:
         """ModifyInstanceFleet: new targets, the instances chosen for them by the same rule."""
         if on_demand is not None:
@@ -138,6 +176,7 @@ class InstanceFleet:
             self.target_spot_capacity = spot
         self.selection = select(self.spec, self.region, on_demand=self.target_on_demand_capacity,
                                 spot=self.target_spot_capacity)
+        self.held = True
         self.set_state("RESIZING", None, "Resizing to the new target capacity")
 
     def set_state(self, state: str, code: str | None, message: str) -> None:
@@ -146,6 +185,56 @@ class InstanceFleet:
             self.ready_date_time = utcnow()
         if state == "TERMINATED":
             self.end_date_time = utcnow()
+
+
+class FleetInstance(RehearsalInstance):
+    """One instance of a fleet: its type and market are its own (a fleet mixes them), and
+    it belongs to no instance group."""
+
+    def __init__(self, ec2_instance: Any, fleet: InstanceFleet, instance_type_name: str,
+                 market: str, weight: int) -> None:
+        super().__init__(ec2_instance, fleet)  # type: ignore[arg-type]
+        self.instance_fleet_id = fleet.id
+        self.weight = weight
+        self._type, self._market = instance_type_name, market
+        if market == "SPOT":
+            self.state = "AWAITING_FULFILLMENT"
+
+    @property
+    def instance_group_id(self) -> str | None:  # type: ignore[override]
+        return None
+
+    @property
+    def market(self) -> str:  # type: ignore[override]
+        return self._market
+
+    @property
+    def instance_type(self) -> str:  # type: ignore[override]
+        return self._type
+
+
+def attach_fleets(fleets: list[InstanceFleet], nodes: list[Any]) -> dict[str, list[str]]:
+    """Tell each fleet instance which local node rehearses it (as instances.attach does for
+    groups: a node stands for `instance_count` instances of its fleet's type and market,
+    from the `first_instance`-th); returns node name -> the EC2 instance ids."""
+    by_node: dict[str, list[str]] = {}
+    for node in nodes:
+        fleet = next((f for f in fleets if f.id == node.group_id), None)
+        if fleet is None:
+            continue
+        if node.daemon == "master":
+            mine = list(fleet.instances)
+        elif node.on_node != node.name:
+            continue
+        else:
+            alike = [i for i in fleet.instances if i.instance_type == node.instance_type
+                     and i.market == node.market]
+            mine = alike[node.first_instance:node.first_instance + node.instance_count]
+        by_node[node.name] = [i.ec2_instance_id for i in mine]
+        for instance in mine:
+            instance.node = node.name
+            instance.state_change_reason = f"Rehearsed by local node {node.name}"
+    return by_node
 
 
 # -- EMR's rules for fleet requests ---------------------------------------------------------

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import threading
+import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import logs
-from harness.cluster import BACKENDS, NodeProcess, RunningCluster, build_topology
+from harness.cluster import BACKENDS, NodeProcess, RunningCluster, Topology
 from harness.emr.capacity import Capacity
 from harness.emr.models import RehearsalCluster, RehearsalStep
+from harness.emr.resources import watch_executors
 from harness.emr.steps import StepDefinitionError, plan_step
 from harness.errors import HarnessError
 
@@ -43,6 +44,7 @@ class JobFlow:
         self.keep_alive = bool(emr.keep_job_flow_alive_when_no_steps)
         self.log_uri: str | None = emr.log_uri
         self.cluster: RunningCluster | None = None
+        self.topology: Topology | None = None
         self.backend = BACKENDS[plane.backend](java_home=plane.java_home)
         self.spark_conf_dir = self.dir / "spark-conf"
         self._processes: dict[str, NodeProcess] = {}  # a RUNNING step's process, by step id
@@ -71,13 +73,14 @@ class JobFlow:
         failure = self.capacity.provision()  # spot capacity's modelled wait
         if failure or self.terminating:
             return self._end(*failure) if failure else self._end()
-        groups = self.plane.instance_groups(self.emr)
-        topology = build_topology(groups, self.plane.jobflow_memory_mb,
-                                  host_cores=os.cpu_count())
-        if not self.plane.acquire(self, topology.worker_memory_budget_mb):
+        topology = self.topology = self.plane.topology(self.plane.instance_groups(self.emr))
+        if not self.plane.acquire(self, topology.worker_memory_mb,
+                                  "; ".join(topology.mapping_lines())):
             return self._end()
         self.cluster = self.backend.start(topology, self.dir, self.id)
-        self.capacity.bind()
+        ids = self.emr.attach_nodes(list(topology.nodes))
+        for node in self.cluster.nodes:
+            node.emr_instances = ids.get(node.spec.name, [])
         self.capacity.request()  # groups or fleets changed while the nodes started
         self.plane.record(self)
         self.plane.write_spark_conf(self)
@@ -149,14 +152,19 @@ class JobFlow:
                     except subprocess.TimeoutExpired:
                         action.stop(grace_s=5.0)
                         rc = 124
-                self.plane.upload_logs(self, logs, f"node/{node.spec.name}/bootstrap-actions/{n}")
+                # EMR's node folders are named by EC2 instance id: one per instance rehearsed
+                for instance_id in node.emr_instances or [node.spec.name]:
+                    self.plane.upload_logs(self, logs,
+                                           f"node/{instance_id}/bootstrap-actions/{n}")
                 if rc != 0:
                     errors.append(f"On the {node.spec.role.lower()} node {node.spec.name}, "
                                   f"bootstrap action {n} ({name}) returned a non-zero return "
                                   f"code {rc}")
                     return
 
-        threads = [threading.Thread(target=on_node, args=(node,)) for node in self.cluster.nodes]
+        # once per EMR node: a single-node cluster's worker runs on the master node
+        threads = [threading.Thread(target=on_node, args=(node,)) for node in self.cluster.nodes
+                   if node.spec.on_node == node.spec.name]
         for t in threads:
             t.start()
         for t in threads:
@@ -201,7 +209,8 @@ class JobFlow:
         controller = step_dir / "controller"
         args = list(step.args)
         lines = [f"{datetime.now(UTC).isoformat()} INFO step {step.id} ({step.name}) "
-                 f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}"]
+                 f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}",
+                 *(f"MAPPING {line}" for line in self.cluster.mapping)]
         rc: int | None = None
         reason = message = None
         error_log = "stderr"
@@ -209,13 +218,15 @@ class JobFlow:
             home = Path(self.cluster.work_dir) / "master-1" / "home"
             home.mkdir(parents=True, exist_ok=True)
             command = plan_step(step.jar, args, step_dir,
-                                lambda uri, dest: self.plane.fetch(uri, dest))
+                                lambda uri, dest: self.plane.fetch(uri, dest),
+                                self.topology, self.emr.step_concurrency_level)
             lines += [f"NOTE {note}" for note in command.notes]
             lines.append(f"INFO running: {' '.join(command.argv)}")
             controller.write_text("\n".join(lines) + "\n")
             # on the master node, as EMR runs steps: a local process, or inside the master's
             # container (the driver then runs there and its executors in the workers')
             master = self.cluster.nodes[0]
+            started = time.time()
             with (step_dir / "stdout").open("wb") as out, (step_dir / "stderr").open("wb") as err:
                 process = self.backend.spawn(self.cluster, master, command.argv,
                                              self.plane.node_env(self, master), home, out, err)
@@ -224,9 +235,17 @@ class JobFlow:
                     interrupted = step.state != "RUNNING"
                 if interrupted:  # terminated while the process started
                     process.stop(grace_s=5.0)
-                rc = process.wait()
+                starved = None
+                if command.argv[0] == "spark-submit":  # bounded wait for executors
+                    rc, starved = watch_executors(process, self.cluster, started,
+                                                  self.plane.executor_wait_s)
+                else:
+                    rc = process.wait()
             lines.append(f"INFO exit code {rc}")
-            if rc != 0:
+            if starved:
+                reason, message = "Step failed: the application got no executors", starved
+                lines.append(f"ERROR {starved}")
+            elif rc != 0:
                 reason = "Step failed with a non-zero exit code"
                 # PySpark's driver prints the Python traceback on stdout (Spark's
                 # PythonRunner merges the Python process's streams), other tools on stderr.

@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 from moto.core.utils import utcnow
 from moto.emr.models import Cluster, ElasticMapReduceBackend, Step
 
+import harness.emr.instances as emr_instances
 import harness.emr.validation as validation
-from harness.emr.capacity import RehearsalInstance, RehearsalInstanceGroup
 from harness.emr.exceptions import InvalidCluster, InvalidRequestException
-from harness.emr.fleets import FleetClusterError, InstanceFleet, check_fleet
+from harness.emr.fleets import FleetClusterError, InstanceFleet, attach_fleets, check_fleet
+from harness.emr.instances import RehearsalInstance, RehearsalInstanceGroup
 from harness.emr.states import CLEAN_ENDS, TERMINAL
 
 if TYPE_CHECKING:
@@ -179,6 +180,14 @@ class RehearsalCluster(Cluster):
             self._change("TERMINATED" if code in CLEAN_ENDS else "TERMINATED_WITH_ERRORS",
                          code, message)
 
+    def attach_nodes(self, nodes: list[Any]) -> dict[str, list[str]]:
+        """The local nodes are up: each instance learns which node rehearses it. Returns
+        node name -> the EC2 instance ids it stands for."""
+        with self.lock:
+            groups = [g for g in self.instance_groups if isinstance(g, RehearsalInstanceGroup)]
+            return {**emr_instances.attach(groups, nodes),
+                    **attach_fleets(self.instance_fleets, nodes)}
+
     def steps_in(self, state: str) -> list[RehearsalStep]:
         return [s for s in self.steps if s.state == state]
 
@@ -195,6 +204,9 @@ class RehearsalCluster(Cluster):
                 return  # once shutting down, a cluster only ends (and ends once)
             self.state = state
             self.last_state_change_code, self.last_state_change_reason = code, message
+            for group in [*self.instance_groups, *self.instance_fleets]:
+                if isinstance(group, (RehearsalInstanceGroup, InstanceFleet)):
+                    group.follow(state)
             if state in {"RUNNING", "WAITING"} and self.ready_datetime is None:
                 self.ready_datetime = utcnow()
             self.changed.notify_all()
@@ -287,25 +299,31 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
 
     def add_instance_groups(self, cluster_id: str,
                             instance_groups: list[dict[str, Any]]) -> list[Any]:
-        """Groups of a new cluster, or added to a running one (which starts their nodes)."""
+        """Groups of a new cluster, each launching its instances; groups added to a running
+        cluster start their nodes (a resize, harness.emr.capacity)."""
         cluster = self.clusters[cluster_id]
         if cluster.instance_fleets:
             raise FleetClusterError("AddInstanceGroups")
+        resizing = self.runner is not None and self.runner.drives(cluster.id)
         with cluster.lock:
-            if self.runner is not None and self.runner.drives(cluster.id):
+            if resizing:
                 cluster.check_modifiable()
             added = []
             for spec in instance_groups:
-                group = RehearsalInstanceGroup(cluster, **spec)
+                group = RehearsalInstanceGroup(cluster_id=cluster.id, **spec)
+                group.held = resizing  # its state is the resize's until it is done
                 self.instance_groups[group.id] = group
                 cluster.add_instance_group(group)
+                for instance in emr_instances.launch(self, group):
+                    instance.held = resizing
+                    cluster.add_instance(instance)
                 added.append(group)
         self._resized(cluster)
         return added
 
     def run_instances(self, cluster_id: str, instances: dict[str, Any],
                       instance_group: Any) -> None:
-        """moto's instances of a new cluster's groups: made when its nodes are (capacity)."""
+        """moto launches a group's instances after adding it; here the group did."""
 
     def list_instance_groups(self, cluster_id: str) -> list[Any]:
         if self.clusters[cluster_id].instance_fleets:
@@ -338,16 +356,23 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
                         raise validation.validation("The core instance group needs at "
                                                     "least 1 instance")
                     group.set_instance_count(count)
-                    group.set_state("RESIZING", None, f"Resizing to {count} instance(s)")
+                    group.held, group.state = True, "RESIZING"
+                    group.state_change_reason = f"Resizing to {count} instance(s)"
         for cid in clusters:
             self._resized(self.clusters[cid])
 
     def add_instance_fleets(self, cluster: RehearsalCluster,
                             fleets: list[dict[str, Any]]) -> list[InstanceFleet]:
         """A RunJobFlow's InstanceFleets (or AddInstanceFleet's one) as fleet records."""
+        resizing = self.runner is not None and self.runner.drives(cluster.id)
         added = [InstanceFleet(cluster.id, spec, self.region_name) for spec in fleets]
         with cluster.lock:
             cluster.instance_fleets.extend(added)
+            for fleet in added:
+                fleet.held = resizing
+                for instance in fleet.launch(self):
+                    instance.held = resizing
+                    cluster.add_instance(instance)
         self._resized(cluster)
         return added
 

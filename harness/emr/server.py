@@ -110,7 +110,8 @@ class EndpointServer:
                     jobflow_memory_mb=settings.emr_jobflow_memory_mb,
                     capacity_mb=settings.emr_capacity_mb,
                     spot_provisioning_s=settings.spot_provisioning_s,
-                    time_scale=settings.emr_time_scale)
+                    time_scale=settings.emr_time_scale,
+                    executor_wait_s=settings.emr_executor_wait_s)
             except BaseException:
                 self.stop()
                 raise

@@ -16,16 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-# spark-submit options that take a value (everything else starting with -- is a flag)
-_VALUED = {
-    "--master", "--deploy-mode", "--class", "--name", "--jars", "--packages",
-    "--exclude-packages", "--repositories", "--py-files", "--files", "--archives", "--conf",
-    "-c", "--properties-file", "--driver-memory", "--driver-java-options",
-    "--driver-library-path", "--driver-class-path", "--executor-memory", "--proxy-user",
-    "--driver-cores", "--total-executor-cores", "--executor-cores", "--num-executors",
-    "--queue", "--principal", "--keytab",
-}
+from harness.emr.resources import VALUED as _VALUED  # spark-submit options with a value
+from harness.emr.resources import scale_submit_args
+
+if TYPE_CHECKING:
+    from harness.cluster import Topology
+
 _DOWNLOADED = {"--py-files", "--files"}
 
 
@@ -44,15 +42,18 @@ def is_s3(uri: str) -> bool:
 
 
 def plan_step(jar: str, args: list[str], workdir: Path,
-              fetch: Callable[[str, Path], Path]) -> StepCommand:
+              fetch: Callable[[str, Path], Path], topology: Topology | None = None,
+              concurrency: int = 1) -> StepCommand:
     """The command a step runs. `fetch(uri, dest_dir)` downloads an s3:// object and
-    returns its local path (raising StepDefinitionError with S3's reason if it cannot)."""
+    returns its local path (raising StepDefinitionError with S3's reason if it cannot).
+    With the job flow's `topology`, spark-submit's resource arguments are scaled to it
+    (harness.emr.resources; `concurrency`: the StepConcurrencyLevel)."""
     name = jar.rsplit("/", 1)[-1]
     if name == "command-runner.jar":
         if not args:
             raise StepDefinitionError("command-runner.jar needs a command in Args")
         if args[0] == "spark-submit":
-            return _spark_submit(args[1:], workdir, fetch)
+            return _spark_submit(args[1:], workdir, fetch, topology, concurrency)
         return StepCommand(list(args), [f"command-runner: running {args[0]}"])
     if name == "script-runner.jar":
         if not args:
@@ -67,9 +68,11 @@ def plan_step(jar: str, args: list[str], workdir: Path,
         "with spark-submit or script-runner.jar")
 
 
-def _spark_submit(args: list[str], workdir: Path,
-                  fetch: Callable[[str, Path], Path]) -> StepCommand:
+def _spark_submit(args: list[str], workdir: Path, fetch: Callable[[str, Path], Path],
+                  topology: Topology | None = None, concurrency: int = 1) -> StepCommand:
     notes: list[str] = []
+    if topology is not None:
+        args, notes = scale_submit_args(args, topology, concurrency)
     out: list[str] = ["spark-submit"]
     i, primary = 0, None
     deploy_mode = "client"
