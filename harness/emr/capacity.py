@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from moto.core.utils import utcnow
 from moto.emr.models import EXAMPLE_AMI_ID, InstanceGroup
 
+from harness.allocation import Chosen
 from harness.catalog import instance_type
 from harness.cluster.topology import NodeSpec
-from harness.cost.fleets import Chosen
 from harness.emr.exceptions import ValidationException
 
 if TYPE_CHECKING:

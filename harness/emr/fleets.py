@@ -1,6 +1,6 @@
 """EMR instance fleets in the rehearsal: the InstanceFleet record (what ListInstanceFleets
 answers), EMR's rules for fleet requests, and the instances each fleet gets, chosen by
-harness.cost.fleets' rule from its targets and turned into group-like specs for the
+harness.allocation's rule from its targets and turned into group-like specs for the
 topology (one per fleet, instance type and market, carrying the fleet's id).
 
 A cluster uses instance fleets or instance groups, never both (its
@@ -17,7 +17,7 @@ from typing import Any
 
 from moto.core.utils import utcnow
 
-from harness.cost.fleets import Chosen, Selection, on_demand_fallback, select
+from harness.allocation import Chosen, Selection, on_demand_fallback, select
 from harness.emr.exceptions import InvalidRequestException, ValidationException
 from harness.emr.instances import GROUP_STATE, INSTANCE_STATE, RehearsalInstance
 

@@ -166,7 +166,7 @@ def requested_groups(params: dict[str, Any]) -> list[dict[str, Any]]:
         if groups or instances.get("MasterInstanceType"):
             raise validation("Instance fleets and instance groups are mutually exclusive: "
                              "give InstanceFleets or InstanceGroups, not both")
-        from harness.cost.fleets import group_specs
+        from harness.allocation import group_specs
 
         return group_specs(instances["InstanceFleets"])
     if groups:

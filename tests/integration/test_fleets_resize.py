@@ -176,7 +176,7 @@ def test_task_group_added_then_reclaimed_mid_step(endpoint):
     assert task["Status"]["State"] == "RUNNING" and task["Market"] == "SPOT"
 
     step_id = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[
-        spark_step("slow sums", "s3://curated/reclaimed/", 1.0, 24)])["StepIds"][0]
+        spark_step("slow sums", "s3://curated/reclaimed/", 1.0, 16)])["StepIds"][0]
     node = _node(work, cluster_id, "task-1")
     app = _executor_app(node, deadline=time.monotonic() + 120)
     assert app, "the step's application got no executor on the added task node"

@@ -1,4 +1,5 @@
-"""Which instances an EMR instance fleet gets: EMR's allocation strategies approximated
+"""Which instances an EMR instance fleet gets (a foundation: the EMR emulation and the cost
+estimate both use it): EMR's allocation strategies approximated
 deterministically from the catalog's prices and spot model, so the same request always
 rehearses (and is priced as) the same instances.
 
@@ -28,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cost.pricing import hourly_price, spot_terms
 from harness.errors import UsageError
+from harness.pricing import hourly_price, spot_terms
 
 SPOT_STRATEGIES = ("capacity-optimized", "price-capacity-optimized", "lowest-price",
                    "diversified", "capacity-optimized-prioritized")
