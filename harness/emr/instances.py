@@ -81,10 +81,15 @@ class RehearsalInstance(Instance):
         self.ready_date_time: Any = None
         self.end_date_time: Any = None
 
+    state_change_code: str | None = None  # e.g. INSTANCE_FAILURE for a reclaimed spot instance
+
     @property
     def status(self) -> dict[str, Any]:
+        reason: dict[str, Any] = {"Message": self.state_change_reason}
+        if self.state_change_code:
+            reason["Code"] = self.state_change_code
         return {"State": self.state,
-                "StateChangeReason": {"Message": self.state_change_reason},
+                "StateChangeReason": reason,
                 "Timeline": {"CreationDateTime": self.creation_date_time,
                              "ReadyDateTime": self.ready_date_time,
                              "EndDateTime": self.end_date_time}}
