@@ -431,11 +431,11 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
         found = [i for i in super().list_instances(cluster_id, instance_group_id, None)
                  if isinstance(i, RehearsalInstance)]
         if instance_group_types:
-            found = [i for i in found if i.role in instance_group_types]
+            found = [i for i in found if i.instance_group.role in instance_group_types]
         if instance_fleet_id:
             found = [i for i in found if i.instance_fleet_id == instance_fleet_id]
         if instance_fleet_type:
-            found = [i for i in found if i.role == instance_fleet_type]
+            found = [i for i in found if i.instance_group.role == instance_fleet_type]
         if instance_states:
             found = [i for i in found if i.state in instance_states]
         return found
