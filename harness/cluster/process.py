@@ -166,7 +166,7 @@ class ProcessBackend:
 
     def _stop_nodes(self, nodes: list[Node]) -> None:
         # workers first (with their executors: same process group), then the master
-        for node in sorted(nodes, key=lambda n: n.spec.role == "MASTER"):
+        for node in sorted(nodes, key=lambda n: n.spec.daemon == "master"):
             proc = self._procs.pop(node.spec.name, None)
             if proc is not None:
                 proc.stop(grace_s=5.0)

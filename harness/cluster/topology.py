@@ -189,7 +189,7 @@ class Topology:
                     w = on_master[0]
                     line += (f"; executors run on the master node ({w.name}: a Spark worker "
                              f"beside the master, as YARN runs a NodeManager there, "
-                             f"{w.cores} cores, {w.memory_mb} MB)")
+                             f"{_cores(w.cores)}, {w.memory_mb} MB)")
                 lines.append(line)
                 continue
             if not nodes:
@@ -197,11 +197,15 @@ class Topology:
                 continue
             word = "worker" if len(nodes) == 1 else "workers"
             sizes = ", ".join(
-                f"{n.name} {n.cores} cores {n.memory_mb} MB" +
-                (f" for {n.instance_count}" if n.instance_count > 1 else "")
+                f"{n.name} ({_cores(n.cores)}, {n.memory_mb} MB" +
+                (f", for {n.instance_count} instances)" if n.instance_count > 1 else ")")
                 for n in nodes)
-            lines.append(f"{group.describe()} rehearsed as {len(nodes)} {word} ({sizes})")
+            lines.append(f"{group.describe()} rehearsed as {len(nodes)} {word}: {sizes}")
         return lines + list(self.notes)
+
+
+def _cores(n: int) -> str:
+    return f"{n} core" if n == 1 else f"{n} cores"
 
 
 def default_memory_budget_mb() -> int:
@@ -258,8 +262,9 @@ def build_topology(groups_spec: list[dict[str, Any]], memory_budget_mb: int | No
         raise UsageError(
             f"{len(hosting)} instance groups need {len(hosting)} workers of at least "
             f"{MIN_WORKER_MB} MB each, more than the {budget} MB this cluster may use",
-            "use fewer instance groups, or raise HARNESS_EMR_JOBFLOW_MEMORY_MB "
-            "(HARNESS_CLUSTER_MEMORY_MB for harness up)")
+            "use fewer instance groups, or raise the memory budget "
+            "(HARNESS_EMR_JOBFLOW_MEMORY_MB within HARNESS_EMR_CAPACITY_MB for job flows, "
+            "HARNESS_CLUSTER_MEMORY_MB for harness up)")
     instances = 1 if single_node else sum(g.count for g in hosting)
     n_workers = min(instances, max(len(hosting), min(MAX_WORKERS, fits)))
     counts = [1 if single_node else g.count for g in hosting]

@@ -54,18 +54,15 @@ class RehearsalInstanceGroup(InstanceGroup):
 
     def follow(self, cluster_state: str) -> None:
         """The group's and its instances' states while the cluster is in cluster_state."""
-        state = GROUP_STATE.get(cluster_state)
-        if state is None or self.state == "TERMINATED":
+        if cluster_state not in GROUP_STATE:
+            return
+        state = GROUP_STATE[cluster_state]
+        if self.held and state not in {"TERMINATING", "TERMINATED"}:
+            pass  # a resize owns the group's state; its instances still follow theirs
+        elif not _advance(self, state):
             return
         for instance in self.instances:
             instance.follow(INSTANCE_STATE[cluster_state])
-        if self.held and state not in {"TERMINATING", "TERMINATED"}:
-            return
-        self.state = state
-        if state == "RUNNING" and self.ready_date_time is None:
-            self.ready_date_time = utcnow()
-        if state == "TERMINATED":
-            self.end_date_time = utcnow()
 
 
 class RehearsalInstance(Instance):
@@ -97,13 +94,22 @@ class RehearsalInstance(Instance):
     held = False  # a resize or a reclaim owns the instance's state meanwhile (capacity.py)
 
     def follow(self, state: str) -> None:
-        if self.state == "TERMINATED" or (self.held and state != "TERMINATED"):
+        if self.held and state != "TERMINATED":
             return
-        self.state = state
-        if state == "RUNNING" and self.ready_date_time is None:
-            self.ready_date_time = utcnow()
-        if state == "TERMINATED":
-            self.end_date_time = utcnow()
+        _advance(self, state)
+
+
+def _advance(record: Any, state: str) -> bool:
+    """A group's or an instance's new state, with its ready and end times; False once it
+    is TERMINATED (it stays so)."""
+    if record.state == "TERMINATED":
+        return False
+    record.state = state
+    if state == "RUNNING" and record.ready_date_time is None:
+        record.ready_date_time = utcnow()
+    if state == "TERMINATED":
+        record.end_date_time = utcnow()
+    return True
 
 
 def launch(backend: Any, group: RehearsalInstanceGroup) -> list[RehearsalInstance]:

@@ -83,6 +83,21 @@ class RehearsalCluster(Cluster):
     """moto's cluster record, advanced by the runner as the local cluster does instead of
     all at once, with EMR's StateChangeReason code."""
 
+    @property
+    def master_public_dns_name(self) -> str | None:
+        """The (first) master instance's public DNS name, as ListInstances shows it."""
+        master = self._master_instance()
+        return master.public_dns_name if master is not None else None
+
+    @property
+    def master_instance_id(self) -> str | None:
+        """DescribeJobFlows' MasterInstanceId: the master's EC2 instance id."""
+        master = self._master_instance()
+        return master.ec2_instance_id if master is not None else None
+
+    def _master_instance(self) -> Any:
+        return next((i for i in self.ec2_instances if i.instance_group.role == "MASTER"), None)
+
     def __init__(self, emr_backend: ElasticMapReduceBackend, **kwargs: Any) -> None:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
@@ -104,7 +119,18 @@ class RehearsalCluster(Cluster):
 
     @property
     def instance_collection_type(self) -> str:
+        """What DescribeCluster says: INSTANCE_FLEET for a fleet cluster."""
         return "INSTANCE_FLEET" if self.instance_fleets else "INSTANCE_GROUP"
+
+    @property
+    def master_instance_type(self) -> str | None:  # type: ignore[override]
+        master = self._master_instance()
+        return master.instance_type if master is not None else None
+
+    @property
+    def slave_instance_type(self) -> str | None:  # type: ignore[override]
+        core = next((i for i in self.ec2_instances if i.instance_group.role == "CORE"), None)
+        return core.instance_type if core is not None else None
 
     # -- what requests change ----------------------------------------------------------
 

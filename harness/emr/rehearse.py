@@ -194,9 +194,9 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
     while True:
         cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
         state = cluster["Status"]["State"]
-        if seen.get(cluster_id) != state:
-            seen[cluster_id] = state
-            reason = cluster["Status"].get("StateChangeReason", {}).get("Message") or ""
+        reason = cluster["Status"].get("StateChangeReason", {}).get("Message") or ""
+        if seen.get(cluster_id) != f"{state} {reason}":  # e.g. STARTING: how it is mapped
+            seen[cluster_id] = f"{state} {reason}"
             on_event(f"{cluster_id}: {state}" + (f" ({reason})" if reason else ""))
         if ready_at is None and state in {"RUNNING", "WAITING"}:
             ready_at = time.time() - started

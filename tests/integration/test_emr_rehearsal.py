@@ -290,14 +290,17 @@ def test_a_fault_inside_the_endpoint_is_a_500_internal_server_error(endpoint):
 def test_a_job_flow_that_can_never_fit_is_refused_before_it_exists(tmp_path, monkeypatch):
     from harness.aws import EmbeddedEndpoint
 
-    monkeypatch.setenv("HARNESS_EMR_CAPACITY_MB", "1024")  # less than one job flow's workers
+    # a job flow's budget shrinks to the capacity; two worker groups need 2 x 640 MB
+    monkeypatch.setenv("HARNESS_EMR_CAPACITY_MB", "1024")
     with EmbeddedEndpoint(port=0, work_dir=tmp_path, log=tmp_path / "endpoint.log") as ep:
         emr = ep.client("emr", config=Config(retries={"max_attempts": 1}))
         with pytest.raises(ClientError) as err:
-            emr.run_job_flow(**job_flow("too big", groups=[GROUPS[0], GROUPS[1]]))
+            emr.run_job_flow(**job_flow("too big", groups=GROUPS))
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         assert err.value.response["Error"]["Code"] == "ValidationException"
-        assert "HARNESS_EMR_CAPACITY_MB" in err.value.response["Error"]["Message"]
+        message = err.value.response["Error"]["Message"]
+        assert "2 instance groups need 2 workers" in message
+        assert "HARNESS_EMR_CAPACITY_MB" in message
         assert emr.list_clusters()["Clusters"] == []
 
 

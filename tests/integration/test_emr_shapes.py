@@ -4,7 +4,8 @@ spot flow, a master-only flow, 3 masters, and 1 + 11 r5.2xlarge each run a Spark
 on the 1 + 11 flow an EMR-sized step completes with its resource arguments scaled, an
 oversized one fails at once with YARN's message, and two concurrent Spark steps
 (StepConcurrencyLevel 2) run their tasks at the same time. The four flows run at once, on
-an endpoint of their own whose job flows get 2048 MB each, to keep the module cheap."""
+an endpoint of their own whose job flows get 1280 MB each (two workers at most), to keep
+the module cheap."""
 
 from __future__ import annotations
 
@@ -59,13 +60,13 @@ def flow(name, instances, steps, **extra):
 
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory):
-    """S3 and EMR clients of an endpoint of this module's own: 2048 MB per job flow, so the
-    four flows run at once within the endpoint's 8192 MB."""
+    """S3 and EMR clients of an endpoint of this module's own: 1280 MB per job flow (two
+    workers at most), so the four flows run at once within the endpoint's 8192 MB."""
     from harness.aws import EmbeddedEndpoint
 
     work = tmp_path_factory.mktemp("shapes-endpoint")
     with pytest.MonkeyPatch.context() as env, contextlib.ExitStack() as stack:
-        env.setenv("HARNESS_EMR_JOBFLOW_MEMORY_MB", "2048")
+        env.setenv("HARNESS_EMR_JOBFLOW_MEMORY_MB", "1280")
         env.setenv("HARNESS_EMR_CAPACITY_MB", "8192")
         env.setenv("HARNESS_EMR_BACKEND", "process")
         endpoint = stack.enter_context(EmbeddedEndpoint(port=0, work_dir=work,
@@ -108,8 +109,8 @@ def test_every_shape_runs_and_the_instance_calls_tell_the_truth(aws):
         "big": flow("big", {"InstanceGroups": [group("MASTER", "m5.xlarge", 1),
                                                group("CORE", "r5.2xlarge", 11)]}, [
             spark_step("emr-sized", "--executor-memory", "8g", "--executor-cores", "4",
-                       "--num-executors", "4", hold=4),
-            spark_step("beside", hold=4),
+                       "--num-executors", "4", hold=3),
+            spark_step("beside", hold=3),
             spark_step("oversized", "--executor-memory", "200g")],
             StepConcurrencyLevel=2),
     }
@@ -124,7 +125,7 @@ def test_every_shape_runs_and_the_instance_calls_tell_the_truth(aws):
             break
         reasons.add(status["StateChangeReason"].get("Message", ""))
         time.sleep(0.2)
-    assert any("11 r5.2xlarge core instances rehearsed as 3 workers" in r for r in reasons), \
+    assert any("11 r5.2xlarge core instances rehearsed as 2 workers" in r for r in reasons), \
         reasons
 
     # ListInstances / ListInstanceGroups while the 1 + 11 flow runs its steps
@@ -132,6 +133,8 @@ def test_every_shape_runs_and_the_instance_calls_tell_the_truth(aws):
     instances = emr.list_instances(ClusterId=ids["big"])["Instances"]
     groups = {g["Id"]: g for g in emr.list_instance_groups(ClusterId=ids["big"])["InstanceGroups"]}
     assert all(g.startswith("ig-") for g in groups)
+    assert emr.describe_cluster(ClusterId=ids["big"])["Cluster"]["InstanceCollectionType"] \
+        == "INSTANCE_GROUP"
     core = next(g for g in groups.values() if g["InstanceGroupType"] == "CORE")
     assert (core["RequestedInstanceCount"], core["RunningInstanceCount"],
             core["Status"]["State"]) == (11, 11, "RUNNING")
@@ -177,7 +180,7 @@ def test_every_shape_runs_and_the_instance_calls_tell_the_truth(aws):
         tasks = next(line for line in out.splitlines() if line.startswith("TASKS")).split()
         windows.append((float(tasks[1]), float(tasks[2])))
         controller = log_text(s3, prefix + "controller.gz")
-        assert "MAPPING 11 r5.2xlarge core instances rehearsed as 3 workers" in controller
+        assert "MAPPING 11 r5.2xlarge core instances rehearsed as 2 workers" in controller
     assert max(w[0] for w in windows) < min(w[1] for w in windows), windows
     sized = log_text(s3, f"emr/{ids['big']}/steps/{big['emr-sized']['Id']}/controller.gz")
     assert "resources: --executor-memory 8g -> 512m" in sized

@@ -140,3 +140,11 @@ def test_reclaim_spec():
     for bad in ("task-1", "@5", "task-1@soon", "task-1@-1"):
         with pytest.raises(UsageError, match="NODE@SECONDS"):
             parse_reclaim(bad)
+
+
+def test_describe_job_flows_of_a_fleet_cluster(backend):
+    cluster = fleet_cluster(backend)
+    assert backend.describe_job_flows([cluster.id]) == [cluster]
+    assert (cluster.master_instance_type, cluster.slave_instance_type) == ("m5.xlarge",
+                                                                           "m5.xlarge")
+    assert cluster.master_instance_id is not None

@@ -65,3 +65,32 @@ def test_the_worker_on_a_single_node_starts_as_a_worker_in_its_container():
     topology = build_topology([{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
                                 "InstanceCount": 1}], memory_budget_mb=2048, host_cores=2)
     assert [_entry_role(n) for n in topology.nodes] == ["master", "core"]
+
+
+def test_a_cluster_s_instances_follow_its_states_through_the_backend():
+    from harness.emr.models import RehearsalEmrBackend
+    from tests.unit.test_emr_models import new_cluster
+
+    backend = RehearsalEmrBackend("us-east-1", "123456789012")
+    cluster = new_cluster(backend)  # MasterInstanceType + SlaveInstanceType, 2 instances
+    groups = backend.list_instance_groups(cluster.id)
+    listed = backend.list_instances(cluster.id)
+    assert sorted(g.role for g in groups) == ["CORE", "MASTER"]
+    assert len(listed) == 2 and {i.state for i in listed} == {"PROVISIONING"}
+    assert cluster.instance_collection_type == "INSTANCE_GROUP"
+    master = next(i for i in listed if i.instance_group.role == "MASTER")
+    assert cluster.master_public_dns_name == master.public_dns_name
+    assert cluster.master_instance_id == master.ec2_instance_id
+    spec = [{"InstanceRole": g.role, "InstanceType": g.instance_type,
+             "InstanceCount": g.num_instances, "Name": g.name, "Id": g.id} for g in groups]
+    by_node = cluster.attach_nodes(list(build_topology(spec, 2048, 2).nodes))
+    assert sorted(by_node) == ["core-1", "master-1"]
+    cluster.run_bootstrap_actions()
+    assert {(g.state, i.state) for g in groups for i in g.instances} == {
+        ("BOOTSTRAPPING", "BOOTSTRAPPING")}
+    cluster.waiting()
+    assert [g.running_instance_count for g in groups] == [1, 1]
+    cluster.terminating("USER_REQUEST", "bye")
+    cluster.terminate()
+    assert {(g.state, i.state) for g in groups for i in g.instances} == {
+        ("TERMINATED", "TERMINATED")}

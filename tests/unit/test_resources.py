@@ -126,3 +126,64 @@ def test_plan_step_scales_with_the_topology(tmp_path):
     assert command.argv == ["spark-submit", "--deploy-mode", "client", "--executor-memory",
                             "512m", "job.py"]
     assert command.notes[0].startswith("resources: --executor-memory 8g -> 512m")
+
+
+class FakeProcess:
+    """A step's process that runs until stopped, or until `ends_after` waits."""
+
+    def __init__(self, ends_after=None):
+        self.waits, self.ends_after, self.stopped = 0, ends_after, False
+
+    def wait(self, timeout=None):
+        import subprocess
+        import time
+
+        self.waits += 1
+        if self.stopped:
+            return 143
+        if self.ends_after is not None and self.waits >= self.ends_after:
+            return 0
+        time.sleep(timeout or 0)
+        raise subprocess.TimeoutExpired("spark-submit", timeout)
+
+    def stop(self, grace_s=5.0):
+        self.stopped = True
+
+
+class FakeCluster:
+    def __init__(self, apps):
+        self.apps = apps
+
+    def master_status(self, timeout=2.0):
+        return {"activeapps": self.apps, "workers": [
+            {"state": "ALIVE", "coresfree": 1, "memoryfree": 640}]}
+
+
+def test_an_application_without_executors_fails_after_the_bounded_wait():
+    import time
+
+    from harness.emr.resources import watch_executors
+
+    since = time.time()
+    app = {"id": "app-1", "starttime": since * 1000 + 10, "cores": 0,
+           "memoryperexecutor": 8192}
+    process = FakeProcess()
+    rc, reason = watch_executors(process, FakeCluster([app]), since, wait_s=0.2, poll_s=0.01)
+    assert process.stopped and rc == 143
+    assert reason == ("The application app-1 got no executors within 0 s: it asks for 8192 MB "
+                      "per executor, and the local workers offer 1 cores and 640 MB free "
+                      "(HARNESS_EMR_EXECUTOR_WAIT_S bounds this wait)")
+
+
+def test_queued_behind_another_application_or_running_is_no_starvation():
+    import time
+
+    from harness.emr.resources import watch_executors
+
+    since = time.time()
+    mine = {"id": "app-2", "starttime": since * 1000 + 10, "cores": 0}
+    other = {"id": "app-0", "starttime": since * 1000 - 60_000, "cores": 2}
+    process = FakeProcess(ends_after=40)
+    assert watch_executors(process, FakeCluster([other, mine]), since, wait_s=0.05,
+                           poll_s=0.005) == (0, None)
+    assert not process.stopped

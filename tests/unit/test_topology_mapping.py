@@ -77,8 +77,9 @@ def test_a_large_group_is_consolidated_and_says_so():
         ("CORE", "r5.2xlarge", "ig-C")}
     lines = topology.mapping_lines()
     assert lines[0] == "1 m5.xlarge master instance rehearsed as the local Spark master master-1"
-    assert lines[1].startswith("11 r5.2xlarge core instances rehearsed as 4 workers (core-1 ")
-    assert "for 3" in lines[1]
+    assert lines[1].startswith("11 r5.2xlarge core instances rehearsed as 4 workers: core-1 (1 "
+                               "core, ")
+    assert ", for 3 instances)" in lines[1]
     assert any(line.startswith("consolidated to 4 local workers") for line in lines)
 
 
