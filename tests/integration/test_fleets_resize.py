@@ -140,6 +140,23 @@ def test_fleet_flow_through_the_aws_cli(endpoint, tmp_path):
     emr.get_waiter("step_complete").wait(ClusterId=cluster_id, StepId=step_id,
                                          WaiterConfig=FAST)
     assert sums_written(endpoint.client("s3"), "fleet/") == EXPECTED
+
+    # shrinking the task fleet to nothing decommissions its node; the fleet shows RESIZING
+    emr.modify_instance_fleet(ClusterId=cluster_id, InstanceFleet={
+        "InstanceFleetId": by_type["TASK"]["Id"], "TargetSpotCapacity": 0})
+    states, deadline = [], time.monotonic() + 120
+    while time.monotonic() < deadline:
+        task = next(f for f in emr.list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"]
+                    if f["InstanceFleetType"] == "TASK")
+        if not states or states[-1] != task["Status"]["State"]:
+            states.append(task["Status"]["State"])
+        if task["Status"]["State"] == "RUNNING" and task["ProvisionedSpotCapacity"] == 0:
+            break
+        time.sleep(0.2)
+    assert states[0] == "RESIZING" and states[-1] == "RUNNING", states
+    assert task["ProvisionedSpotCapacity"] == 0
+    spot = emr.list_instances(ClusterId=cluster_id, InstanceFleetType="TASK")["Instances"]
+    assert [i["Status"]["State"] for i in spot] == ["TERMINATED"]
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
 
 
