@@ -7,8 +7,8 @@ reclaim takes a node away after its notice, through Spark's graceful decommissio
 Spot provisioning is modelled, not measured: EC2 takes minutes to fulfil spot capacity
 (HARNESS_SPOT_PROVISIONING_S, 120 s by default) while on-demand comes at once; the wait
 is scaled by HARNESS_EMR_TIME_SCALE (0.05: 120 s are waited as 6 s) and every wait says
-so in the StateChangeReason and the control-plane log. A fleet's SpotSpecification
-TimeoutDurationMinutes is scaled the same way.
+so in the StateChangeReason, the control-plane log and each later step's controller log.
+A fleet's SpotSpecification TimeoutDurationMinutes is scaled the same way.
 
 Shrinking decommissions as EMR does: the worker gets SIGPWR (Spark's
 spark.decommission.enabled, which the job flow's spark-defaults and its workers carry), so
@@ -90,6 +90,7 @@ class Capacity:
         self._lock = threading.Lock()  # one change at a time
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.notes: list[str] = []  # what each step's controller log says of the capacity
 
     # -- time, modelled ----------------------------------------------------------------------
 
@@ -104,6 +105,11 @@ class Capacity:
                 return False
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         return not self.jobflow.terminating
+
+    def _note(self, line: str) -> None:
+        """Into the control plane's log and every later step's controller log."""
+        self.notes.append(f"{time.strftime('%H:%M:%S')} {line}")
+        self.plane.log(f"{self.emr.id}: {line}")
 
     def spot_wait_line(self, what: str) -> str:
         delay = self.plane.spot_provisioning_s
@@ -125,7 +131,7 @@ class Capacity:
                        f"capacity: waiting out TimeoutDurationMinutes ({wait:.0f} s, waited "
                        f"as {self.scaled(wait):.1f} s), then {fleet.spot_timeout_action}")
             self.emr.provisioning(message)
-            self.plane.log(f"{self.emr.id}: {message}")
+            self._note(message)
             if not self._sleep(self.scaled(wait)):
                 return None
             if fleet.spot_timeout_action == "TERMINATE_CLUSTER":
@@ -136,7 +142,7 @@ class Capacity:
             names = ", ".join(o.name for o in spot)
             message = self.spot_wait_line(names)
             self.emr.provisioning(message)
-            self.plane.log(f"{self.emr.id}: {message}")
+            self._note(message)
             if not self._sleep(self.scaled(self.plane.spot_provisioning_s)):
                 return None
         return None
@@ -238,15 +244,15 @@ class Capacity:
                 for record in added:
                     if record.market == "SPOT":
                         _instance(record, "AWAITING_FULFILLMENT", message, held=True)
-            self.plane.log(f"{self.emr.id}: {message}")
+            self._note(message)
             if not self._sleep(self.scaled(self.plane.spot_provisioning_s)):
                 return
         with self.emr.lock:
             for record in added:
                 _instance(record, "PROVISIONING", held=True)
         specs = self.new_specs(owner, added)
-        self.plane.log(f"{self.emr.id}: resize of {owner.name}: starting "
-                       f"{', '.join(s.name for s in specs)} for {len(added)} instance(s)")
+        self._note(f"resize of {owner.name}: starting {', '.join(s.name for s in specs)} "
+                   f"for {len(added)} instance(s)")
         nodes = self.jobflow.backend.add_workers(cluster, specs)
         with self.emr.lock:
             for k, record in enumerate(added):
@@ -263,8 +269,8 @@ class Capacity:
         leaving = {i.node for i in surplus if i.node}
         staying = {i.node for i in self._active(owner) if i not in surplus}
         names = sorted(n for n in leaving - staying if n is not None)
-        self.plane.log(f"{self.emr.id}: resize of {owner.name}: decommissioning "
-                       f"{', '.join(names) or 'no node'} ({len(surplus)} instance(s))")
+        self._note(f"resize of {owner.name}: decommissioning {', '.join(names) or 'no node'} "
+                   f"({len(surplus)} instance(s))")
         if names:
             self.jobflow.backend.remove_workers(cluster, names, graceful=True,
                                                 timeout_s=DECOMMISSION_WAIT_S)
@@ -344,16 +350,16 @@ class Capacity:
         cluster = self.jobflow.cluster
         assert cluster is not None
         name = target.spec.name
-        self.plane.log(f"{self.emr.id}: spot reclaim of {name}: "
-                       + (f"interruption notice of {notice_s:g} s, decommissioning"
-                          if notice_s > 0 else "no notice, killed at once"))
+        self._note(f"spot reclaim of {name}: "
+                   + (f"interruption notice of {notice_s:g} s, decommissioning"
+                      if notice_s > 0 else "no notice, killed at once"))
         try:
             if notice_s > 0:
                 self.jobflow.backend.remove_workers(cluster, [name], graceful=True,
                                                     timeout_s=notice_s, stop=False)
             self.jobflow.backend.kill_node(cluster, name)
         except Exception as exc:  # noqa: BLE001 - report it; the node may be gone already
-            self.plane.log(f"{self.emr.id}: reclaim of {name}: {exc}")
+            self._note(f"reclaim of {name}: {exc}")
         with self.emr.lock:
             for record in records:
                 _instance(record, "TERMINATED", "The EC2 spot instance was reclaimed"
@@ -361,8 +367,7 @@ class Capacity:
                              if notice_s > 0 else ""))
                 record.state_change_code = "INSTANCE_FAILURE"
         self.plane.record(self.jobflow)
-        self.plane.log(f"{self.emr.id}: {name} reclaimed; instances "
-                       f"{', '.join(r.id for r in records)} TERMINATED")
+        self._note(f"{name} reclaimed; instances {', '.join(r.id for r in records)} TERMINATED")
 
 
 def _node_spec(**values: Any) -> NodeSpec:

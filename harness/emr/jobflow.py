@@ -210,7 +210,8 @@ class JobFlow:
         args = list(step.args)
         lines = [f"{datetime.now(UTC).isoformat()} INFO step {step.id} ({step.name}) "
                  f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}",
-                 *(f"MAPPING {line}" for line in self.cluster.mapping)]
+                 *(f"MAPPING {line}" for line in self.cluster.mapping),
+                 *(f"CAPACITY {line}" for line in self.capacity.notes)]  # spot, resizes
         rc: int | None = None
         reason = message = None
         error_log = "stderr"
