@@ -208,6 +208,14 @@ def registered(cluster: RunningCluster, nodes: list[Node]) -> Callable[[], bool]
     return check
 
 
+def joined(cluster: RunningCluster, nodes: list[Node]) -> list[Node]:
+    """Workers a resize started, registered with the master: RUNNING nodes of the cluster."""
+    for node in nodes:
+        node.state = "RUNNING"
+    cluster.nodes.extend(nodes)
+    return nodes
+
+
 def started(cluster: RunningCluster, since: float) -> RunningCluster:
     """Mark every node RUNNING and record the start-up time (since: a perf_counter)."""
     for node in cluster.nodes:

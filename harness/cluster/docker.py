@@ -40,6 +40,7 @@ from harness.cluster.base import (
     ClusterError,
     Node,
     RunningCluster,
+    joined,
     port_open,
     registered,
     spot_reclaim_target,
@@ -283,10 +284,7 @@ class DockerBackend:
         except BaseException:
             self._remove_nodes(nodes)
             raise
-        for node in nodes:
-            node.state = "RUNNING"
-        cluster.nodes.extend(nodes)
-        return nodes
+        return joined(cluster, nodes)
 
     def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
                        timeout_s: float = 60.0, stop: bool = True) -> None:

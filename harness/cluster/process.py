@@ -22,6 +22,7 @@ from harness.cluster.base import (
     WORKER_TIMEOUT_S,
     Node,
     RunningCluster,
+    joined,
     port_open,
     registered,
     spot_reclaim_target,
@@ -138,10 +139,7 @@ class ProcessBackend:
         except BaseException:
             self._stop_nodes(nodes)
             raise
-        for node in nodes:
-            node.state = "RUNNING"
-        cluster.nodes.extend(nodes)
-        return nodes
+        return joined(cluster, nodes)
 
     def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
                        timeout_s: float = 60.0, stop: bool = True) -> None:

@@ -283,12 +283,9 @@ def check_fleet(fleet: dict[str, Any], known_types: set[str]) -> None:
                                       f"BidPriceAsPercentageOfOnDemandPrice for {itype}, "
                                       "not both")
         if config.get("BidPrice") is not None:
-            try:
-                if float(config["BidPrice"]) <= 0:
-                    raise ValueError
-            except ValueError:
-                raise ValidationException(f"BidPrice '{config['BidPrice']}' must be a "
-                                          "positive number of USD") from None
+            from harness.emr.validation import check_bid_price
+
+            check_bid_price(config["BidPrice"])
     spot_spec = (fleet.get("LaunchSpecifications") or {}).get("SpotSpecification") or {}
     minutes = spot_spec.get("TimeoutDurationMinutes")
     if minutes is not None and not 5 <= int(minutes) <= 1440:

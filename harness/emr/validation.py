@@ -200,12 +200,16 @@ def check_instance_groups(groups: list[dict[str, Any]], known_types: set[str],
         if count is not None and count < 0:
             raise validation("InstanceCount must not be negative")
         if group.get("Market") == "SPOT" and group.get("BidPrice") is not None:
-            try:
-                if float(group["BidPrice"]) <= 0:
-                    raise ValueError
-            except ValueError:
-                raise validation(f"BidPrice '{group['BidPrice']}' must be a positive "
-                                 "number of USD") from None
+            check_bid_price(group["BidPrice"])
+
+
+def check_bid_price(price: Any) -> None:
+    """EMR's rule for a BidPrice: a positive number of USD (a string in the API)."""
+    try:
+        if float(price) <= 0:
+            raise ValueError
+    except ValueError:
+        raise validation(f"BidPrice '{price}' must be a positive number of USD") from None
 
 
 def check_steps(steps: list[dict[str, Any]], concurrency: int) -> None:
