@@ -355,8 +355,10 @@ class Capacity:
                       if notice_s > 0 else "no notice, killed at once"))
         try:
             if notice_s > 0:
+                began = time.monotonic()
                 self.jobflow.backend.remove_workers(cluster, [name], graceful=True,
                                                     timeout_s=notice_s, stop=False)
+                self._sleep(notice_s - (time.monotonic() - began))  # EC2 waits it out
             self.jobflow.backend.kill_node(cluster, name)
         except Exception as exc:  # noqa: BLE001 - report it; the node may be gone already
             self._note(f"reclaim of {name}: {exc}")
