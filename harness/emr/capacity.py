@@ -193,18 +193,21 @@ class Capacity:
 
     def request(self) -> None:
         """A resize was asked for (the owner's target changed): reconcile on our thread."""
-        self._wake.set()
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            self._wake.set()
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name=f"capacity-{self.emr.id}")
                 self._thread.start()
 
     def _run(self) -> None:
-        while self._wake.is_set() and not self.jobflow.terminating:
-            self._wake.clear()
-            if self.jobflow.cluster is None:
-                return  # the start binds whatever was asked for meanwhile
+        while True:
+            with self._lock:  # a request after this check starts a new thread
+                if not self._wake.is_set() or self.jobflow.terminating \
+                        or self.jobflow.cluster is None:  # the start asks again once up
+                    self._thread = None
+                    return
+                self._wake.clear()
             try:
                 self.reconcile()
             except Exception as exc:  # noqa: BLE001 - a failed resize must not end the cluster
@@ -219,7 +222,8 @@ class Capacity:
         for owner in _owners(self.emr):
             with self.emr.lock:
                 added = self._add_records(owner)
-                added += [i for i in self._active(owner) if i.node is None and i.held]
+                if owner.role != "MASTER":  # instances no local node rehearses yet
+                    added += [i for i in self._active(owner) if i.node is None]
                 added = list(dict.fromkeys(added))
                 surplus = self._surplus(owner)
                 if (added or surplus) and not owner.held:

@@ -248,6 +248,11 @@ class ControlPlane:
             raise InvalidCluster(cluster_id)
         return jobflow.capacity.reclaim(node, notice_s)
 
+    def resizable(self, cluster_id: str) -> bool:
+        """True once the job flow's nodes are up: new capacity is then a resize's."""
+        jobflow = self.jobflows.get(cluster_id)
+        return self.drives(cluster_id) and jobflow is not None and jobflow.cluster is not None
+
     def drives(self, cluster_id: str) -> bool:
         """True while a job flow thread drives this cluster (it will end the record)."""
         jobflow = self.jobflows.get(cluster_id)

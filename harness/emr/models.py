@@ -330,7 +330,7 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
         cluster = self.clusters[cluster_id]
         if cluster.instance_fleets:
             raise FleetClusterError("AddInstanceGroups")
-        resizing = self.runner is not None and self.runner.drives(cluster.id)
+        resizing = self.runner is not None and self.runner.resizable(cluster.id)
         with cluster.lock:
             if resizing:
                 cluster.check_modifiable()
@@ -390,7 +390,7 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
     def add_instance_fleets(self, cluster: RehearsalCluster,
                             fleets: list[dict[str, Any]]) -> list[InstanceFleet]:
         """A RunJobFlow's InstanceFleets (or AddInstanceFleet's one) as fleet records."""
-        resizing = self.runner is not None and self.runner.drives(cluster.id)
+        resizing = self.runner is not None and self.runner.resizable(cluster.id)
         added = [InstanceFleet(cluster.id, spec, self.region_name) for spec in fleets]
         with cluster.lock:
             cluster.instance_fleets.extend(added)
