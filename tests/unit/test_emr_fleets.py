@@ -148,3 +148,56 @@ def test_describe_job_flows_of_a_fleet_cluster(backend):
     assert (cluster.master_instance_type, cluster.slave_instance_type) == ("m5.xlarge",
                                                                            "m5.xlarge")
     assert cluster.master_instance_id is not None
+
+
+class _Plane:
+    """What the admin route asks of the control plane."""
+
+    time_scale = 0.05
+
+    def __init__(self):
+        self.asked = []
+
+    def reclaim(self, cluster_id, node, notice_s):
+        from harness.emr.exceptions import InvalidCluster
+
+        if cluster_id != "j-RUNNING":
+            raise InvalidCluster(cluster_id)
+        self.asked.append((cluster_id, node, notice_s))
+        return ["ci-TASK1"]
+
+
+def _call(plane, body, remote="127.0.0.1", path="/_harness/reclaim"):
+    import io
+    import json
+
+    from harness.emr import admin
+
+    data = json.dumps(body).encode()
+    answered = {}
+    chunks = admin.handle(plane, {"REMOTE_ADDR": remote, "PATH_INFO": path,
+                                  "REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(data)),
+                                  "wsgi.input": io.BytesIO(data)},
+                          lambda status, headers: answered.update(status=status))
+    return answered["status"], json.loads(b"".join(chunks))
+
+
+def test_the_admin_route_reclaims_for_loopback_clients_only():
+    plane = _Plane()
+    status, body = _call(plane, {"cluster_id": "j-RUNNING", "node": "task-1",
+                                 "notice_s": None})
+    assert status.startswith("200") and body["instance_ids"] == ["ci-TASK1"]
+    assert plane.asked == [("j-RUNNING", "task-1", pytest.approx(6.0))]  # 120 s x 0.05
+    status, body = _call(plane, {"cluster_id": "j-GONE", "node": "task-1"})
+    assert status.startswith("400") and "j-GONE" in body["error"]
+    assert _call(plane, {}, remote="10.0.0.7")[0].startswith("403")
+    assert _call(plane, {}, path="/_harness/other")[0].startswith("404")
+    assert _call(plane, {"node": "task-1"})[0].startswith("400")
+
+
+def test_a_reclaim_nobody_can_answer_is_one_line():
+    from harness.emr.admin import ReclaimError, reclaim
+    from harness.net import free_port
+
+    with pytest.raises(ReclaimError, match="cannot reach the endpoint"):
+        reclaim(f"http://127.0.0.1:{free_port()}", "j-X", "task-1", 0)
