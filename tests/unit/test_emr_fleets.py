@@ -201,3 +201,20 @@ def test_a_reclaim_nobody_can_answer_is_one_line():
 
     with pytest.raises(ReclaimError, match="cannot reach the endpoint"):
         reclaim(f"http://127.0.0.1:{free_port()}", "j-X", "task-1", 0)
+
+
+def test_a_core_fleet_of_two_types_and_markets_maps_to_workers_of_each():
+    from harness.cluster import build_topology
+    from harness.emr.validation import requested_groups
+
+    core = {"Name": "Core", "InstanceFleetType": "CORE", "TargetOnDemandCapacity": 1,
+            "TargetSpotCapacity": 1,
+            "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"},
+                                    {"InstanceType": "r5.xlarge"}]}
+    groups = requested_groups({"Instances": {"InstanceFleets": [FLEETS[0], core]}})
+    assert [(g["InstanceRole"], g["InstanceType"], g["Market"]) for g in groups] == [
+        ("MASTER", "m5.xlarge", "ON_DEMAND"), ("CORE", "m5.xlarge", "ON_DEMAND"),
+        ("CORE", "r5.xlarge", "SPOT")]
+    workers = build_topology(groups, 3072, host_cores=2).workers
+    assert sorted((w.instance_type, w.market) for w in workers) == [
+        ("m5.xlarge", "ON_DEMAND"), ("r5.xlarge", "SPOT")]
