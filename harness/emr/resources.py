@@ -267,6 +267,20 @@ def scale_submit_args(args: list[str], topology: Topology,
     return out, notes
 
 
+def scale_spark_conf(properties: dict[str, str],
+                     topology: Topology) -> tuple[dict[str, str], list[str]]:
+    """The same scaling for Spark properties given as configuration (e.g. the job flow's
+    `spark-defaults` classification, `maximizeResourceAllocation` aside): (properties with
+    the resource settings scaled, notes)."""
+    args = [a for key, value in properties.items() for a in ("--conf", f"{key}={value}")]
+    scaled, notes = scale_submit_args([*args, "-"], topology)
+    out = dict(properties)
+    for value in scaled[1:-1:2]:
+        key, _, new = value.partition("=")
+        out[key] = new
+    return out, notes
+
+
 def _label(setting: _Setting) -> str:
     if setting.form == "conf":
         return f"--conf {setting.key}"

@@ -187,3 +187,13 @@ def test_queued_behind_another_application_or_running_is_no_starvation():
     assert watch_executors(process, FakeCluster([other, mine]), since, wait_s=0.05,
                            poll_s=0.005) == (0, None)
     assert not process.stopped
+
+
+def test_spark_defaults_given_as_configuration_are_scaled_too():
+    from harness.emr.resources import scale_spark_conf
+
+    conf, notes = scale_spark_conf({"spark.executor.memory": "8g", "spark.sql.x": "1",
+                                    "spark.executor.cores": "4"}, BIG)
+    assert conf == {"spark.executor.memory": "512m", "spark.sql.x": "1",
+                    "spark.executor.cores": "1"}
+    assert len(notes) == 2
