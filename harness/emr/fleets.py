@@ -168,8 +168,15 @@ class InstanceFleet:
             return
         self.set_state(state, None, self.state_change_reason if state == self.state else "")
 
-    def resize(self, on_demand: int | None, spot: int | None) -> None:
-        """ModifyInstanceFleet: new targets, the instances chosen for them by the same rule."""
+    def resize(self, on_demand: int | None, spot: int | None,
+               configs: list[dict[str, Any]] | None = None,
+               resize_specifications: dict[str, Any] | None = None) -> None:
+        """ModifyInstanceFleet: new targets (and instance types), the instances chosen for
+        them by the same rule."""
+        if configs:
+            self.spec = {**self.spec, "InstanceTypeConfigs": configs}
+        if resize_specifications is not None:
+            self.resize_specifications = resize_specifications
         if on_demand is not None:
             self.target_on_demand_capacity = on_demand
         if spot is not None:

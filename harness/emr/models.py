@@ -436,12 +436,16 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
                 change.get("TargetSpotCapacity")
             if fleet.role == "MASTER":
                 raise validation.validation("The master instance fleet cannot be resized")
+            if change.get("InstanceTypeConfigs"):
+                check_fleet({**fleet.spec, "InstanceTypeConfigs": change["InstanceTypeConfigs"]},
+                            self.instance_type_names)
             if fleet.role == "CORE" and (on_demand if on_demand is not None
                                          else fleet.target_on_demand_capacity) + \
                     (spot if spot is not None else fleet.target_spot_capacity) < 1:
                 raise validation.validation("The core instance fleet needs a target capacity "
                                             "of at least 1")
-            fleet.resize(on_demand, spot)
+            fleet.resize(on_demand, spot, change.get("InstanceTypeConfigs"),
+                         change.get("ResizeSpecifications"))
         self._resized(cluster)
 
     def _resized(self, cluster: RehearsalCluster) -> None:

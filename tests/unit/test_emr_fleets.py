@@ -218,3 +218,17 @@ def test_a_core_fleet_of_two_types_and_markets_maps_to_workers_of_each():
     workers = build_topology(groups, 3072, host_cores=2).workers
     assert sorted((w.instance_type, w.market) for w in workers) == [
         ("m5.xlarge", "ON_DEMAND"), ("r5.xlarge", "SPOT")]
+
+
+def test_modify_instance_fleet_may_change_the_instance_types(backend):
+    cluster = fleet_cluster(backend)
+    task = next(f for f in cluster.instance_fleets if f.role == "TASK")
+    backend.modify_instance_fleet(cluster.id, {
+        "InstanceFleetId": task.id, "TargetSpotCapacity": 2,
+        "InstanceTypeConfigs": [{"InstanceType": "r5.xlarge"}]})
+    assert [(c.instance_type, c.market, c.count) for c in task.chosen()] == [
+        ("r5.xlarge", "SPOT", 2)]
+    assert [s["InstanceType"] for s in task.instance_type_specifications] == ["r5.xlarge"]
+    with pytest.raises(ValidationException, match="not supported"):
+        backend.modify_instance_fleet(cluster.id, {
+            "InstanceFleetId": task.id, "InstanceTypeConfigs": [{"InstanceType": "x9.huge"}]})
