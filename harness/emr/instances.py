@@ -122,6 +122,9 @@ def launch(backend: Any, group: RehearsalInstanceGroup) -> list[RehearsalInstanc
         EXAMPLE_AMI_ID, group.num_instances, None, [], instance_type=group.instance_type,
         is_instance_type_default=False)
     added = [RehearsalInstance(ec2, group) for ec2 in reservation.instances]
+    for instance in added:  # spot capacity arrives after a modelled wait (capacity.py)
+        if group.market == "SPOT":
+            instance.state = "AWAITING_FULFILLMENT"
     group.instances.extend(added)
     return added
 
