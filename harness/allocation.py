@@ -32,9 +32,6 @@ from typing import Any
 from harness.errors import UsageError
 from harness.pricing import hourly_price, spot_terms
 
-SPOT_STRATEGIES = ("capacity-optimized", "price-capacity-optimized", "lowest-price",
-                   "diversified", "capacity-optimized-prioritized")
-ON_DEMAND_STRATEGIES = ("lowest-price", "prioritized")
 DEFAULT_SPOT_STRATEGY = "capacity-optimized"  # EMR's default when none is given
 ADVISOR_BAND = 0.05  # Spot Advisor's interruption-frequency bands are 5 points wide
 

@@ -18,7 +18,6 @@ shuffle and cached blocks to the others, then the node stops.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,7 @@ from moto.emr.models import EXAMPLE_AMI_ID, InstanceGroup
 
 from harness.allocation import Chosen
 from harness.catalog import instance_type
-from harness.cluster.topology import NodeSpec
+from harness.cluster.topology import MAX_WORKER_MB, MIN_WORKER_MB, NodeSpec
 from harness.emr.exceptions import ValidationException
 
 if TYPE_CHECKING:
@@ -44,7 +43,6 @@ DECOMMISSION_CONF = {
     "spark.storage.decommission.shuffleBlocks.enabled": "true",
     "spark.storage.decommission.rddBlocks.enabled": "true",
 }
-MIN_NEW_WORKER_MB = 640
 DECOMMISSION_WAIT_S = 60.0  # a resize's graceful shrink waits at most this for executors
 
 
@@ -297,14 +295,14 @@ class Capacity:
             vcpu_per_core = ref_type.vcpu / ref.cores
         else:
             mb_per_gib, vcpu_per_core = 256.0, 4.0
-        floor = max(MIN_NEW_WORKER_MB, cluster.executor_memory_mb + 128)
+        floor = max(MIN_WORKER_MB, cluster.executor_memory_mb + 128)
         taken = {n.spec.name for n in cluster.nodes}
         room = self.plane.room_mb(self.jobflow)
         specs: list[NodeSpec] = []
         used = 0
         for record in added:
             itype = instance_type(record.instance_type)
-            memory = max(floor, min(4096, int(itype.memory_gib * mb_per_gib)))
+            memory = max(floor, min(MAX_WORKER_MB, int(itype.memory_gib * mb_per_gib)))
             if specs and used + memory > room:
                 break  # consolidated: the remaining instances share the nodes started
             n = 1
@@ -313,11 +311,10 @@ class Capacity:
             name = f"{owner.role.lower()}-{n}"
             taken.add(name)
             used += memory
-            specs.append(_node_spec(name=name, role=owner.role, instance_type=itype.name,
-                                    market=record.market,
-                                    cores=max(1, round(itype.vcpu / vcpu_per_core)),
-                                    memory_mb=memory, group=owner.name, group_id=owner.id,
-                                    instance_count=1))
+            specs.append(NodeSpec(name=name, role=owner.role, instance_type=itype.name,
+                                  market=record.market,
+                                  cores=max(1, round(itype.vcpu / vcpu_per_core)),
+                                  memory_mb=memory, group=owner.name, group_id=owner.id))
         self.plane.grow(self.jobflow, used)
         return specs
 
@@ -375,8 +372,3 @@ class Capacity:
         self.plane.record(self.jobflow)
         self._note(f"{name} reclaimed; instances {', '.join(r.id for r in records)} TERMINATED")
 
-
-def _node_spec(**values: Any) -> NodeSpec:
-    """A NodeSpec with the fields this topology module has (group_id where it exists)."""
-    names = {f.name for f in dataclasses.fields(NodeSpec)}
-    return NodeSpec(**{k: v for k, v in values.items() if k in names})

@@ -21,9 +21,6 @@ from harness.allocation import Chosen, Selection, on_demand_fallback, select
 from harness.emr.exceptions import InvalidRequestException, ValidationException
 from harness.emr.instances import GROUP_STATE, INSTANCE_STATE, RehearsalInstance
 
-ROLES = ("MASTER", "CORE", "TASK")
-
-
 INSTEAD = {"ListInstanceGroups": "ListInstanceFleets", "AddInstanceGroups": "AddInstanceFleet",
            "ModifyInstanceGroups": "ModifyInstanceFleet"}
 INSTEAD.update({v: k for k, v in INSTEAD.items()})
