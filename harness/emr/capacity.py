@@ -276,6 +276,7 @@ class Capacity:
         if names:
             self.jobflow.backend.remove_workers(cluster, names, graceful=True,
                                                 timeout_s=DECOMMISSION_WAIT_S)
+            self.plane.grow(self.jobflow, -sum(cluster.node(n).spec.memory_mb for n in names))
         with self.emr.lock:
             for record in surplus:
                 _instance(record, "TERMINATED",
@@ -361,6 +362,7 @@ class Capacity:
                                                     timeout_s=notice_s, stop=False)
                 self._sleep(notice_s - (time.monotonic() - began))  # EC2 waits it out
             self.jobflow.backend.kill_node(cluster, name)
+            self.plane.grow(self.jobflow, -target.spec.memory_mb)  # its memory is free again
         except Exception as exc:  # noqa: BLE001 - report it; the node may be gone already
             self._note(f"reclaim of {name}: {exc}")
         with self.emr.lock:
@@ -370,5 +372,8 @@ class Capacity:
                              if notice_s > 0 else ""))
                 record.state_change_code = "INSTANCE_FAILURE"
         self.plane.record(self.jobflow)
-        self._note(f"{name} reclaimed; instances {', '.join(r.id for r in records)} TERMINATED")
+        self._note(f"{name} reclaimed; instances {', '.join(r.id for r in records)} "
+                   "TERMINATED; replacing them, as EMR provisions a group or fleet back to "
+                   "its target")
+        self.request()
 

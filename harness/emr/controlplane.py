@@ -104,7 +104,8 @@ class ControlPlane:
             return max(0, self.capacity_mb - sum(self._in_use.values()))
 
     def grow(self, jobflow: JobFlow, memory_mb: int) -> None:
-        """A resize started workers: their memory counts against the capacity."""
+        """A resize started workers (or stopped some: negative): their memory counts
+        against the capacity."""
         with self._capacity:
             self._in_use[jobflow.id] = self._in_use.get(jobflow.id, 0) + memory_mb
 

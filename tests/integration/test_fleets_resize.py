@@ -1,8 +1,8 @@
 """Instance fleets, resizes and spot loss on job flows, through the EMR API and the AWS CLI
 (process backend): a fleet flow created with `aws emr create-cluster --instance-fleets`
-runs a Spark step; a task group added to a WAITING cluster gets a node whose executors a
-step then uses; that node, reclaimed mid-step with a notice, leaves the output equal and
-its instance TERMINATED in ListInstances."""
+runs a Spark step and shrinks its task fleet; a task group added to a WAITING cluster gets
+a node whose executors a step then uses; that node, reclaimed mid-step with a notice,
+leaves the output equal and its instance TERMINATED in ListInstances, and is replaced."""
 
 from __future__ import annotations
 
@@ -203,22 +203,28 @@ def test_task_group_added_then_reclaimed_mid_step(endpoint):
     assert done["instance_ids"] == [task["Id"]]
     assert emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"][
         "State"] == "RUNNING"  # reclaimed mid-step
+    # the loss shows (the instance TERMINATED, the running count down), then EMR's
+    # replacement: a new spot instance, after spot's modelled wait, on a new worker
+    counts, deadline = [], time.monotonic() + 120
+    while time.monotonic() < deadline:
+        group = next(g for g in emr.list_instance_groups(ClusterId=cluster_id)[
+            "InstanceGroups"] if g["Id"] == group_id)
+        if not counts or counts[-1] != group["RunningInstanceCount"]:
+            counts.append(group["RunningInstanceCount"])
+        if counts[-2:] == [0, 1]:
+            break
+        time.sleep(0.1)
+    assert counts[-2:] == [0, 1], counts
+    assert group["RequestedInstanceCount"] == 1
+    instances = {i["Id"]: i for i in emr.list_instances(ClusterId=cluster_id)["Instances"]
+                 if i.get("InstanceGroupId") == group_id}
+    lost = instances.pop(task["Id"])
+    assert lost["Status"]["State"] == "TERMINATED"
+    assert lost["Status"]["StateChangeReason"]["Code"] == "INSTANCE_FAILURE"
+    assert [i["Status"]["State"] for i in instances.values()] == ["RUNNING"]
     emr.get_waiter("step_complete").wait(ClusterId=cluster_id, StepId=step_id,
                                          WaiterConfig=FAST)
     assert sums_written(s3, "reclaimed/") == EXPECTED
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        task = next(i for i in emr.list_instances(ClusterId=cluster_id)["Instances"]
-                    if i["Id"] == task["Id"])
-        if task["Status"]["State"] == "TERMINATED":
-            break
-        time.sleep(0.5)
-    assert task["Status"]["State"] == "TERMINATED"
-    assert task["Status"]["StateChangeReason"]["Code"] == "INSTANCE_FAILURE"
-    group = next(g for g in emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
-                 if g["Id"] == group_id)
-    assert (group["RequestedInstanceCount"], group["RunningInstanceCount"]) == (1, 0)
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
 
 
