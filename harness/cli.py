@@ -211,10 +211,18 @@ def status(
 def kill_node(
     node: Annotated[str, typer.Argument(help="node name, e.g. task-1")],
     notice: Annotated[float, typer.Option(help="seconds of notice before the kill")] = 0.0,
+    cluster: Annotated[str | None, typer.Option(
+        help="a job flow's cluster id (j-...): the endpoint reclaims its node")] = None,
 ) -> None:
-    """Take a node away abruptly, the way EC2 reclaims a spot instance."""
+    """Take a node away the way EC2 reclaims a spot instance (with --notice, the node is
+    decommissioned first, so running tasks move)."""
     from harness import runtime
 
+    if cluster is not None and cluster.startswith("j-"):
+        done = runtime.reclaim_jobflow_node(Settings().work_dir, cluster, node, notice)
+        out.print(f"reclaiming {node} of {cluster} (notice {done['notice_s']:g} s): instances "
+                  f"{', '.join(done['instance_ids']) or '-'} end TERMINATED in ListInstances")
+        return
     runtime.kill_node(Settings().work_dir, node, notice)
     out.print(f"killed {node}; running jobs re-run its tasks on the remaining nodes")
 
@@ -268,6 +276,12 @@ def rehearse(
     = False,
     hours: Annotated[float, typer.Option(
         help="hours to price the real run at, in the confirmation")] = 1.0,
+    reclaim: Annotated[list[str] | None, typer.Option(
+        help="NODE@SECONDS: a spot reclaim of NODE that many seconds after the first step "
+             "starts (repeatable)")] = None,
+    reclaim_notice: Annotated[float | None, typer.Option(
+        help="seconds of interruption notice (default: EC2's 2 minutes, time-scaled)")]
+    = None,
 ) -> None:
     """Run an EMR job flow unchanged on the local endpoint and cluster (or, with --target
     aws, on real EMR after showing its cost); exit 0 only when every step completed."""
@@ -279,6 +293,10 @@ def rehearse(
     settings = Settings()
     request = rh.load_job_flow(jobflow)  # EMR's validation, before anything starts
     rh.check_target(target)
+    reclaims = [rh.parse_reclaim(spec) for spec in reclaim or []]
+    if reclaims and target != "local":
+        raise UsageError("--reclaim rehearses a spot loss locally; EC2 reclaims real "
+                         "instances by itself", "drop --reclaim with --target aws")
     real = None
     if target == "aws":
         real = rh.real_aws(region)
@@ -294,7 +312,8 @@ def rehearse(
         for spec in upload or []:
             out.print(f"uploaded {rh.upload(endpoint, spec)}")
         result = rh.rehearse(endpoint, request, on_event=lambda line: out.print(line),
-                             timeout_s=timeout)
+                             timeout_s=timeout, reclaims=reclaims,
+                             reclaim_notice_s=reclaim_notice)
     table = Table(title=f"job flow {result.cluster_id}: {result.state} ({result.state_reason})")
     for col in ("step", "state", "seconds", "logs", "reason"):
         table.add_column(col)
@@ -338,7 +357,7 @@ def cost(
     except (OSError, json.JSONDecodeError) as exc:
         raise UsageError(f"cannot read the job flow {jobflow}: {exc}", "pass a JSON file") \
             from None
-    result = estimate(instance_groups(request), duration, region, spot_model)
+    result = estimate(instance_groups(request, region, spot_model), duration, region, spot_model)
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
         return

@@ -100,6 +100,19 @@ def kill_node(work_dir: Path, node: str, notice_s: float = 0.0) -> RunningCluste
     return cluster
 
 
+def reclaim_jobflow_node(work_dir: Path, cluster_id: str, node: str,
+                         notice_s: float) -> dict[str, Any]:
+    """A spot reclaim of a job flow's node, done by the endpoint that runs the job flow
+    (harness.emr.admin); the EMR API then shows its instances TERMINATED."""
+    from harness.emr.admin import reclaim
+
+    record = RuntimeState.load(work_dir).endpoint
+    if record is None or not record.alive:
+        raise ClusterError("no endpoint started by harness up is running",
+                           "start one with harness up, then run the job flow on it")
+    return reclaim(record.url, cluster_id, node, notice_s)
+
+
 def _backend(name: str, java_home: Path | None = None):  # noqa: ANN202
     if name not in BACKENDS:
         raise HarnessError(f"unknown cluster backend {name!r}",

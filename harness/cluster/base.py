@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # beside a busy master answers late: at 10 s the master dropped live workers every 30 s.
 # Executors of a killed node are noticed at once either way, by their dropped connections.
 WORKER_TIMEOUT_S = 30
+# Workers decommission on SIGPWR (Spark's default signal), as EMR's nodes do on a resize
+# or a spot interruption notice: no new executors, their executors' blocks handed over.
+WORKER_DECOMMISSION_OPTS = "-Dspark.decommission.enabled=true"
 
 
 class ClusterError(HarnessError):
@@ -179,6 +182,47 @@ def spot_reclaim_target(cluster: RunningCluster, node: str, notice_s: float) -> 
     return target
 
 
+def worker_executors(node: Node, timeout: float = 2.0) -> list[dict[str, Any]] | None:
+    """The executors running on a worker, from its own JSON view (None: it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"{node.ui_url}/json/", timeout=timeout) as resp:
+            return list(json.loads(resp.read()).get("executors", []))
+    except (OSError, ValueError):
+        return None
+
+
+def wait_decommissioned(nodes: list[Node], timeout_s: float) -> None:
+    """After SIGPWR: wait (at most timeout_s) until the workers run no executor, i.e. their
+    executors finished their tasks and handed over their blocks (Spark's decommissioning)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(not worker_executors(n, timeout=1.0) for n in nodes):
+            return
+        time.sleep(0.2)
+
+
+def registered(cluster: RunningCluster, nodes: list[Node]) -> Callable[[], bool]:
+    """The condition: the master lists these worker nodes ALIVE."""
+    def check() -> bool:
+        try:
+            status = cluster.master_status(timeout=1.0)
+        except (OSError, ValueError):
+            return False
+        alive = {w.get("webuiaddress") for w in status.get("workers", [])
+                 if w.get("state") == "ALIVE"}
+        return all(n.ui_url in alive for n in nodes)
+
+    return check
+
+
+def joined(cluster: RunningCluster, nodes: list[Node]) -> list[Node]:
+    """Workers a resize started, registered with the master: RUNNING nodes of the cluster."""
+    for node in nodes:
+        node.state = "RUNNING"
+    cluster.nodes.extend(nodes)
+    return nodes
+
+
 def started(cluster: RunningCluster, since: float) -> RunningCluster:
     """Mark every node RUNNING and record the start-up time (since: a perf_counter)."""
     for node in cluster.nodes:
@@ -228,6 +272,17 @@ class ClusterBackend(Protocol):
     def kill_node(self, cluster: RunningCluster, node: str, notice_s: float = 0.0) -> None: ...
 
     def node_alive(self, node: Node) -> bool: ...
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec]) -> list[Node]:
+        """Start workers on the running cluster (a resize); returns them once registered."""
+        ...
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """Take workers away: gracefully, Spark's decommissioning first (SIGPWR; waits at
+        most timeout_s for their executors to finish), then stop them (unless `stop` is
+        False: a spot notice leaves the kill to kill_node)."""
+        ...
 
     def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
               cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> NodeProcess:

@@ -36,14 +36,18 @@ from harness import logs
 from harness.catalog import instance_type
 from harness.cluster import images
 from harness.cluster.base import (
+    WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
     ClusterError,
     Node,
     NodeSetup,
     RunningCluster,
+    joined,
     port_open,
+    registered,
     spot_reclaim_target,
     started,
+    wait_decommissioned,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
@@ -250,14 +254,8 @@ class DockerBackend:
                 self._wait(lambda: port_open(master_port), nodes, "the master to listen")
 
             def worker(spec: NodeSpec) -> Node:
-                ui = free_port()
-                return self._run(topology, spec, base, handle, cluster_id, network, mounts, {
-                    "EMR_MASTER_URL": f"spark://{master_host}:{master_port}",
-                    "EMR_WORKER_CORES": str(spec.cores),
-                    "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
-                    "EMR_WORKER_UI_PORT": str(ui),
-                    **waits(spec),
-                }, ui, [ui])
+                return self._worker(topology, spec, base, handle, cluster_id, network,
+                                    mounts, f"spark://{master_host}:{master_port}", waits(spec))
 
             # in parallel: each container takes the engine a few hundred milliseconds
             with ThreadPoolExecutor(max_workers=8) as pool:
@@ -287,6 +285,63 @@ class DockerBackend:
             self._remove(handle)
             raise
         return started(cluster, since)
+
+    def _worker(self, topology: Topology | None, spec: NodeSpec, base: Path, handle: str,
+                cluster_id: str, network: str, mounts: list[Any], master_url: str,
+                extra: dict[str, str] | None = None) -> Node:
+        ui = free_port()
+        return self._run(topology, spec, base, handle, cluster_id, network, mounts, {
+            "EMR_MASTER_URL": master_url,
+            "EMR_WORKER_CORES": str(spec.cores),
+            "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
+            "EMR_WORKER_UI_PORT": str(ui),
+            "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions it
+            **(extra or {}),
+        }, ui, [ui])
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec]) -> list[Node]:
+        """Start worker containers on the running cluster (a resize), on its network."""
+        base = Path(cluster.work_dir)
+        handle = cluster.handle or ""
+        bridge = self.network == "bridge"
+        network = f"emr-rehearsal-{handle}" if bridge else "host"
+        master = cluster.nodes[0]
+        master_url = (f"spark://{master.spec.name}:{master.port}" if bridge
+                      else cluster.master_url)
+        mounts = self._mounts(base, base.parent.parent)
+        nodes: list[Node] = []
+        try:
+            for spec in specs:
+                nodes.append(self._worker(None, spec, base, handle, cluster.id, network,
+                                          mounts, master_url))
+            self._wait(registered(cluster, nodes), nodes,
+                       f"{', '.join(s.name for s in specs)} to register with the master")
+        except BaseException:
+            self._remove_nodes(nodes)
+            raise
+        return joined(cluster, nodes)
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """SIGPWR to the worker (the container's init passes it on), then remove it."""
+        from docker.errors import APIError, NotFound
+
+        nodes = [cluster.node(name) for name in names]
+        if graceful:
+            for node in nodes:
+                with contextlib.suppress(NotFound, APIError):
+                    self.client.containers.get(node.container).kill(signal="SIGPWR")
+            wait_decommissioned(nodes, timeout_s)
+        if stop:
+            self._remove_nodes(nodes)
+
+    def _remove_nodes(self, nodes: list[Node]) -> None:
+        from docker.errors import APIError, NotFound
+
+        for node in nodes:
+            with contextlib.suppress(NotFound, APIError):
+                self.client.containers.get(node.container).remove(force=True, v=True)
+            node.state = "TERMINATED"
 
     def _network(self, handle: str, cluster_id: str) -> tuple[str, str | None]:
         """The network mode for the containers, and the host's address on it (bridge)."""
@@ -326,7 +381,7 @@ class DockerBackend:
                                 read_only=True))
         return mounts
 
-    def _run(self, topology: Topology, spec: NodeSpec, base: Path, handle: str,
+    def _run(self, topology: Topology | None, spec: NodeSpec, base: Path, handle: str,
              cluster_id: str, network: str, mounts: list[Any], env: dict[str, str],
              ui_port: int, ports: list[int]) -> Node:
         from docker.types import Mount
@@ -367,7 +422,7 @@ class DockerBackend:
             network_mode="host" if not bridge else None,
             hostname=spec.name if bridge else None,
             ports={f"{p}/tcp": ("127.0.0.1", p) for p in ports} if bridge else None,
-            nano_cpus=int(container_cpus(spec, topology) * 1e9),
+            nano_cpus=int((container_cpus(spec, topology) if topology else spec.cores) * 1e9),
             mem_limit=f"{mb}m", memswap_limit=f"{mb}m",
             mounts=mounts, user=f"{os.getuid()}:{os.getgid()}", working_dir=str(node_dir),
         )

@@ -18,16 +18,20 @@ from typing import IO, TYPE_CHECKING
 
 from harness import logs
 from harness.cluster.base import (
+    WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
     Node,
     NodeSetup,
     RunningCluster,
+    joined,
     port_open,
+    registered,
     spot_reclaim_target,
     started,
+    wait_decommissioned,
     wait_for,
 )
-from harness.cluster.topology import Topology
+from harness.cluster.topology import NodeSpec, Topology
 from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
 from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
@@ -65,6 +69,7 @@ class ProcessBackend:
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
                                  "-Dspark.deploy.retainedApplications=20",
+            "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions a worker
             "SPARK_LOCAL_DIRS": str(node_dir / "local"),
             "SPARK_WORKER_DIR": str(node_dir / "work"),
             "SPARK_LOG_DIR": str(node_dir / "logs"),
@@ -125,19 +130,56 @@ class ProcessBackend:
                 daemon_env.get(master.spec.name, {}), home)
             self._wait(lambda: port_open(master_port), nodes[:1], "the master to listen")
             for node in cluster.workers:
-                spec = node.spec
-                self._launch(node, [
-                    WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
-                    "--memory", f"{spec.memory_mb}m",
-                    "--webui-port", node.ui_url.rsplit(":", 1)[1],
-                    "--work-dir", str(base / spec.name / "work"), master_url], base, detached,
-                    daemon_env.get(spec.name, {}), home)
+                self._worker(node, base, master_url, detached, daemon_env.get(node.spec.name, {}),
+                             home)
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
             self._stop_nodes(nodes)
             raise
         return started(cluster, since)
+
+    def _worker(self, node: Node, base: Path, master_url: str, detached: bool,
+                env: dict[str, str], home: Path) -> None:
+        spec = node.spec
+        self._launch(node, [
+            WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
+            "--memory", f"{spec.memory_mb}m", "--webui-port", node.ui_url.rsplit(":", 1)[1],
+            "--work-dir", str(base / spec.name / "work"), master_url], base, detached, env, home)
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec]) -> list[Node]:
+        """Start workers on the running cluster (its runtime's Spark); the master gives
+        running applications executors on them as soon as they register."""
+        base = Path(cluster.work_dir)
+        home = Path(cluster.spark_home) if cluster.spark_home else spark_home()
+        nodes: list[Node] = []
+        try:
+            for spec in specs:
+                for sub in ("local", "work", "logs"):
+                    (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
+                node = Node(spec, f"http://127.0.0.1:{free_port()}",
+                            log=str(base / spec.name / "logs" / f"{spec.name}.log"))
+                nodes.append(node)
+                self._worker(node, base, cluster.master_url, False, {}, home)
+            self._wait(registered(cluster, nodes), nodes,
+                       f"{', '.join(s.name for s in specs)} to register with the master")
+        except BaseException:
+            self._stop_nodes(nodes)
+            raise
+        return joined(cluster, nodes)
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """SIGPWR makes a worker decommission (spark.decommission.enabled); then stop it."""
+        nodes = [cluster.node(name) for name in names]
+        if graceful:
+            for node in nodes:
+                if node.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(node.pid, signal.SIGPWR)  # the worker's JVM (spark-class execs)
+            wait_decommissioned(nodes, timeout_s)
+        if stop:
+            self._stop_nodes(nodes)
 
     def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
         def exited(node: Node) -> str | None:

@@ -247,7 +247,8 @@ def build_topology(groups_spec: list[dict[str, Any]], memory_budget_mb: int | No
     if roles.count("MASTER") != 1:
         raise UsageError(f"{roles.count('MASTER')} MASTER groups given",
                          "give exactly one MASTER instance group")
-    if roles.count("CORE") > 1:
+    # an instance fleet's types and markets come as several specs of one group (its Id)
+    if len({g.id or g.name for g in groups if g.role == "CORE"}) > 1:
         raise UsageError("more than one CORE group given", "merge them into one CORE group")
     budget = memory_budget_mb or default_memory_budget_mb()
     host = host_cores or os.cpu_count() or 1

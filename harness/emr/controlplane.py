@@ -24,6 +24,7 @@ from harness.aws.s3 import S3Error, S3Uri
 from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
 from harness.emr import nodeenv, observe
+from harness.emr.capacity import DECOMMISSION_CONF
 from harness.emr.jobflow import JobFlow, gzip_file
 from harness.emr.models import RehearsalCluster
 from harness.emr.resources import DEFAULT_EXECUTOR_WAIT_S
@@ -44,6 +45,7 @@ class ControlPlane:
                  jobflow_memory_mb: int = DEFAULT_JOBFLOW_MEMORY_MB,
                  capacity_mb: int | None = None, java_home: Path | None = None,
                  region: str = "us-east-1", jar_cache: Path | None = None,
+                 spot_provisioning_s: float = 120.0, time_scale: float = 0.05,
                  executor_wait_s: float = DEFAULT_EXECUTOR_WAIT_S,
                  runtime_cache: Path | None = None) -> None:
         if backend not in BACKENDS:
@@ -61,6 +63,9 @@ class ControlPlane:
         self.java_home = java_home
         self.jar_cache = jar_cache
         self.runtime_cache = runtime_cache
+        # spot capacity's modelled arrival, and how modelled EMR time is scaled (capacity.py)
+        self.spot_provisioning_s = spot_provisioning_s
+        self.time_scale = time_scale
         self._jars: list[Path] | None = None
         self.jobflows: dict[str, JobFlow] = {}
         self._capacity = threading.Condition()
@@ -101,6 +106,17 @@ class ControlPlane:
                                      else "Provisioning local nodes")
         return True
 
+    def room_mb(self, jobflow: JobFlow) -> int:
+        """Memory a resize of this job flow may still take for new workers."""
+        with self._capacity:
+            return max(0, self.capacity_mb - sum(self._in_use.values()))
+
+    def grow(self, jobflow: JobFlow, memory_mb: int) -> None:
+        """A resize started workers (or stopped some: negative): their memory counts
+        against the capacity."""
+        with self._capacity:
+            self._in_use[jobflow.id] = self._in_use.get(jobflow.id, 0) + memory_mb
+
     def release(self, jobflow: JobFlow) -> None:
         with self._capacity:
             self._in_use.pop(jobflow.id, None)
@@ -110,6 +126,8 @@ class ControlPlane:
     # -- what job flows need -------------------------------------------------------------
 
     def instance_groups(self, emr: RehearsalCluster) -> list[dict[str, Any]]:
+        if emr.instance_fleets:  # the instances each fleet gets (harness.emr.fleets)
+            return [spec for fleet in emr.instance_fleets for spec in fleet.group_specs()]
         return [{"Name": g.name, "InstanceRole": g.role, "InstanceType": g.instance_type,
                  "InstanceCount": g.num_instances, "Market": g.market or "ON_DEMAND",
                  "Id": g.id}
@@ -258,7 +276,8 @@ class ControlPlane:
             layered,
             cluster_conf={**observe.event_log_conf(jobflow.dir),  # the History Server's
                           "spark.master": jobflow.cluster.master_url,
-                          **jobflow.cluster.spark_conf()},
+                          **jobflow.cluster.spark_conf(),
+                          **DECOMMISSION_CONF},  # resizes and spot notices (capacity.py)
             # nodes that carry the S3A jars (docker) need no spark.jars, as on EMR
             # the S3A settings of the release's Hadoop (SDK v1 or v2)
             s3a_conf=jobflow.runtime.s3a_conf(self.endpoint, with_jars=not ships)
@@ -352,6 +371,25 @@ class ControlPlane:
         jobflow = JobFlow(self, emr)
         self.jobflows[jobflow.id] = jobflow
         jobflow.thread.start()
+
+    def resize(self, cluster_id: str) -> None:
+        """The cluster's groups or fleets changed: start or stop its workers."""
+        self.jobflows[cluster_id].capacity.request()
+
+    def reclaim(self, cluster_id: str, node: str, notice_s: float = 0.0) -> list[str]:
+        """A spot reclaim of a job flow's node (harness kill-node --cluster, rehearse
+        --reclaim); returns the EMR instance ids it terminates."""
+        from harness.emr.exceptions import InvalidCluster
+
+        jobflow = self.jobflows.get(cluster_id)
+        if jobflow is None or not jobflow.thread.is_alive():
+            raise InvalidCluster(cluster_id)
+        return jobflow.capacity.reclaim(node, notice_s)
+
+    def resizable(self, cluster_id: str) -> bool:
+        """True once the job flow's nodes are up: new capacity is then a resize's."""
+        jobflow = self.jobflows.get(cluster_id)
+        return self.drives(cluster_id) and jobflow is not None and jobflow.cluster is not None
 
     def drives(self, cluster_id: str) -> bool:
         """True while a job flow thread drives this cluster (it will end the record)."""

@@ -50,9 +50,16 @@ class RehearsalInstanceGroup(InstanceGroup):
         data["StateChangeReason"] = {"Message": self.state_change_reason or ""}
         return data
 
+    held = False  # a resize owns the group's state meanwhile (harness.emr.capacity)
+
     def follow(self, cluster_state: str) -> None:
         """The group's and its instances' states while the cluster is in cluster_state."""
-        if cluster_state not in GROUP_STATE or not _advance(self, GROUP_STATE[cluster_state]):
+        if cluster_state not in GROUP_STATE:
+            return
+        state = GROUP_STATE[cluster_state]
+        if self.held and state not in {"TERMINATING", "TERMINATED"}:
+            pass  # a resize owns the group's state; its instances still follow theirs
+        elif not _advance(self, state):
             return
         for instance in self.instances:
             instance.follow(INSTANCE_STATE[cluster_state])
@@ -71,15 +78,24 @@ class RehearsalInstance(Instance):
         self.ready_date_time: Any = None
         self.end_date_time: Any = None
 
+    state_change_code: str | None = None  # e.g. INSTANCE_FAILURE for a reclaimed spot instance
+
     @property
     def status(self) -> dict[str, Any]:
+        reason: dict[str, Any] = {"Message": self.state_change_reason}
+        if self.state_change_code:
+            reason["Code"] = self.state_change_code
         return {"State": self.state,
-                "StateChangeReason": {"Message": self.state_change_reason},
+                "StateChangeReason": reason,
                 "Timeline": {"CreationDateTime": self.creation_date_time,
                              "ReadyDateTime": self.ready_date_time,
                              "EndDateTime": self.end_date_time}}
 
+    held = False  # a resize or a reclaim owns the instance's state meanwhile (capacity.py)
+
     def follow(self, state: str) -> None:
+        if self.held and state != "TERMINATED":
+            return
         _advance(self, state)
 
 
@@ -106,6 +122,9 @@ def launch(backend: Any, group: RehearsalInstanceGroup) -> list[RehearsalInstanc
         EXAMPLE_AMI_ID, group.num_instances, None, [], instance_type=group.instance_type,
         is_instance_type_default=False)
     added = [RehearsalInstance(ec2, group) for ec2 in reservation.instances]
+    for instance in added:  # spot capacity arrives after a modelled wait (capacity.py)
+        if group.market == "SPOT":
+            instance.state = "AWAITING_FULFILLMENT"
     group.instances.extend(added)
     return added
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from harness import logs
 from harness.cluster import BACKENDS, NodeProcess, RunningCluster, Topology
 from harness.emr import cancellation, controls, nodeenv, observe
+from harness.emr.capacity import Capacity
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.refusals import application_notes
 from harness.emr.resources import watch_executors
@@ -63,6 +64,7 @@ class JobFlow:
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
                                        daemon=True)
+        self.capacity = Capacity(self)  # instances, resizes, spot (capacity.py)
 
     @property
     def keep_alive(self) -> bool:
@@ -86,6 +88,9 @@ class JobFlow:
             self.plane.release(self)
 
     def _lifecycle(self) -> None:
+        failure = self.capacity.provision()  # spot capacity's modelled wait
+        if failure or self.terminating:
+            return self._end(*failure) if failure else self._end()
         topology = self.topology = self.plane.topology(self.plane.instance_groups(self.emr))
         if not self.plane.acquire(self, topology.worker_memory_mb,
                                   "; ".join(topology.mapping_lines())):
@@ -116,6 +121,7 @@ class JobFlow:
         ids = self.emr.attach_nodes(list(self.topology.nodes))
         for node in cluster.nodes:
             node.emr_instances = ids.get(node.spec.name, [])
+        self.capacity.request()  # groups or fleets changed while the nodes started
         self.plane.record(self)
         self.plane.write_spark_conf(self)
         self.nodes = self.plane.prepare_nodes(self)
@@ -302,7 +308,8 @@ class JobFlow:
         args = list(step.args)
         lines = [f"{datetime.now(UTC).isoformat()} INFO step {step.id} ({step.name}) "
                  f"on cluster {self.id}", f"Jar: {step.jar}", f"Args: {args}",
-                 *(f"MAPPING {line}" for line in self.cluster.mapping)]
+                 *(f"MAPPING {line}" for line in self.cluster.mapping),
+                 *(f"CAPACITY {line}" for line in self.capacity.notes)]  # spot, resizes
         if self.history is not None:
             lines.append(f"INFO Spark History Server (this job flow's applications, EMR's "
                          f"persistent application UI): {self.history.url}")

@@ -32,7 +32,8 @@ import harness.emr.instances as emr_instances
 import harness.emr.validation as validation
 from harness.emr import controls
 from harness.emr.exceptions import InvalidCluster, InvalidRequestException
-from harness.emr.instances import RehearsalInstanceGroup
+from harness.emr.fleets import FleetClusterError, InstanceFleet, attach_fleets, check_fleet
+from harness.emr.instances import RehearsalInstance, RehearsalInstanceGroup
 from harness.emr.states import CLEAN_ENDS, TERMINAL
 
 if TYPE_CHECKING:
@@ -99,8 +100,6 @@ class RehearsalCluster(Cluster):
     """moto's cluster record, advanced by the runner as the local cluster does instead of
     all at once, with EMR's StateChangeReason code."""
 
-    instance_collection_type = "INSTANCE_GROUP"  # what DescribeCluster says of group clusters
-
     @property
     def master_instance_id(self) -> str | None:
         """DescribeJobFlows' MasterInstanceId: the master's EC2 instance id."""
@@ -114,6 +113,7 @@ class RehearsalCluster(Cluster):
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.last_state_change_code: str | None = None
+        self.instance_fleets: list[InstanceFleet] = []  # harness.emr.fleets
         # moto's constructor plays a whole life at once (start_cluster, run_bootstrap_actions,
         # maybe terminate); a rehearsal's cluster stays STARTING until its nodes are up
         self._constructing = True
@@ -139,6 +139,21 @@ class RehearsalCluster(Cluster):
         if self.last_state_change_code:
             data["StateChangeReason"]["Code"] = self.last_state_change_code
         return data
+
+    @property
+    def instance_collection_type(self) -> str:
+        """What DescribeCluster says: INSTANCE_FLEET for a fleet cluster."""
+        return "INSTANCE_FLEET" if self.instance_fleets else "INSTANCE_GROUP"
+
+    @property
+    def master_instance_type(self) -> str | None:  # type: ignore[override]
+        master = self._master_instance()
+        return master.instance_type if master is not None else None
+
+    @property
+    def slave_instance_type(self) -> str | None:  # type: ignore[override]
+        core = next((i for i in self.ec2_instances if i.instance_group.role == "CORE"), None)
+        return core.instance_type if core is not None else None
 
     # -- what requests change ----------------------------------------------------------
 
@@ -228,7 +243,8 @@ class RehearsalCluster(Cluster):
         node name -> the EC2 instance ids it stands for."""
         with self.lock:
             groups = [g for g in self.instance_groups if isinstance(g, RehearsalInstanceGroup)]
-            return emr_instances.attach(groups, nodes)
+            return {**emr_instances.attach(groups, nodes),
+                    **attach_fleets(self.instance_fleets, nodes)}
 
     def steps_in(self, state: str) -> list[RehearsalStep]:
         return [s for s in self.steps if s.state == state]
@@ -246,8 +262,8 @@ class RehearsalCluster(Cluster):
                 return  # once shutting down, a cluster only ends (and ends once)
             self.state = state
             self.last_state_change_code, self.last_state_change_reason = code, message
-            for group in self.instance_groups:
-                if isinstance(group, RehearsalInstanceGroup):
+            for group in [*self.instance_groups, *self.instance_fleets]:
+                if isinstance(group, (RehearsalInstanceGroup, InstanceFleet)):
                     group.follow(state)
             if state in {"RUNNING", "WAITING"} and self.ready_datetime is None:
                 self.ready_datetime = utcnow()
@@ -340,25 +356,156 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
             validation.check_steps(steps, cluster.step_concurrency_level)
             return cluster.add_steps(steps)
 
+    # -- instance groups and fleets (harness.emr.fleets, harness.emr.capacity) -----------------
+
     def add_instance_groups(self, cluster_id: str,
                             instance_groups: list[dict[str, Any]]) -> list[Any]:
-        """moto's, with EMR's ids and states, each group launching its instances."""
+        """Groups of a new cluster, each launching its instances; groups added to a running
+        cluster start their nodes (a resize, harness.emr.capacity)."""
         cluster = self.clusters[cluster_id]
-        added = []
-        for spec in instance_groups:
-            # moto's InstanceGroup takes no Configurations: the responses keep them (validated)
-            spec.pop("configurations", None)
-            group = RehearsalInstanceGroup(cluster_id=cluster.id, **spec)
-            self.instance_groups[group.id] = group
-            cluster.add_instance_group(group)
-            for instance in emr_instances.launch(self, group):
-                cluster.add_instance(instance)
-            added.append(group)
+        if cluster.instance_fleets:
+            raise FleetClusterError("AddInstanceGroups")
+        resizing = self.runner is not None and self.runner.resizable(cluster.id)
+        with cluster.lock:
+            if resizing:
+                cluster.check_modifiable()
+            added = []
+            for spec in instance_groups:
+                # moto's InstanceGroup takes no Configurations: the responses keep them
+                spec.pop("configurations", None)
+                group = RehearsalInstanceGroup(cluster_id=cluster.id, **spec)
+                group.held = resizing  # its state is the resize's until it is done
+                self.instance_groups[group.id] = group
+                cluster.add_instance_group(group)
+                for instance in emr_instances.launch(self, group):
+                    instance.held = resizing
+                    cluster.add_instance(instance)
+                added.append(group)
+        self._resized(cluster)
         return added
 
     def run_instances(self, cluster_id: str, instances: dict[str, Any],
                       instance_group: Any) -> None:
         """moto launches a group's instances after adding it; here the group did."""
+
+    def list_instance_groups(self, cluster_id: str) -> list[Any]:
+        if self.clusters[cluster_id].instance_fleets:
+            raise FleetClusterError("ListInstanceGroups")
+        return super().list_instance_groups(cluster_id)
+
+    def modify_instance_groups(self, instance_groups: list[dict[str, Any]],
+                               cluster_id: str | None = None) -> None:
+        """New InstanceCounts: the groups show RESIZING while their nodes start or stop."""
+        changes = []
+        for change in instance_groups:
+            group = self.instance_groups.get(change.get("instance_group_id", ""))
+            if group is None or (cluster_id and group.cluster_id != cluster_id):
+                raise validation.validation(f"Instance group id '{change.get('instance_group_id')}'"
+                                            " is not valid.")
+            changes.append((group, change))
+        clusters = {g.cluster_id for g, _ in changes}
+        if cluster_id and self.clusters[cluster_id].instance_fleets:
+            raise FleetClusterError("ModifyInstanceGroups")
+        for group, change in changes:
+            cluster = self.clusters[group.cluster_id]
+            with cluster.lock:
+                cluster.check_modifiable()
+                if change.get("instance_count") is not None:
+                    count = int(change["instance_count"])
+                    if group.role == "MASTER" and count != group.num_instances:
+                        raise validation.validation("The master instance group cannot be "
+                                                    "resized")
+                    if group.role == "CORE" and count < 1:
+                        raise validation.validation("The core instance group needs at "
+                                                    "least 1 instance")
+                    group.set_instance_count(count)
+                    group.held, group.state = True, "RESIZING"
+                    group.state_change_reason = f"Resizing to {count} instance(s)"
+        for cid in clusters:
+            self._resized(self.clusters[cid])
+
+    def add_instance_fleets(self, cluster: RehearsalCluster,
+                            fleets: list[dict[str, Any]]) -> list[InstanceFleet]:
+        """A RunJobFlow's InstanceFleets (or AddInstanceFleet's one) as fleet records."""
+        resizing = self.runner is not None and self.runner.resizable(cluster.id)
+        added = [InstanceFleet(cluster.id, spec, self.region_name) for spec in fleets]
+        with cluster.lock:
+            cluster.instance_fleets.extend(added)
+            for fleet in added:
+                fleet.held = resizing
+                for instance in fleet.launch(self):
+                    instance.held = resizing
+                    cluster.add_instance(instance)
+        self._resized(cluster)
+        return added
+
+    def add_instance_fleet(self, cluster_id: str, fleet: dict[str, Any]) -> InstanceFleet:
+        cluster = self.clusters[cluster_id]
+        if not cluster.instance_fleets:
+            raise FleetClusterError("AddInstanceFleet", fleets=False)
+        cluster.check_modifiable()
+        if fleet.get("InstanceFleetType") != "TASK" or any(
+                f.role == "TASK" for f in cluster.instance_fleets):
+            raise validation.validation("Only a TASK instance fleet can be added, and only "
+                                        "when the cluster has none")
+        check_fleet(fleet, self.instance_type_names)
+        return self.add_instance_fleets(cluster, [fleet])[0]
+
+    def list_instance_fleets(self, cluster_id: str) -> list[InstanceFleet]:
+        cluster = self.clusters[cluster_id]
+        if not cluster.instance_fleets:
+            raise FleetClusterError("ListInstanceFleets", fleets=False)
+        return list(cluster.instance_fleets)
+
+    def modify_instance_fleet(self, cluster_id: str, change: dict[str, Any]) -> None:
+        """New target capacities: the fleet shows RESIZING while its nodes start or stop."""
+        cluster = self.clusters[cluster_id]
+        if not cluster.instance_fleets:
+            raise FleetClusterError("ModifyInstanceFleet", fleets=False)
+        fleet = next((f for f in cluster.instance_fleets
+                      if f.id == change.get("InstanceFleetId")), None)
+        if fleet is None:
+            raise validation.validation(f"Instance fleet id '{change.get('InstanceFleetId')}' "
+                                        "is not valid.")
+        with cluster.lock:
+            cluster.check_modifiable()
+            on_demand, spot = change.get("TargetOnDemandCapacity"), \
+                change.get("TargetSpotCapacity")
+            if fleet.role == "MASTER":
+                raise validation.validation("The master instance fleet cannot be resized")
+            if change.get("InstanceTypeConfigs"):
+                check_fleet({**fleet.spec, "InstanceTypeConfigs": change["InstanceTypeConfigs"]},
+                            self.instance_type_names)
+            if fleet.role == "CORE" and (on_demand if on_demand is not None
+                                         else fleet.target_on_demand_capacity) + \
+                    (spot if spot is not None else fleet.target_spot_capacity) < 1:
+                raise validation.validation("The core instance fleet needs a target capacity "
+                                            "of at least 1")
+            fleet.resize(on_demand, spot, change.get("InstanceTypeConfigs"),
+                         change.get("ResizeSpecifications"))
+        self._resized(cluster)
+
+    def _resized(self, cluster: RehearsalCluster) -> None:
+        """A running cluster's groups or fleets changed: its runner reconciles its nodes."""
+        if self.runner is not None and self.runner.drives(cluster.id):
+            self.runner.resize(cluster.id)
+
+    def list_instances(self, cluster_id: str, instance_group_id: str | None = None,
+                       instance_group_types: list[str] | None = None,
+                       instance_fleet_id: str | None = None,
+                       instance_fleet_type: str | None = None,
+                       instance_states: list[str] | None = None) -> list[Any]:
+        found = [i for i in super().list_instances(cluster_id, instance_group_id, None)
+                 if isinstance(i, RehearsalInstance)]
+        if instance_group_types:
+            found = [i for i in found if i.instance_group.role in instance_group_types]
+        if instance_fleet_id:
+            found = [i for i in found if i.instance_fleet_id == instance_fleet_id]
+        if instance_fleet_type:
+            found = [i for i in found if i.instance_group.role == instance_fleet_type]
+        if instance_states:
+            found = [i for i in found if i.state in instance_states]
+        return found
 
     def describe_step(self, cluster_id: str, step_id: str) -> Step:
         step = super().describe_step(cluster_id, step_id)

@@ -138,9 +138,26 @@ def upload(endpoint: Endpoint, spec: str) -> str:
     return f"{path} -> {uri} ({len(report.uploaded)} uploaded, {len(report.skipped)} unchanged)"
 
 
+def parse_reclaim(spec: str) -> tuple[str, float]:
+    """--reclaim NODE@SECONDS: the node, and seconds after the first step starts running."""
+    node, sep, seconds = spec.partition("@")
+    try:
+        at = float(seconds)
+        if not sep or not node or at < 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--reclaim {spec!r} is not NODE@SECONDS",
+                         "e.g. --reclaim task-1@20 (20 s after the first step starts)") \
+            from None
+    return node, at
+
+
 def rehearse(endpoint: Endpoint, request: dict[str, Any],
-             on_event: Callable[[str], None] = print, timeout_s: float = 3600) -> RehearsalResult:
-    """Run the job flow through the EMR API and follow it to the end."""
+             on_event: Callable[[str], None] = print, timeout_s: float = 3600,
+             reclaims: list[tuple[str, float]] | None = None,
+             reclaim_notice_s: float | None = None) -> RehearsalResult:
+    """Run the job flow through the EMR API and follow it to the end; `reclaims` (node,
+    seconds after the first step starts) are spot reclaims the endpoint performs."""
     notes = []
     runtime = runtime_note(request.get("ReleaseLabel"))
     for note in ([runtime] if runtime else []) + application_notes(
@@ -163,6 +180,8 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
     seen: dict[str, str] = {}
     ready_at = None
     deadline = time.time() + timeout_s
+    pending = sorted(reclaims or [], key=lambda r: r[1])
+    steps_from: float | None = None
     while True:
         cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
         state = cluster["Status"]["State"]
@@ -178,6 +197,16 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
             if seen.get(key) != step_state:
                 seen[key] = step_state
                 on_event(f"  step {step['Name']} ({key}): {step_state}")
+        if steps_from is None and any(s["Status"]["State"] != "PENDING" for s in steps):
+            steps_from = time.time()
+        while pending and steps_from is not None and state not in TERMINAL \
+                and time.time() >= steps_from + pending[0][1]:
+            node, at = pending.pop(0)
+            from harness.emr.admin import reclaim
+
+            done = reclaim(endpoint.url or "", cluster_id, node, reclaim_notice_s)
+            on_event(f"{cluster_id}: spot reclaim of {node} at {at:g} s (notice "
+                     f"{done['notice_s']:g} s): instances {', '.join(done['instance_ids'])}")
         all_done = steps and all(s["Status"]["State"] in STEP_END_STATES for s in steps)
         if state in TERMINAL:
             break
@@ -193,7 +222,7 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
             emr.terminate_job_flows(JobFlowIds=[cluster_id])
             raise HarnessError(f"the job flow did not finish within {timeout_s:.0f} s",
                                "raise --timeout, or look at the step logs")
-        time.sleep(1.0)
+        time.sleep(0.5 if pending else 1.0)
     summaries = []
     for step in reversed(emr.list_steps(ClusterId=cluster_id)["Steps"]):
         status = step["Status"]

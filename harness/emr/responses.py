@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.backends import get_backend
 from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult, EmptyResult
+from moto.core.responses import ActionResult, EmptyResult, PaginatedResult
 from moto.core.utils import camelcase_to_underscores, method_names_from_class
 from moto.emr.responses import ElasticMapReduceResponse
 
@@ -114,17 +114,53 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         if policy is not None:  # moto drops it; checked with the request (validate_job_flow)
             cluster.auto_termination_policy = controls.check_auto_termination_policy(
                 policy, cluster.release_label)
+        fleets = self.request_body.get("Instances", {}).get("InstanceFleets")
+        if fleets:
+            self.backend.add_instance_fleets(cluster, fleets)
         self.backend.start_job_flow(cluster)
         return result
 
     def add_instance_groups(self) -> ActionResult:
-        groups = self.request_body.get("InstanceGroups", [])
-        validation.check_instance_groups(groups, self.backend.instance_type_names,
+        requested = self.request_body.get("InstanceGroups", [])
+        validation.check_instance_groups(requested, self.backend.instance_type_names,
                                          new_cluster=False)
-        label = self.backend.clusters[self._get_param("JobFlowId")].release_label
-        for group in groups:
+        cluster_id = self._get_param("JobFlowId")
+        label = self.backend.clusters[cluster_id].release_label
+        for group in requested:
             configurations.check_configurations(group.get("Configurations") or [], label)
-        return super().add_instance_groups()
+        groups = self.backend.add_instance_groups(cluster_id,
+                                                  self._get_param("InstanceGroups", []))
+        cluster = self.backend.clusters[cluster_id]
+        return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn,
+                             "InstanceGroupIds": [g.id for g in groups]})
+
+    def modify_instance_groups(self) -> ActionResult:
+        self.backend.modify_instance_groups(self._get_param("InstanceGroups", []),
+                                            self._get_param("ClusterId"))
+        return EmptyResult()
+
+    def list_instances(self) -> ActionResult:
+        instances = self.backend.list_instances(
+            self._get_param("ClusterId"), self._get_param("InstanceGroupId"),
+            self._get_param("InstanceGroupTypes"), self._get_param("InstanceFleetId"),
+            self._get_param("InstanceFleetType"), self._get_param("InstanceStates"))
+        return PaginatedResult({"Instances": instances})
+
+    def add_instance_fleet(self) -> ActionResult:
+        cluster_id = self._get_param("ClusterId")
+        fleet = self.backend.add_instance_fleet(cluster_id, self.request_body["InstanceFleet"])
+        cluster = self.backend.clusters[cluster_id]
+        return ActionResult({"ClusterId": cluster.id, "InstanceFleetId": fleet.id,
+                             "ClusterArn": cluster.arn})
+
+    def list_instance_fleets(self) -> ActionResult:
+        fleets = self.backend.list_instance_fleets(self._get_param("ClusterId"))
+        return PaginatedResult({"InstanceFleets": fleets})
+
+    def modify_instance_fleet(self) -> ActionResult:
+        self.backend.modify_instance_fleet(self._get_param("ClusterId"),
+                                           self.request_body["InstanceFleet"])
+        return EmptyResult()
 
     def cancel_steps(self) -> ActionResult:
         infos = self.backend.cancel_steps(

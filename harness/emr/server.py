@@ -46,11 +46,19 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
     return restore
 
 
-def dispatcher() -> Any:
-    """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc)."""
+def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
+    """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
+    and /_harness/ to the admin route (harness.emr.admin: spot reclaims of job flows)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from harness.emr import admin
+
     class Dispatcher(DomainDispatcherApplication):
+        def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO", "").startswith(admin.PREFIX):
+                return admin.handle(plane(), environ, start_response)
+            return super().__call__(environ, start_response)
+
         def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target.startswith("ElasticMapReduce.") and not environ.get("HTTP_AUTHORIZATION"):
@@ -87,7 +95,7 @@ class EndpointServer:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        app = dispatcher()
+        app = dispatcher(lambda: self.plane)
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,
                                        request_handler=MotoRequestHandler)
@@ -105,6 +113,8 @@ class EndpointServer:
                     jar_cache=settings.jar_cache,
                     jobflow_memory_mb=settings.emr_jobflow_memory_mb,
                     capacity_mb=settings.emr_capacity_mb,
+                    spot_provisioning_s=settings.spot_provisioning_s,
+                    time_scale=settings.emr_time_scale,
                     executor_wait_s=settings.emr_executor_wait_s)
             except BaseException:
                 self.stop()

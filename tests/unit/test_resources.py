@@ -15,7 +15,7 @@ from harness.emr.resources import (
     scale_submit_args,
     yarn_memory_mb,
 )
-from harness.emr.steps import plan_step
+from harness.emr.steps import StepContext, plan_step
 
 
 def group(role, itype, count, **extra):
@@ -122,7 +122,8 @@ def test_bad_values_are_clear_errors():
 
 def test_plan_step_scales_with_the_topology(tmp_path):
     command = plan_step("command-runner.jar", ["spark-submit", "--executor-memory", "8g",
-                                               "job.py"], tmp_path, lambda u, d: d, BIG)
+                                               "job.py"], tmp_path, lambda u, d: d,
+                        StepContext(topology=BIG))
     assert command.argv == ["spark-submit", "--deploy-mode", "client", "--executor-memory",
                             "512m", "job.py"]
     assert command.notes[0].startswith("resources: --executor-memory 8g -> 512m")
