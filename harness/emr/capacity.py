@@ -202,7 +202,7 @@ class Capacity:
         while True:
             with self._lock:  # a request after this check starts a new thread
                 if not self._wake.is_set() or self.jobflow.terminating \
-                        or self.jobflow.cluster is None:  # the start asks again once up
+                        or not self.jobflow.daemons_up:  # the start asks again once up
                     self._thread = None
                     return
                 self._wake.clear()

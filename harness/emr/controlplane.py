@@ -298,8 +298,8 @@ class ControlPlane:
         from harness.emr.steps import properties_of, scala_version
         from harness.spark import java_executable, spark_home
 
-        # the Spark on the nodes (rt's seam); until then the embedded pyspark, or the node
-        # image's for container nodes
+        # the Spark on the nodes: the runtime's (a container path on docker), else the
+        # embedded pyspark
         home = Path(getattr(jobflow.cluster, "spark_home", None) or (
             "/opt/emr-rehearsal/spark" if jobflow.backend.ships_s3a_jars else spark_home()))
         java = Path("java") if jobflow.backend.ships_s3a_jars else \
@@ -316,7 +316,8 @@ class ControlPlane:
         notes.append(f"Spark runtime {home} (Scala {scala or 'unknown'})")
         return StepContext(
             spark_home=home, java=java, scala=scala,
-            jars=[] if jobflow.backend.ships_s3a_jars else self.jars(),
+            jars=[] if jobflow.backend.ships_s3a_jars else (
+                list(jobflow.runtime.jars) if jobflow.runtime is not None else self.jars()),
             hadoop_conf_dir=jobflow.dir / "hadoop-conf",
             main_class=step.hadoop_jar_step.get("MainClass"),
             properties=properties_of(step.hadoop_jar_step), notes=notes)
@@ -389,7 +390,7 @@ class ControlPlane:
     def resizable(self, cluster_id: str) -> bool:
         """True once the job flow's nodes are up: new capacity is then a resize's."""
         jobflow = self.jobflows.get(cluster_id)
-        return self.drives(cluster_id) and jobflow is not None and jobflow.cluster is not None
+        return self.drives(cluster_id) and jobflow is not None and jobflow.daemons_up
 
     def drives(self, cluster_id: str) -> bool:
         """True while a job flow thread drives this cluster (it will end the record)."""

@@ -65,6 +65,7 @@ class JobFlow:
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
                                        daemon=True)
         self.capacity = Capacity(self)  # instances, resizes, spot (capacity.py)
+        self.daemons_up = False  # the nodes' Spark daemons run: a resize can add workers
 
     @property
     def keep_alive(self) -> bool:
@@ -106,6 +107,8 @@ class JobFlow:
                                               setup=self._setup)
         except nodeenv.SetupStopped as exc:
             return self._end(exc.code, exc.problem) if exc.code else self._end()
+        self.daemons_up = True
+        self.capacity.request()  # groups or fleets changed while the nodes started
         self._observe()
         self.plane.record(self)
         if self.terminating:
@@ -121,7 +124,6 @@ class JobFlow:
         ids = self.emr.attach_nodes(list(self.topology.nodes))
         for node in cluster.nodes:
             node.emr_instances = ids.get(node.spec.name, [])
-        self.capacity.request()  # groups or fleets changed while the nodes started
         self.plane.record(self)
         self.plane.write_spark_conf(self)
         self.nodes = self.plane.prepare_nodes(self)

@@ -649,13 +649,15 @@ def prepare_nodes(cluster: Any, runtime: NodeRuntime,
     envs = {}
     for node in cluster.nodes:
         spec = node.spec
+        if spec.on_node in envs:  # a single node's worker runs on the master node: its env
+            envs[spec.name] = envs[spec.on_node]
+            continue
         env = NodeEnv(Path(cluster.work_dir) / spec.name, spec.role, runtime.python, python,
                       label=runtime.label, java_home=java_home, keep=keep)
         env.create(base, {"instance.json": instance_json(spec.role, _group_id(spec, groups)),
                           "job-flow.json": flow})
         envs[spec.name] = env
     return envs
-
 
 
 class SetupStopped(HarnessError):

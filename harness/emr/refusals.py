@@ -27,9 +27,9 @@ _APP_UI = ("EMR's persistent and on-cluster application UIs are not served; each
            "log")
 _SESSIONS = ("interactive sessions and their credentials are not rehearsed; submit the work "
              "as a step")
-_MANAGED_SCALING = ("managed scaling is not rehearsed: the local cluster keeps the size its "
-                    "instance groups give it")
-_FLEETS = "instance fleets are not rehearsed; use InstanceGroups"
+_MANAGED_SCALING = ("managed scaling is not rehearsed: the local cluster changes size only "
+                    "when its instance groups or fleets are modified (ModifyInstanceGroups, "
+                    "ModifyInstanceFleet)")
 REASONS: dict[str, str] = {
     **dict.fromkeys(("CreateStudio", "DeleteStudio", "DescribeStudio", "ListStudios",
                      "UpdateStudio", "CreateStudioSessionMapping",
@@ -44,10 +44,9 @@ REASONS: dict[str, str] = {
                      "TerminateSession", "GetClusterSessionCredentials"), _SESSIONS),
     **dict.fromkeys(("GetManagedScalingPolicy", "PutManagedScalingPolicy",
                      "RemoveManagedScalingPolicy"), _MANAGED_SCALING),
-    **dict.fromkeys(("AddInstanceFleet", "ListInstanceFleets", "ModifyInstanceFleet"), _FLEETS),
     "DescribeReleaseLabel": ("release labels' application versions are not served; "
-                             "ListReleaseLabels works, and `harness rehearse` says which Spark "
-                             "a label runs locally"),
+                             "ListReleaseLabels works, and `harness runtimes list` says what "
+                             "each label runs locally"),
 }
 DEFAULT_REASON = "the local rehearsal has no equivalent; call it against real EMR"
 
