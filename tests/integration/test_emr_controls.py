@@ -41,7 +41,7 @@ spark.sparkContext.parallelize(range(2), 2).foreach(lambda _: time.sleep(600))
 
 
 def job_flow(name, **extra):
-    return dict(Name=name, ReleaseLabel="emr-7.9.0", LogUri="s3://logs/emr/",
+    return dict(Name=name, ReleaseLabel="emr-7.12.0", LogUri="s3://logs/emr/",
                 Applications=[{"Name": "Spark"}, {"Name": "Hive"}],
                 JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
                 Instances={"InstanceGroups": GROUPS, "KeepJobFlowAliveWhenNoSteps": True},

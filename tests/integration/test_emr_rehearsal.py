@@ -32,6 +32,14 @@ GROUPS = [
     {"Name": "Task", "InstanceRole": "TASK", "InstanceType": "m5.xlarge", "InstanceCount": 1,
      "Market": "SPOT"},
 ]
+# the shape a team deploys: mixed types, a small spot task node beside big core nodes
+MIXED = [
+    {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
+     "InstanceCount": 1},
+    {"Name": "Core", "InstanceRole": "CORE", "InstanceType": "r5.xlarge", "InstanceCount": 2},
+    {"Name": "Task", "InstanceRole": "TASK", "InstanceType": "c5.xlarge", "InstanceCount": 1,
+     "Market": "SPOT"},
+]
 
 
 def job_flow(name, steps=(), bootstrap=(), keep_alive=False, groups=GROUPS):
@@ -88,7 +96,7 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
         b"aws s3 cp marker s3://logs/markers/$HARNESS_NODE_NAME\n"))
     started = time.time()
     cluster_id = emr.run_job_flow(**job_flow(
-        "rehearsal", keep_alive=True,
+        "rehearsal", keep_alive=True, groups=MIXED,
         bootstrap=[{"Name": "marker",
                     "ScriptBootstrapAction": {"Path": "s3://code/bootstrap/marker.sh"}}],
     ))["JobFlowId"]
@@ -114,7 +122,8 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
 
     prefix = f"emr/{cluster_id}/steps/{step_id}/"
     logs = {o["Key"] for o in s3.list_objects_v2(Bucket="logs", Prefix=prefix)["Contents"]}
-    assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz")}
+    assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz",
+                                         "syslog.gz")}
     assert "running in client mode" in log_text(s3, prefix + "controller.gz")
     assert "enrichment-metrics" in log_text(s3, prefix + "stdout.gz")
     # on its release's runtime: emr-7.12.0's Spark 3.5.6, not the harness's own pyspark

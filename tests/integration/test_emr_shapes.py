@@ -51,7 +51,7 @@ def spark_step(name, *options, hold=0):
 
 
 def flow(name, instances, steps, **extra):
-    return dict(Name=name, ReleaseLabel="emr-7.9.0", LogUri="s3://logs/emr/",
+    return dict(Name=name, ReleaseLabel="emr-7.12.0", LogUri="s3://logs/emr/",
                 Applications=[{"Name": "Spark"}], JobFlowRole="EMR_EC2_DefaultRole",
                 ServiceRole="EMR_DefaultRole", Steps=steps, Instances=instances,
                 BootstrapActions=[{"Name": "hello", "ScriptBootstrapAction": {

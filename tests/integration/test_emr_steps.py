@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.aws.s3 import ensure_bucket
-from harness.spark import spark_home
+from harness.runtimes import install, runtime_for
 from tests.integration.test_emr_rehearsal import _wait_terminal as wait_terminal
 from tests.integration.test_emr_rehearsal import log_text
 
@@ -42,7 +42,10 @@ CONFIGURATIONS = [
 ]
 
 
-def job_flow(name, steps=(), configurations=(), label="emr-7.9.0", groups=GROUPS):
+LABEL = "emr-7.12.0"  # the release the suite installs (make runtimes)
+
+
+def job_flow(name, steps=(), configurations=(), label=LABEL, groups=GROUPS):
     return dict(Name=name, ReleaseLabel=label, LogUri="s3://logs/emr/",
                 Applications=[{"Name": "Spark"}], JobFlowRole="EMR_EC2_DefaultRole",
                 ServiceRole="EMR_DefaultRole", Steps=list(steps),
@@ -57,10 +60,11 @@ def step(name, args, jar="command-runner.jar", **hadoop_jar_step):
 
 
 def compile_jar(source: Path, out: Path) -> Path:
-    """javac against the release's jars (Spark's jars dir holds Hadoop's client jars)."""
+    """javac against the release's jars (its Spark's jars dir holds Hadoop's client jars)."""
+    jars = install(runtime_for(LABEL)).spark_home / "jars"
     classes = out.parent / f"{source.stem}-classes"
     classes.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["javac", "--release", "17", "-cp", str(spark_home() / "jars" / "*"),
+    subprocess.run(["javac", "--release", "17", "-cp", str(jars / "*"),
                     "-d", str(classes), str(source)], check=True, capture_output=True)
     with zipfile.ZipFile(out, "w") as jar:
         jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")

@@ -104,7 +104,7 @@ def test_fleet_flow_through_the_aws_cli(endpoint, tmp_path):
     spec.write_text(json.dumps(fleets))
     started = time.perf_counter()
     created = aws_cli(endpoint, "create-cluster", "--name", "fleet-flow",
-                      "--release-label", "emr-7.9.0", "--applications", "Name=Spark",
+                      "--release-label", "emr-7.12.0", "--applications", "Name=Spark",
                       "--use-default-roles", "--log-uri", "s3://logs/emr/",
                       "--instance-fleets", f"file://{spec}")
     assert created.returncode == 0, created.stderr
@@ -164,7 +164,7 @@ def test_task_group_added_then_reclaimed_mid_step(endpoint):
     endpoint, work = endpoint
     emr, s3 = endpoint.client("emr"), endpoint.client("s3")
     cluster_id = emr.run_job_flow(
-        Name="resize", ReleaseLabel="emr-7.9.0", Applications=[{"Name": "Spark"}],
+        Name="resize", ReleaseLabel="emr-7.12.0", Applications=[{"Name": "Spark"}],
         JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
         LogUri="s3://logs/emr/",
         Instances={"KeepJobFlowAliveWhenNoSteps": True, "InstanceGroups": [
