@@ -290,20 +290,6 @@ def test_a_region_moto_does_not_serve_is_a_400_naming_it(endpoint):
     assert "'mars-north-1' is not an EMR region" in err.value.response["Error"]["Message"]
 
 
-def test_a_fault_inside_the_endpoint_is_a_500_internal_server_error(endpoint):
-    # moto's modify_instance_groups looks an unknown group up with a KeyError: the endpoint's
-    # own fault, which AWS answers with InternalServerError (500, retried by SDKs), never as
-    # the caller's ValidationException
-    emr = endpoint.client("emr", config=Config(retries={"max_attempts": 1}))
-    with pytest.raises(ClientError) as err:
-        emr.modify_instance_groups(InstanceGroups=[{"InstanceGroupId": "ig-NOSUCHGROUP",
-                                                    "InstanceCount": 2}])
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
-    assert err.value.response["Error"]["Code"] == "InternalServerError"
-    assert "ig-NOSUCHGROUP" in err.value.response["Error"]["Message"]
-    assert isinstance(emr.list_clusters()["Clusters"], list)  # still serving
-
-
 def test_a_job_flow_that_can_never_fit_is_refused_before_it_exists(tmp_path, monkeypatch):
     from harness.aws import EmbeddedEndpoint
 
