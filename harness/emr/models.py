@@ -389,6 +389,8 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
         add_instance_groups too): a cluster shutting down or gone, a MASTER group, a second
         CORE group."""
         cluster = self.clusters[cluster_id]
+        if cluster.instance_fleets:  # EMR's answer to the call of the other kind comes first
+            raise FleetClusterError("AddInstanceGroups")
         cluster.check_modifiable()
         roles = [str(spec.get("InstanceRole")) for spec in requested]
         if "MASTER" in roles:
