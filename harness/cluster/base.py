@@ -245,6 +245,10 @@ class NodeProcess(Protocol):
 # (a job flow's bootstrap actions run there); returns extra environment variables for each
 # node's daemon, by node name. An exception it raises ends the start, nodes stopped.
 NodeSetup = Callable[[RunningCluster], dict[str, dict[str, str]]]
+# The same for the workers a resize adds (add_workers): called with those nodes (not yet in
+# cluster.nodes) once they exist and before their daemons start; an exception it raises
+# fails the resize, those nodes stopped.
+AddedSetup = Callable[[list[Node]], dict[str, dict[str, str]]]
 
 
 class ClusterBackend(Protocol):
@@ -273,8 +277,10 @@ class ClusterBackend(Protocol):
 
     def node_alive(self, node: Node) -> bool: ...
 
-    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec]) -> list[Node]:
-        """Start workers on the running cluster (a resize); returns them once registered."""
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
+                    setup: AddedSetup | None = None) -> list[Node]:
+        """Start workers on the running cluster (a resize); returns them once registered.
+        `setup` runs on them before their daemons start (AddedSetup)."""
         ...
 
     def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,

@@ -38,6 +38,7 @@ from harness.cluster import images
 from harness.cluster.base import (
     WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
+    AddedSetup,
     ClusterError,
     Node,
     NodeSetup,
@@ -299,8 +300,12 @@ class DockerBackend:
             **(extra or {}),
         }, ui, [ui])
 
-    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec]) -> list[Node]:
-        """Start worker containers on the running cluster (a resize), on its network."""
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
+                    setup: AddedSetup | None = None) -> list[Node]:
+        """Start worker containers on the running cluster (a resize), on its network. With
+        a setup, as at start: each container's daemon waits for its start file while the
+        setup (the job flow's node files and bootstrap actions) runs on it; the daemon's
+        variables come from the container's own environment (the setup's are not used)."""
         base = Path(cluster.work_dir)
         handle = cluster.handle or ""
         bridge = self.network == "bridge"
@@ -309,11 +314,18 @@ class DockerBackend:
         master_url = (f"spark://{master.spec.name}:{master.port}" if bridge
                       else cluster.master_url)
         mounts = self._mounts(base, base.parent.parent)
+        start_files = {spec.name: base / spec.name / "emr" / ".start"
+                       for spec in specs} if setup else {}
         nodes: list[Node] = []
         try:
             for spec in specs:
+                waits = {"EMR_START_FILE": str(start_files[spec.name])} if start_files else {}
                 nodes.append(self._worker(None, spec, base, handle, cluster.id, network,
-                                          mounts, master_url))
+                                          mounts, master_url, waits))
+            if setup is not None:
+                setup(nodes)
+                for path in start_files.values():
+                    path.touch()
             self._wait(registered(cluster, nodes), nodes,
                        f"{', '.join(s.name for s in specs)} to register with the master")
         except BaseException:

@@ -20,6 +20,7 @@ from harness import logs
 from harness.cluster.base import (
     WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
+    AddedSetup,
     Node,
     NodeSetup,
     RunningCluster,
@@ -147,9 +148,11 @@ class ProcessBackend:
             "--memory", f"{spec.memory_mb}m", "--webui-port", node.ui_url.rsplit(":", 1)[1],
             "--work-dir", str(base / spec.name / "work"), master_url], base, detached, env, home)
 
-    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec]) -> list[Node]:
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
+                    setup: AddedSetup | None = None) -> list[Node]:
         """Start workers on the running cluster (its runtime's Spark); the master gives
-        running applications executors on them as soon as they register."""
+        running applications executors on them as soon as they register. `setup` (a job
+        flow's node environments and bootstrap actions) runs on them first, as at start."""
         base = Path(cluster.work_dir)
         home = Path(cluster.spark_home) if cluster.spark_home else spark_home()
         nodes: list[Node] = []
@@ -157,10 +160,12 @@ class ProcessBackend:
             for spec in specs:
                 for sub in ("local", "work", "logs"):
                     (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
-                node = Node(spec, f"http://127.0.0.1:{free_port()}",
-                            log=str(base / spec.name / "logs" / f"{spec.name}.log"))
-                nodes.append(node)
-                self._worker(node, base, cluster.master_url, False, {}, home)
+                nodes.append(Node(spec, f"http://127.0.0.1:{free_port()}",
+                                  log=str(base / spec.name / "logs" / f"{spec.name}.log")))
+            daemon_env = setup(nodes) if setup is not None else {}
+            for node in nodes:
+                self._worker(node, base, cluster.master_url, False,
+                             daemon_env.get(node.spec.name, {}), home)
             self._wait(registered(cluster, nodes), nodes,
                        f"{', '.join(s.name for s in specs)} to register with the master")
         except BaseException:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
@@ -27,11 +28,12 @@ from moto.emr.models import EXAMPLE_AMI_ID, InstanceGroup
 
 from harness.allocation import Chosen
 from harness.catalog import instance_type
-from harness.cluster.topology import MAX_WORKER_MB, MIN_WORKER_MB, NodeSpec
+from harness.cluster.topology import MAX_WORKER_MB, MIN_WORKER_MB, NodeSpec, Topology
+from harness.cluster.topology import InstanceGroup as TopologyGroup
 from harness.emr.exceptions import ValidationException
 
 if TYPE_CHECKING:
-    from harness.cluster import Node
+    from harness.cluster import Node, RunningCluster
     from harness.emr.jobflow import JobFlow
     from harness.emr.models import RehearsalCluster
 
@@ -44,6 +46,22 @@ DECOMMISSION_CONF = {
     "spark.storage.decommission.rddBlocks.enabled": "true",
 }
 DECOMMISSION_WAIT_S = 60.0  # a resize's graceful shrink waits at most this for executors
+
+
+def live_topology(topology: Topology, cluster: RunningCluster,
+                  groups: list[dict[str, Any]]) -> Topology:
+    """The job flow's topology as it is now, for sizing a step (harness.emr.resources): the
+    master and the workers still running (a resize adds and removes some; a reclaimed one
+    is lost), and the groups or fleets as they are now (`groups`: their specs, as
+    ControlPlane.instance_groups gives them). Without a live worker, the launch topology."""
+    workers = [n.spec for n in cluster.workers if n.state not in {"LOST", "TERMINATED"}]
+    if not workers:
+        return topology
+    try:
+        current = tuple(TopologyGroup.from_api(g) for g in groups)
+    except Exception:  # noqa: BLE001 - a group the rule cannot read: the launch groups
+        current = topology.groups
+    return replace(topology, nodes=(topology.master, *workers), groups=current)
 
 
 def _owners(emr: RehearsalCluster) -> list[Any]:
@@ -198,6 +216,13 @@ class Capacity:
                                                 name=f"capacity-{self.emr.id}")
                 self._thread.start()
 
+    def join(self, timeout_s: float) -> None:
+        """Wait (at most timeout_s) for a resize under way to finish: the job flow ends."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=timeout_s)
+
     def _run(self) -> None:
         while True:
             with self._lock:  # a request after this check starts a new thread
@@ -255,14 +280,37 @@ class Capacity:
         specs = self.new_specs(owner, added)
         self._note(f"resize of {owner.name}: starting {', '.join(s.name for s in specs)} "
                    f"for {len(added)} instance(s)")
-        nodes = self.jobflow.backend.add_workers(cluster, specs)
+
+        def setup(nodes: list[Node]) -> dict[str, dict[str, str]]:
+            """As at launch: the nodes' environments and bootstrap actions, then Spark."""
+            for k, record in enumerate(added):
+                nodes[k % len(nodes)].emr_instances.append(record.ec2_instance_id)
+            with self.emr.lock:
+                for record in added:
+                    _instance(record, "BOOTSTRAPPING", held=True)
+            return self.jobflow.setup_added(nodes)
+
+        try:
+            nodes = self.jobflow.backend.add_workers(cluster, specs, setup=setup)
+        except BaseException as exc:
+            self.plane.grow(self.jobflow, -sum(s.memory_mb for s in specs))  # not started
+            with self.emr.lock:
+                for record in added:
+                    _instance(record, "TERMINATED", f"The resize failed: {exc}")
+                    record.state_change_code = "BOOTSTRAP_FAILURE" \
+                        if "bootstrap action" in str(exc) else "INTERNAL_ERROR"
+            self._note(f"resize of {owner.name} failed: {exc}")
+            self.plane.record(self.jobflow)
+            raise
         with self.emr.lock:
             for k, record in enumerate(added):
                 node = nodes[k % len(nodes)]
                 record.node = node.spec.name
-                node.emr_instances.append(record.ec2_instance_id)
                 _instance(record, "RUNNING", f"Rehearsed by local worker {node.spec.name} "
                           "(started by a resize)")
+        if self.jobflow.stopped:  # the job flow ended while they started: theirs too
+            self.jobflow.backend.remove_workers(cluster, [n.spec.name for n in nodes],
+                                                graceful=False)
         self.plane.record(self.jobflow)
 
     def _shrink(self, owner: Any, surplus: list[Any]) -> None:

@@ -140,11 +140,16 @@ def check_configurations(configurations: Iterable[Mapping[str, Any]], label: str
 
 
 def check_request(params: Mapping[str, Any]) -> None:
-    """A RunJobFlow request's Configurations, cluster-level and per instance group."""
+    """A RunJobFlow request's Configurations: cluster-level, per instance group, and per
+    instance type of an instance fleet (InstanceTypeConfigs[].Configurations)."""
     label = params.get("ReleaseLabel")
     check_configurations(params.get("Configurations") or (), label)
-    for group in (params.get("Instances") or {}).get("InstanceGroups") or ():
+    instances = params.get("Instances") or {}
+    for group in instances.get("InstanceGroups") or ():
         check_configurations(group.get("Configurations") or (), label)
+    for fleet in instances.get("InstanceFleets") or ():
+        for config in fleet.get("InstanceTypeConfigs") or ():
+            check_configurations(config.get("Configurations") or (), label)
 
 
 def layered(cluster: Iterable[Mapping[str, Any]],

@@ -200,9 +200,10 @@ class ControlPlane:
         return nodeenv.node_runtime(getattr(jobflow, "runtime", None),
                                     jobflow.emr.release_label)
 
-    def prepare_nodes(self, jobflow: JobFlow) -> dict[str, nodeenv.NodeEnv]:
+    def prepare_nodes(self, jobflow: JobFlow,
+                      nodes: list[Any] | None = None) -> dict[str, nodeenv.NodeEnv]:
         """Each node's environment before its bootstrap actions (process backend; the
-        docker backend's nodes are its image's)."""
+        docker backend's nodes are its image's); `nodes`: only those (a resize's)."""
         from harness.spark import java_executable
 
         if jobflow.cluster is None:
@@ -215,14 +216,14 @@ class ControlPlane:
         if jobflow.backend.alias != "process":  # containers: the node image's python3
             envs = nodeenv.prepare_container_nodes(
                 jobflow.cluster, self._node_runtime(jobflow), groups, created_ms,
-                self._image_python(jobflow))
+                self._image_python(jobflow), nodes)
             self.log(f"{jobflow.id}: nodes' {next(iter(envs.values())).describe()}")
             return envs
         keep = (Path(jobflow.cluster.work_dir), self.work_dir, Path(tempfile.gettempdir()),
                 nodeenv.pip_cache())
         envs = nodeenv.prepare_nodes(
             jobflow.cluster, self._node_runtime(jobflow), groups, created_ms,
-            java_executable(self.java_home).resolve().parent.parent, keep)
+            java_executable(self.java_home).resolve().parent.parent, keep, nodes)
         first = next(iter(envs.values()), None)
         if first is not None:
             self.log(f"{jobflow.id}: nodes' {first.describe()}")
@@ -245,13 +246,17 @@ class ControlPlane:
                                        f"see {jobflow.dir / 'image-python.err'}")
         return version
 
-    def install_applications(self, jobflow: JobFlow) -> dict[str, dict[str, str]]:
-        """After the bootstrap actions, as EMR does: Spark on every node when Applications
-        has it. Returns what each node's Spark daemon needs in its environment."""
+    def install_applications(self, jobflow: JobFlow,
+                             names: list[str] | None = None) -> dict[str, dict[str, str]]:
+        """After the bootstrap actions, as EMR does: Spark on every node (`names`: those
+        only, a resize's) when Applications has it. Returns what each node's Spark daemon
+        needs in its environment."""
         runtime = self._node_runtime(jobflow)
         spark = nodeenv.has_spark(jobflow.emr.applications)
         daemons = {}
         for name, env in jobflow.nodes.items():
+            if names is not None and name not in names:
+                continue
             if spark:
                 env.install_spark(runtime.spark_home, runtime.python_path)
             daemons[name] = env.daemon_env()

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import logs
-from harness.cluster import BACKENDS, NodeProcess, RunningCluster, Topology
+from harness.cluster import BACKENDS, Node, NodeProcess, RunningCluster, Topology
 from harness.emr import cancellation, controls, nodeenv, observe
-from harness.emr.capacity import Capacity
+from harness.emr.capacity import Capacity, live_topology
 from harness.emr.models import RehearsalCluster, RehearsalStep
 from harness.emr.refusals import application_notes
 from harness.emr.resources import watch_executors
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from harness.runtimes import InstalledRuntime
 
 TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
+CAPACITY_JOIN_S = 150.0  # at most this for a resize to finish when the job flow ends
 
 
 class JobFlow:
@@ -66,6 +67,7 @@ class JobFlow:
                                        daemon=True)
         self.capacity = Capacity(self)  # instances, resizes, spot (capacity.py)
         self.daemons_up = False  # the nodes' Spark daemons run: a resize can add workers
+        self.stopped = False  # _end stopped the nodes: workers a resize starts later stop too
 
     @property
     def keep_alive(self) -> bool:
@@ -138,6 +140,25 @@ class JobFlow:
             raise nodeenv.SetupStopped("terminated while bootstrapping")
         return self.plane.install_applications(self)
 
+    def setup_added(self, nodes: list[Node]) -> dict[str, dict[str, str]]:
+        """For workers a resize adds, between their start and their Spark daemons', as EMR
+        treats the nodes a resize adds: their environments, the job flow's bootstrap actions
+        on them, then Spark. A failure fails the resize (NodeEnvError, SetupStopped), not
+        the cluster. Returns the daemons' environment by node name."""
+        names = [n.spec.name for n in nodes]
+        try:
+            self.nodes.update(self.plane.prepare_nodes(self, nodes))
+            if self.terminating:
+                raise nodeenv.SetupStopped("terminated while a resize started its nodes")
+            failure = self._bootstrap(nodes)
+            if failure:
+                raise nodeenv.SetupStopped(failure, code="BOOTSTRAP_FAILURE")
+            return self.plane.install_applications(self, names)
+        except BaseException:
+            for name in names:
+                self.nodes.pop(name, None)
+            raise
+
     def _end(self, code: str | None = None, message: str | None = None) -> None:
         """Stop the steps' processes and the nodes, then end the record: with `code`, or
         with the reason termination was requested for."""
@@ -149,7 +170,11 @@ class JobFlow:
             process.stop(grace_s=5.0)
         for thread in self._step_threads:
             thread.join(timeout=60)
+        # a resize under way (workers starting, their bootstrap actions) sees the termination
+        # and ends: its workers are then in the cluster, stopped with it
+        self.capacity.join(timeout_s=CAPACITY_JOIN_S)
         if self.cluster is not None:
+            self.stopped = True
             self.backend.stop(self.cluster)
         if self.history is not None:
             self.history.stop()
@@ -182,7 +207,9 @@ class JobFlow:
 
     # -- bootstrap actions ---------------------------------------------------------------
 
-    def _bootstrap(self) -> str | None:
+    def _bootstrap(self, nodes: list[Node] | None = None) -> str | None:
+        """The bootstrap actions on every EMR node (`nodes`: only those, a resize's);
+        the first failure's message, or None."""
         actions = self.emr.bootstrap_actions
         if not actions or self.cluster is None:
             return None
@@ -226,7 +253,8 @@ class JobFlow:
                     return
 
         # once per EMR node: a single-node cluster's worker runs on the master node
-        threads = [threading.Thread(target=on_node, args=(node,)) for node in self.cluster.nodes
+        threads = [threading.Thread(target=on_node, args=(node,))
+                   for node in (self.cluster.nodes if nodes is None else nodes)
                    if node.spec.on_node == node.spec.name]
         for t in threads:
             t.start()
@@ -287,7 +315,10 @@ class JobFlow:
 
     def _step_context(self, step: RehearsalStep) -> StepContext:
         context = self.plane.step_context(self, step)
-        context.topology = self.topology
+        # sized against the cluster as it is now (resizes, reclaims), not as it started
+        context.topology = live_topology(self.topology, self.cluster,
+                                         self.plane.instance_groups(self.emr)) \
+            if self.topology is not None and self.cluster is not None else self.topology
         context.concurrency = self.emr.step_concurrency_level
         return context
 

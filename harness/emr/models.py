@@ -384,6 +384,26 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
         self._resized(cluster)
         return added
 
+    def check_added_groups(self, cluster_id: str, requested: list[dict[str, Any]]) -> None:
+        """What the AddInstanceGroups action refuses (RunJobFlow's own groups come through
+        add_instance_groups too): a cluster shutting down or gone, a MASTER group, a second
+        CORE group."""
+        cluster = self.clusters[cluster_id]
+        if cluster.instance_fleets:  # EMR's answer to the call of the other kind comes first
+            raise FleetClusterError("AddInstanceGroups")
+        cluster.check_modifiable()
+        roles = [str(spec.get("InstanceRole")) for spec in requested]
+        if "MASTER" in roles:
+            raise validation.validation("A MASTER instance group cannot be added to an "
+                                        "existing cluster; its master group is set when it "
+                                        "is created (add TASK instance groups)")
+        cores = [g for g in cluster.instance_groups if g.role == "CORE"]
+        if roles.count("CORE") > 1 or (cores and "CORE" in roles):
+            held = f" ({cores[0].id})" if cores else ""
+            raise validation.validation(f"The cluster already has a CORE instance group{held}: "
+                                        "a cluster has at most one (resize it with "
+                                        "ModifyInstanceGroups, or add TASK instance groups)")
+
     def run_instances(self, cluster_id: str, instances: dict[str, Any],
                       instance_group: Any) -> None:
         """moto launches a group's instances after adding it; here the group did."""

@@ -518,13 +518,15 @@ class ContainerNodeEnv(NodeEnv):
 
 
 def prepare_container_nodes(cluster: Any, runtime: NodeRuntime, groups: list[dict[str, Any]],
-                            created_ms: int, image_python: str) -> dict[str, NodeEnv]:
-    """Each container node's environment (docker backend); image_python: e.g. 3.11.2."""
+                            created_ms: int, image_python: str,
+                            nodes: list[Any] | None = None) -> dict[str, NodeEnv]:
+    """Each container node's environment (docker backend; `nodes`: those only, a resize's);
+    image_python: e.g. 3.11.2."""
     version = tuple(int(p) for p in image_python.split("."))
     python = Interpreter(Path(f"{IMAGE_VENV}/bin/python"), version)  # type: ignore[arg-type]
     flow = job_flow_json(cluster.id, created_ms, runtime.hadoop, groups)
     envs: dict[str, NodeEnv] = {}
-    for node in cluster.nodes:
+    for node in cluster.nodes if nodes is None else nodes:
         spec = node.spec
         env = ContainerNodeEnv(Path(cluster.work_dir) / spec.name, spec.role, runtime.python,
                                python, label=runtime.label)
@@ -637,9 +639,11 @@ def has_spark(applications: list[Any]) -> bool:
 
 def prepare_nodes(cluster: Any, runtime: NodeRuntime,
                   groups: list[dict[str, Any]], created_ms: int,
-                  java_home: Path | None, keep: tuple[Path, ...]) -> dict[str, NodeEnv]:
-    """Each node's environment (process backend): python3 of the release (copied from a
-    template made once), the commands, EMR's info files; Spark is installed later."""
+                  java_home: Path | None, keep: tuple[Path, ...],
+                  nodes: list[Any] | None = None) -> dict[str, NodeEnv]:
+    """Each node's environment (process backend; `nodes`: those only, the workers a resize
+    adds): python3 of the release (copied from a template made once), the commands, EMR's
+    info files; Spark is installed later."""
     python = find_python(runtime.python)
     if python is None:
         raise NodeEnvError("no Python 3 interpreter that can make virtual environments was "
@@ -647,7 +651,7 @@ def prepare_nodes(cluster: Any, runtime: NodeRuntime,
     base = template(python, runtime.packages)
     flow = job_flow_json(cluster.id, created_ms, runtime.hadoop, groups)
     envs = {}
-    for node in cluster.nodes:
+    for node in cluster.nodes if nodes is None else nodes:
         spec = node.spec
         if spec.on_node in envs:  # a single node's worker runs on the master node: its env
             envs[spec.name] = envs[spec.on_node]

@@ -128,9 +128,12 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         label = self.backend.clusters[cluster_id].release_label
         for group in requested:
             configurations.check_configurations(group.get("Configurations") or [], label)
+        self.backend.check_added_groups(cluster_id, requested)
         groups = self.backend.add_instance_groups(cluster_id,
                                                   self._get_param("InstanceGroups", []))
         cluster = self.backend.clusters[cluster_id]
+        for group, spec in zip(groups, requested, strict=False):  # write_spark_conf's notes
+            cluster.group_configurations[group.id] = list(spec.get("Configurations") or [])
         return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn,
                              "InstanceGroupIds": [g.id for g in groups]})
 

@@ -34,6 +34,36 @@ numbers = spark.sparkContext.parallelize(range(1, {rows} + 1), int(sys.argv[3]))
 sums = numbers.mapPartitions(slow).map(lambda n: (n % 10, n)).reduceByKey(lambda a, b: a + b)
 spark.createDataFrame(sums, "digit long, total long").write.mode("overwrite").json(sys.argv[1])
 '''.replace("{rows}", str(ROWS))
+# where each task ran: its worker (the executor's directory), python3, and what the job
+# flow's bootstrap action left in that node's Python
+PROBE = '''
+import json, time
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.appName("probe").getOrCreate()
+sc = spark.sparkContext
+deadline = time.time() + 90
+while sc._jsc.sc().getExecutorMemoryStatus().size() < 3 and time.time() < deadline:
+    time.sleep(0.5)  # the driver and both workers' executors
+def where(_):
+    import os, sys, time
+    time.sleep(0.2)
+    try:
+        import bootstrapped
+        marker = bootstrapped.NODE
+    except ImportError:
+        marker = None
+    node = os.getcwd().split("/work/")[0].rsplit("/", 1)[-1]
+    return [(node, sys.executable, marker)]
+print("PROBE " + json.dumps(sorted(set(sc.parallelize(range(24), 24).mapPartitions(where)
+                                       .collect()))))
+'''
+# a bootstrap action: a module in the node's own Python naming the node it ran on
+BOOTSTRAP = """#!/bin/bash
+set -euo pipefail
+site=$(python3 -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+echo "NODE = '$HARNESS_NODE_NAME'" > "$site/bootstrapped.py"
+"""
 # the sums by last digit, worked out apart from Spark
 EXPECTED = {d: sum(n for n in range(1, ROWS + 1) if n % 10 == d) for d in range(10)}
 
@@ -53,6 +83,8 @@ def endpoint(tmp_path_factory):
             for bucket in ("code", "logs", "curated"):
                 ensure_bucket(s3, bucket, ep.region)
             s3.put_object(Bucket="code", Key="slow_sums.py", Body=JOB.encode())
+            s3.put_object(Bucket="code", Key="probe.py", Body=PROBE.encode())
+            s3.put_object(Bucket="code", Key="bootstrap.sh", Body=BOOTSTRAP.encode())
             yield ep, work
 
 
@@ -167,6 +199,8 @@ def test_task_group_added_then_reclaimed_mid_step(endpoint):
         Name="resize", ReleaseLabel="emr-7.12.0", Applications=[{"Name": "Spark"}],
         JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
         LogUri="s3://logs/emr/",
+        BootstrapActions=[{"Name": "mark the node", "ScriptBootstrapAction": {
+            "Path": "s3://code/bootstrap.sh"}}],
         Instances={"KeepJobFlowAliveWhenNoSteps": True, "InstanceGroups": [
             {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
              "InstanceCount": 1},
@@ -191,6 +225,24 @@ def test_task_group_added_then_reclaimed_mid_step(endpoint):
     task = next(i for i in emr.list_instances(ClusterId=cluster_id)["Instances"]
                 if i.get("InstanceGroupId") == group_id)
     assert task["Status"]["State"] == "RUNNING" and task["Market"] == "SPOT"
+
+    # the added node is a node of the job flow: its own python3, the bootstrap action run
+    # on it; steps are sized against the cluster as it is now (the task group's 4 vCPUs)
+    probe_id = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[{
+        "Name": "probe", "ActionOnFailure": "CONTINUE", "HadoopJarStep": {
+            "Jar": "command-runner.jar",
+            "Args": ["spark-submit", "--conf", "spark.cores.max=8", "s3://code/probe.py"]}}])[
+        "StepIds"][0]
+    emr.get_waiter("step_complete").wait(ClusterId=cluster_id, StepId=probe_id,
+                                         WaiterConfig=FAST)
+    step_dir = next(work.glob(f"**/jobflows/{cluster_id}/steps/{probe_id}"))
+    line = next(x for x in (step_dir / "stdout").read_text().splitlines()
+                if x.startswith("PROBE "))
+    ran = {node: (python, marker) for node, python, marker in json.loads(line[6:])}
+    assert set(ran) == {"core-1", "task-1"}, ran
+    assert ran["task-1"][1] == "task-1" and ran["core-1"][1] == "core-1", ran
+    assert "/task-1/" in ran["task-1"][0] and ran["task-1"][0] != sys.executable, ran
+    assert "of the EMR cluster's 8 vCPUs" in (step_dir / "controller").read_text()
 
     step_id = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[
         spark_step("slow sums", "s3://curated/reclaimed/", 1.0, 16)])["StepIds"][0]

@@ -59,6 +59,22 @@ def test_valid_configurations_pass_and_instance_groups_are_checked_too():
         check_request(request)
 
 
+def test_an_instance_fleets_configurations_are_checked_as_a_groups_are():
+    def fleet_request(classification: str) -> dict:
+        return {"ReleaseLabel": "emr-7.12.0", "Instances": {"InstanceFleets": [
+            {"InstanceFleetType": "MASTER", "TargetOnDemandCapacity": 1,
+             "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}]},
+            {"InstanceFleetType": "CORE", "TargetOnDemandCapacity": 2,
+             "InstanceTypeConfigs": [
+                 {"InstanceType": "m5.xlarge"},
+                 {"InstanceType": "m5.2xlarge", "Configurations": [
+                     {"Classification": classification, "Properties": {}}]}]}]}}
+
+    with pytest.raises(ValidationException, match="'spark-log4j'"):
+        check_request(fleet_request("spark-log4j"))
+    check_request(fleet_request("spark-log4j2"))
+
+
 def test_an_instance_groups_configurations_override_the_clusters_per_property():
     merged = layered(
         [{"Classification": "spark-defaults", "Properties": {"a": "1", "b": "1"}}],
