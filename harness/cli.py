@@ -554,10 +554,13 @@ def runtimes_list() -> None:
 def runtimes_install(
     what: Annotated[str, typer.Argument(help="a release label (emr-7.12.0) or Spark version")],
 ) -> None:
-    """Install a release label's runtime now (pyspark from PyPI, S3A jars); cached."""
+    """Install a release label's runtime now (pyspark from PyPI, S3A jars, the nodes' Python
+    environment); cached."""
+    from harness.emr.nodeenv import prepare_template
     from harness.runtimes.console import install_with_progress, summary
 
-    for line in summary(install_with_progress(what, err)):
+    installed = install_with_progress(what, err)
+    for line in [*summary(installed), prepare_template(installed)]:
         out.print(line, highlight=False)
 
 

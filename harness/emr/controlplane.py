@@ -333,19 +333,23 @@ class ControlPlane:
         from harness.runtimes import install, runtime_for
 
         wanted = runtime_for(emr.release_label)
+        provisioning = emr.last_state_change_reason or ""  # the nodes' mapping, kept
 
         def progress(stage: str, done: int | None, total: int | None) -> None:
             if done is None or done == total:
                 emr.provisioning(f"Installing the {wanted.label} runtime "
-                                 f"({wanted.describe()}): {stage}")
+                                 f"({wanted.describe()}): {stage}; {provisioning}")
 
         installed = install(wanted, cache=self.runtime_cache, progress=progress,
                             jar_cache=self.jar_cache)
         if self.backend == "docker":  # its nodes are containers of its own image
             from harness.cluster import images
 
-            emr.provisioning(f"Building the node image for {wanted.describe()} (once)")
+            emr.provisioning(f"Building the node image for {wanted.describe()} (once); "
+                             f"{provisioning}")
             images.ensure_node_image(installed)
+        if provisioning:
+            emr.provisioning(provisioning)
         return installed
 
     def jars(self) -> list[Path]:
