@@ -143,6 +143,10 @@ class ProcessBackend:
     def _worker(self, node: Node, base: Path, master_url: str, detached: bool,
                 env: dict[str, str], home: Path) -> None:
         spec = node.spec
+        # its UI port chosen now, not when the node was made: a job flow's bootstrap actions
+        # run in between, and another process may take a port chosen that long before
+        # (the readiness check finds workers by their UI address)
+        node.ui_url = f"http://127.0.0.1:{free_port()}"
         self._launch(node, [
             WORKER_CLASS, "--host", "127.0.0.1", "--cores", str(spec.cores),
             "--memory", f"{spec.memory_mb}m", "--webui-port", node.ui_url.rsplit(":", 1)[1],
