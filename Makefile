@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test unit integration ci-gate ci-baseline images lint clean
+.PHONY: bench test unit integration ci-gate ci-baseline images lint clean runtimes
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,17 @@ $(STAMP): pyproject.toml
 bench: $(STAMP)
 	$(BIN)/harness bench --profile rds $(ARGS)
 
+## The release-label runtimes the tests' job flows run (pyspark from PyPI + S3A jars, into
+## ~/.cache/emr-rehearsal; a second run downloads nothing), and their node images.
+TEST_RUNTIMES := emr-7.12.0 emr-spark-8.0.0
+runtimes: $(STAMP)
+	for label in $(TEST_RUNTIMES); do $(BIN)/harness runtimes install $$label || exit $$?; done
+
 ## All tests: unit tests, then integration tests against real servers it starts itself
-## (PostgreSQL; a Docker engine and the node image for the docker backend's tests).
-test: $(STAMP)
+## (PostgreSQL; a Docker engine and the node images for the docker backend's tests).
+test: $(STAMP) runtimes
 	scripts/ensure-postgres
-	PYTHON=$(BIN)/python scripts/ensure-docker
+	PYTHON=$(BIN)/python scripts/ensure-docker $(TEST_RUNTIMES:%=--runtime %)
 	$(BIN)/python -m pytest $(ARGS)
 
 ## The reduced regression gate CI runs after the tests: the suite at one small size and a
@@ -54,9 +60,9 @@ ci-baseline: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(ARGS)
 
-integration: $(STAMP)
+integration: $(STAMP) runtimes
 	scripts/ensure-postgres
-	PYTHON=$(BIN)/python scripts/ensure-docker
+	PYTHON=$(BIN)/python scripts/ensure-docker $(TEST_RUNTIMES:%=--runtime %)
 	$(BIN)/python -m pytest -m integration $(ARGS)
 
 ## The docker backend's images (base, node, endpoint); cached, seconds when current.

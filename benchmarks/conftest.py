@@ -10,11 +10,14 @@
 
 The cluster for spark-cluster comes from the harness pytest plugin (--harness-backend,
 --harness-topology); spark-emr runs a step on a job flow through the EMR API of the
-plugin's endpoint.
+plugin's endpoint. The Spark variants' runtime is the plugin's --harness-release-label
+(e.g. emr-7.12.0: Spark 3.5.6; default the harness's own pyspark); the JSON names it
+(suite.runtime).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,9 @@ SPARK_VARIANTS = list(SPARK)
 SHARED_STARTUP = ("spark-cluster", "spark-emr")
 # the run's reference benchmark, named in the JSON (suite.reference) for `harness gate`
 REFERENCE_TEST = "test_reference_computation"
+# benchmarks time Spark and the EMR path, not spot capacity's modelled wait (README,
+# "Instance fleets, resizes and spot"): the endpoints they start (children) skip it
+os.environ.setdefault("HARNESS_EMR_TIME_SCALE", "0")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -123,7 +129,8 @@ def bench_work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 SUITE_OPTIONS = ("--bench-workload", "--bench-sizes", "--bench-variants", "--bench-profile",
-                 "--bench-sample", "--harness-backend", "--harness-topology")
+                 "--bench-sample", "--harness-backend", "--harness-topology",
+                 "--harness-release-label")
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list,
@@ -136,7 +143,11 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list,
         value = config.getoption(name, default=None)
         if value not in (None, ""):
             options.append(f"{name}={value}")
-    output_json["suite"] = {"rootdir": str(config.rootpath), "options": options}
+    from harness.targets import runtime_description
+
+    output_json["suite"] = {"rootdir": str(config.rootpath), "options": options,
+                            "runtime": runtime_description(
+                                config.getoption("--harness-release-label", default=None))}
     reference = [b["fullname"] for b in output_json.get("benchmarks", [])
                  if b.get("name") == REFERENCE_TEST]
     if len(reference) == 1:

@@ -18,6 +18,9 @@ app = typer.Typer(
 )
 fixtures_app = typer.Typer(no_args_is_help=True, help="Generate workload fixtures.")
 app.add_typer(fixtures_app, name="fixtures")
+runtimes_app = typer.Typer(no_args_is_help=True, help="Release-label runtimes (Spark, Scala, "
+                           "Python an EMR release runs).")
+app.add_typer(runtimes_app, name="runtimes")
 
 # Wide enough for the tables when output goes to a file or CI log instead of a terminal.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -94,6 +97,9 @@ def bench(
         help="AWS endpoint for --storage s3 and spark-emr (default: harness up's, else one "
              "for the run)")]
     = None,
+    release_label: Annotated[str | None, typer.Option(
+        help="run the Spark variants on this EMR release's runtime (e.g. emr-7.12.0: Spark "
+             "3.5.6); default the harness's own pyspark")] = None,
 ) -> None:
     """Run the variants side by side on one fixture, prove outputs equal, print timings."""
     from harness.bench import service
@@ -103,7 +109,7 @@ def bench(
         workload=workload, rows=rows, fixture=fixture, variants=variants, profile=profile,
         db_rtt_ms=db_rtt_ms, db_url=db_url, json_path=json_path, sample=sample, seed=seed,
         spark_master=spark_master, cluster=cluster, storage=storage,
-        endpoint_url=endpoint_url), Settings(), status=err.status,
+        endpoint_url=endpoint_url, release_label=release_label), Settings(), status=err.status,
         progress=lambda: RichProgress(err))
     out.print(render_table(outcome.report))
     out.print(f"results written to {outcome.json_path}")
@@ -159,16 +165,22 @@ def up(
 def _print_cluster(data: dict) -> None:
     from rich.table import Table
 
+    runtime = [f"runtime {data['runtime']}"] if data.get("runtime") else []
     table = Table(title=f"cluster {data['id']} ({data['backend']}) {data['master_url']}",
-                  caption="; ".join(data.get("notes") or []))
-    for col in ("name", "role", "instance type", "market", "cores", "memory", "state", "UI"):
+                  caption="; ".join([*runtime, *(data.get("notes") or [])]))
+    jobflow = any(n.get("emr_instances") for n in data["nodes"])
+    columns = ["name", "role", "instance type", "market", "cores", "memory", "state", "UI"]
+    for col in [*columns, "EMR instances"] if jobflow else columns:
         table.add_column(col)
     for n in data["nodes"]:
-        table.add_row(n["name"], n["role"], n["instance_type"], n["market"],
-                      str(n["cores"]) if n["role"] != "MASTER" else "-",
-                      f"{n['memory_mb']} MB" if n["role"] != "MASTER" else "-",
-                      n["state"], n["ui_url"])
+        worker = n.get("daemon", "worker" if n["role"] != "MASTER" else "master") == "worker"
+        row = [n["name"], n["role"], n["instance_type"], n["market"],
+               str(n["cores"]) if worker else "-", f"{n['memory_mb']} MB" if worker else "-",
+               n["state"], n["ui_url"]]
+        table.add_row(*row, *([", ".join(n.get("emr_instances") or [])] if jobflow else []))
     out.print(table)
+    for line in data.get("mapping") or []:
+        out.print(f"  {line}")
 
 
 @app.command()
@@ -199,20 +211,32 @@ def status(
 def kill_node(
     node: Annotated[str, typer.Argument(help="node name, e.g. task-1")],
     notice: Annotated[float, typer.Option(help="seconds of notice before the kill")] = 0.0,
+    cluster: Annotated[str | None, typer.Option(
+        help="a job flow's cluster id (j-...): the endpoint reclaims its node")] = None,
 ) -> None:
-    """Take a node away abruptly, the way EC2 reclaims a spot instance."""
+    """Take a node away the way EC2 reclaims a spot instance (with --notice, the node is
+    decommissioned first, so running tasks move)."""
     from harness import runtime
 
+    if cluster is not None and cluster.startswith("j-"):
+        done = runtime.reclaim_jobflow_node(Settings().work_dir, cluster, node, notice)
+        out.print(f"reclaiming {node} of {cluster} (notice {done['notice_s']:g} s): instances "
+                  f"{', '.join(done['instance_ids']) or '-'} end TERMINATED in ListInstances")
+        return
     runtime.kill_node(Settings().work_dir, node, notice)
     out.print(f"killed {node}; running jobs re-run its tasks on the remaining nodes")
 
 
 @app.command()
-def down() -> None:
-    """Stop everything `harness up` started."""
+def down(
+    force: Annotated[bool, typer.Option(
+        "--force", help="remove job flows' termination protection, then stop them")] = False,
+) -> None:
+    """Stop everything `harness up` started (termination-protected job flows only with
+    --force, as EMR refuses to terminate them)."""
     from harness import runtime
 
-    stopped = runtime.down(Settings().work_dir)
+    stopped = runtime.down(Settings().work_dir, force=force)
     out.print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
 
 
@@ -252,6 +276,12 @@ def rehearse(
     = False,
     hours: Annotated[float, typer.Option(
         help="hours to price the real run at, in the confirmation")] = 1.0,
+    reclaim: Annotated[list[str] | None, typer.Option(
+        help="NODE@SECONDS: a spot reclaim of NODE that many seconds after the first step "
+             "starts (repeatable)")] = None,
+    reclaim_notice: Annotated[float | None, typer.Option(
+        help="seconds of interruption notice (default: EC2's 2 minutes, time-scaled)")]
+    = None,
 ) -> None:
     """Run an EMR job flow unchanged on the local endpoint and cluster (or, with --target
     aws, on real EMR after showing its cost); exit 0 only when every step completed."""
@@ -263,6 +293,10 @@ def rehearse(
     settings = Settings()
     request = rh.load_job_flow(jobflow)  # EMR's validation, before anything starts
     rh.check_target(target)
+    reclaims = [rh.parse_reclaim(spec) for spec in reclaim or []]
+    if reclaims and target != "local":
+        raise UsageError("--reclaim rehearses a spot loss locally; EC2 reclaims real "
+                         "instances by itself", "drop --reclaim with --target aws")
     real = None
     if target == "aws":
         real = rh.real_aws(region)
@@ -278,7 +312,8 @@ def rehearse(
         for spec in upload or []:
             out.print(f"uploaded {rh.upload(endpoint, spec)}")
         result = rh.rehearse(endpoint, request, on_event=lambda line: out.print(line),
-                             timeout_s=timeout)
+                             timeout_s=timeout, reclaims=reclaims,
+                             reclaim_notice_s=reclaim_notice)
     table = Table(title=f"job flow {result.cluster_id}: {result.state} ({result.state_reason})")
     for col in ("step", "state", "seconds", "logs", "reason"):
         table.add_column(col)
@@ -322,7 +357,7 @@ def cost(
     except (OSError, json.JSONDecodeError) as exc:
         raise UsageError(f"cannot read the job flow {jobflow}: {exc}", "pass a JSON file") \
             from None
-    result = estimate(instance_groups(request), duration, region, spot_model)
+    result = estimate(instance_groups(request, region, spot_model), duration, region, spot_model)
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
         return
@@ -505,6 +540,28 @@ def spark_job(
     out.print(f"wrote {run.output_uri} in {run.seconds:.1f} s "
               f"(session start {run.metrics.get('session_start_s')} s, "
               f"job {run.metrics.get('job_s')} s, master {run.master})")
+
+
+@runtimes_app.command("list")
+def runtimes_list() -> None:
+    """Every release label the harness knows: Spark, Scala, Python, ANSI, installed?"""
+    from harness.runtimes.console import table
+
+    out.print(table())
+
+
+@runtimes_app.command("install")
+def runtimes_install(
+    what: Annotated[str, typer.Argument(help="a release label (emr-7.12.0) or Spark version")],
+) -> None:
+    """Install a release label's runtime now (pyspark from PyPI, S3A jars, the nodes' Python
+    environment); cached."""
+    from harness.emr.nodeenv import prepare_template
+    from harness.runtimes.console import install_with_progress, summary
+
+    installed = install_with_progress(what, err)
+    for line in [*summary(installed), prepare_template(installed)]:
+        out.print(line, highlight=False)
 
 
 def main() -> None:

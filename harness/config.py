@@ -79,9 +79,18 @@ class Settings(BaseSettings):
     cluster_memory_mb: int | None = Field(default=None, description="memory for all workers")
     emr_jobflow_memory_mb: int = Field(default=3072, description="workers of one job flow")
     emr_capacity_mb: int | None = Field(default=None, description="workers of all job flows")
+    spot_provisioning_s: float = Field(default=120.0, ge=0, description="modelled time EC2 "
+                                       "takes to fulfil spot capacity (on-demand: at once)")
+    emr_time_scale: float = Field(default=0.05, ge=0, description="real seconds waited per "
+                                  "modelled EMR second (spot delays, spot timeouts)")
+    emr_executor_wait_s: float = Field(default=120.0, gt=0, description="a Spark step "
+                                       "fails when its application gets no executors for "
+                                       "this long (while no other application holds any)")
     endpoint_url: str | None = Field(default=None, description="attach to this endpoint")
     jar_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "jars",
                             description="hadoop-aws and AWS SDK jars from Maven Central")
+    runtime_cache: Path = Field(default=Path.home() / ".cache" / "emr-rehearsal" / "runtimes",
+                                description="release labels' Spark (pyspark from PyPI)")
     emr_backend: str = Field(default="process",
                              description="cluster backend of EMR job flows: process | docker")
     docker_network: str = Field(default="host", description="docker backend: host | bridge")

@@ -1,13 +1,18 @@
 """The S3A jars on Spark's classpath: hadoop-aws must equal the Hadoop inside pyspark
-(pyspark 4.3: Hadoop 3.5.0). Instead of the AWS SDK v2 `bundle` (~650 MB) the harness
-fetches the individual SDK modules hadoop-aws needs (~18 MB), from Maven Central, once,
-verified against pinned SHA-1s, into a cache shared by every run. Used by the S3A settings
-(harness.aws.s3a) and by the docker backend's node image (harness.cluster.images)."""
+(pyspark 4.3: Hadoop 3.5.0; a release label's runtime: 3.3.4 for Spark 3.4/3.5, 3.4.1 for
+Spark 4.0). Instead of the AWS SDK `bundle` (v2 ~650 MB, v1 ~280 MB) the harness fetches the
+individual SDK modules hadoop-aws needs (~18 MB), from Maven Central, once, verified against
+pinned SHA-1s, into a cache shared by every run; with them the S3A committers' binding for
+Spark SQL (spark-hadoop-cloud of the runtime's Spark and Scala). Used by the S3A settings
+(harness.aws.s3a), the runtimes (harness.runtimes) and the docker backend's node image
+(harness.cluster.images)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +76,92 @@ JAR_SETS: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
+_SDK_V1 = "1.12.262"  # what hadoop-aws 3.3.4 was built with (aws-java-sdk-bundle)
+# hadoop-aws 3.4.1 was built with SDK v2 2.24.6, whose s3-transfer-manager Maven Central
+# lacks; 2.24.8 (same minor) is the nearest set with every module
+_SDK_V2_341 = "2.24.8"
+
+# hadoop-aws 3.3.4 (AWS SDK v1) without the bundle: the modules S3A loads, as resolved by
+# Maven from aws-java-sdk-s3; Jackson, Joda-Time and httpclient come with pyspark 3.4/3.5
+JAR_SETS["3.3.4"] = [
+    ("org.apache.hadoop", "hadoop-aws", "3.3.4", "a65839fbf1869f81a1632e09f415e586922e4f80"),
+    *[("com.amazonaws", name, _SDK_V1, sha) for name, sha in (
+        ("aws-java-sdk-core", "2734ba5566476d9154e5460dedbc83de95a9016d"),
+        ("aws-java-sdk-s3", "71be2e0d2fa870424649e140c689abeda20e55ea"),
+        ("aws-java-sdk-kms", "01cf105b9ea7747356a483270ba7e110fcf3324d"),
+        ("aws-java-sdk-dynamodb", "215de3e7087ad7880eed1215c16734cca21662a7"),
+        ("jmespath-java", "866bcdec4e926fa17a231df6dd76eecdcfa26292"),
+    )],
+]
+# hadoop-aws 3.4.1 (AWS SDK v2) without the bundle, as resolved by Maven from s3 and
+# s3-transfer-manager; netty comes with pyspark 4.0
+JAR_SETS["3.4.1"] = [
+    ("org.apache.hadoop", "hadoop-aws", "3.4.1", "641d8fe1d7683cdcc05cc3a794c0374553f6bd6a"),
+    ("software.amazon.eventstream", "eventstream", "1.0.1",
+     "6ff8649dffc5190366ada897ba8525a836297784"),
+    ("org.reactivestreams", "reactive-streams", "1.0.4",
+     "3864a1320d97d7b045f729a326e1e077661f31b7"),
+    *[("software.amazon.awssdk", name, _SDK_V2_341, sha) for name, sha in (
+        ("s3", "e2fada00c3ad86acd78c92dd9c36449379e8c67d"),
+        ("s3-transfer-manager", "3d31de77de31d9d623844410d46c07df1f9cfa6e"),
+        ("annotations", "c0e1fac7fa273e8c2f820a6324edae8c251f9f43"),
+        ("apache-client", "cdd6a3193a2bc90737f77a9432873d26bcb5c4af"),
+        ("arns", "19e376e8b6e390d8f753d39dd55d072793ef8e31"),
+        ("auth", "ed214fae9d4b475afee6ebc6083745a4275a1752"),
+        ("aws-core", "4f71c794ecd223f767bed5b04bffbe6ce115005f"),
+        ("aws-query-protocol", "34c4ee0ccd2abcbcf33178a698c9496e9340c498"),
+        ("aws-xml-protocol", "666f0921aade5dd0d727de06ad1d2ab84cc2cf4d"),
+        ("checksums", "9c89200f5d991fabc41bd9f9b712f7702631e04e"),
+        ("checksums-spi", "8dae09cf51314da61942d3fbf55352296eeb111e"),
+        ("crt-core", "2d7c78919d105dcbfbb7a5ba37059b8fbe0e9ac9"),
+        ("endpoints-spi", "d516a5533af722f6da3b0c6a4052b59105a77703"),
+        ("http-auth", "8bba6c0e1c4c35d77e41fdf97dcc04c35732559d"),
+        ("http-auth-aws", "c841dbbb1c29047195b29dfbdeb14848ac40e192"),
+        ("http-auth-spi", "ae9c438555422b116e545646d0fa59462e368b0f"),
+        ("http-client-spi", "a753050f2efe75a43adf652774fb4c392305723c"),
+        ("identity-spi", "176bf6132bdda91952049630db79cded485ed549"),
+        ("json-utils", "196d5cf5ac0c262e778039777599ec391c7f257d"),
+        ("metrics-spi", "87755fe547b1b9cabd8aace32855ee8d45cff5ac"),
+        ("netty-nio-client", "365b2b38043220207157da7216df942aa64518af"),
+        ("profiles", "75f2a443a48dd1f23dfbb0bc2ee09a1a9cb7618f"),
+        ("protocol-core", "935256d13cca38ca597fe7b15dbdfbe3d49968ba"),
+        ("regions", "36fd503f7c001eccec5b3f01fbedbf1c2ac471b6"),
+        ("sdk-core", "16bddae532ace198894d0db16a0d93db3b97e224"),
+        ("third-party-jackson-core", "c1a07ad7ec6d46b4176cd5b9417cdaeae52bc3fa"),
+        ("utils", "079dd7a31aa91cb61b516bb8393c5d704a9884cf"),
+    )],
+]
+
+# spark-hadoop-cloud (PathOutputCommitProtocol, BindingParquetOutputCommitter) as Maven
+# Central publishes it: not every Spark patch release has one, so a runtime takes its own
+# version or else the newest of its minor line (the binding is unchanged within one)
+COMMITTERS: dict[tuple[str, str], str] = {
+    ("2.12", "3.4.0"): "d1b8b96ce9ad6dc3e9c3b93c0c8b5fd317c871d3",
+    ("2.12", "3.5.1"): "aa1af73f3b620d7b4581091bbef1c9b43976b2ce",
+    ("2.12", "3.5.4"): "bc88f695f5d270f40458374db8b222dfc76d483d",
+    ("2.12", "3.5.5"): "6366c4ae0640c0a5e8b8e6cea3b9695ec79598c6",
+    ("2.13", "4.0.0"): "5ea7796922ab8c6ea169644940a2beef86f3a25f",
+    ("2.13", "4.0.1"): "df8ed6b07dad10ff1464ce07ef4b89d7393d6596",
+    ("2.13", "4.0.2"): "5f95eec6bd7898abf003c282f05e1642bcc97cf6",
+}
+
+
+def committer_coordinate(spark: str, scala: str) -> tuple[str, str, str, str]:
+    """The spark-hadoop-cloud jar for a Spark version and Scala binary version (2.12/2.13)."""
+    if (scala, spark) in COMMITTERS:
+        version = spark
+    else:
+        minor = spark.rsplit(".", 1)[0]
+        line = sorted((v for s, v in COMMITTERS if s == scala and v.startswith(minor + ".")),
+                      key=lambda v: int(v.rsplit(".", 1)[1]))
+        if not line:
+            raise JarError(f"no spark-hadoop-cloud_{scala} jar is pinned for Spark {spark}",
+                           "use a runtime of Spark 3.4, 3.5 or 4.0")
+        version = line[-1]
+    return ("org.apache.spark", f"spark-hadoop-cloud_{scala}", version,
+            COMMITTERS[(scala, version)])
+
+
 class JarError(HarnessError):
     """The S3A jars cannot be resolved or fetched."""
 
@@ -104,16 +195,21 @@ def _url(group: str, artifact: str, version: str) -> str:
            f"{artifact}-{version}.jar"
 
 
-def resolve_jars(cache: Path, threads: int = 8) -> JarResolution:
-    """The S3A jars for this pyspark, fetched into `cache` if missing (SHA-1 verified)."""
-    version = hadoop_version()
+def resolve_jars(cache: Path, threads: int = 8, hadoop: str | None = None,
+                 committer: tuple[str, str] | None = None) -> JarResolution:
+    """The S3A jars for a Hadoop version (default: the installed pyspark's) and, given as
+    (spark, scala), that Spark's committer binding; fetched into `cache` if missing (SHA-1
+    verified)."""
+    version = hadoop or hadoop_version()
     if version not in JAR_SETS:
         raise JarError(f"no S3A jar set is pinned for Hadoop {version} (pyspark's)",
                        f"use pyspark 4.3.0 (Hadoop {', '.join(JAR_SETS)})")
     started = time.perf_counter()
     target = cache / f"hadoop-{version}"
     target.mkdir(parents=True, exist_ok=True)
-    wanted = JAR_SETS[version]
+    wanted = list(JAR_SETS[version])
+    if committer is not None:
+        wanted.append(committer_coordinate(*committer))
     missing = [c for c in wanted if not _valid(target / f"{c[1]}-{c[2]}.jar", c[3])]
 
     def fetch(coord: tuple[str, str, str, str]) -> int:
@@ -129,7 +225,8 @@ def resolve_jars(cache: Path, threads: int = 8) -> JarResolution:
         if hashlib.sha1(data).hexdigest() != sha1:  # noqa: S324 - Maven's own checksum
             raise JarError(f"{artifact}-{ver}.jar does not match its pinned SHA-1",
                            "delete the jar cache and retry")
-        part = dest.with_suffix(".part")
+        # a name of this process's own: two installers may fetch the same jar at once
+        part = dest.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
         part.write_bytes(data)
         part.replace(dest)
         return len(data)

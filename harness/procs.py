@@ -67,6 +67,11 @@ class OwnedProcess:
     def wait(self, timeout: float | None = None) -> int:
         return self.proc.wait(timeout)
 
+    def signal(self, sig: int, group: bool = True) -> None:
+        """Send `sig` to the whole process group, or to the leader alone."""
+        with contextlib.suppress(ProcessLookupError):
+            (os.killpg if group else os.kill)(self.proc.pid, sig)
+
     def stop(self, grace_s: float = 10.0) -> None:
         stop_group(self.proc.pid, grace_s, self.proc)
         with _lock:

@@ -5,6 +5,9 @@ benchmarks of their Spark jobs, on the same endpoint and cluster the harness use
                                 free 127.0.0.1 port; an `Endpoint` (.url, .client("s3"))
     harness_bucket     test     a fresh, empty S3 bucket on that endpoint (its name);
                                 emptied and deleted afterwards
+    harness_runtime    session  the release label's runtime (--harness-release-label
+                                emr-7.12.0): its Spark runs the cluster and the targets;
+                                None: the harness's own pyspark
     harness_topology   session  the cluster's topology: --harness-topology small|FILE;
                                 override this fixture to pin one in code
     harness_cluster    session  an EMR-shaped Spark standalone cluster of that topology on
@@ -37,6 +40,7 @@ import pytest
 if TYPE_CHECKING:
     from harness.aws.endpoint import Endpoint
     from harness.cluster import RunningCluster, Topology
+    from harness.runtimes import InstalledRuntime
     from harness.targets import Target
     from harness.workloads import Fixture
 
@@ -48,6 +52,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-topology", default="small",
                     help="topology for harness_cluster: a preset name (small) or a JSON "
                          "file of EMR InstanceGroups")
+    group.addoption("--harness-release-label",
+                    default=os.environ.get("HARNESS_RELEASE_LABEL") or None,
+                    help="run harness_cluster and harness_target on this EMR release's "
+                         "runtime (e.g. emr-7.12.0: Spark 3.5.6); default the harness's own "
+                         "pyspark")
     group.addoption("--harness-workload", default="cascade",
                     help="default workload of harness_dataset (name, PKG.MODULE:NAME or an "
                          "entry point)")
@@ -105,23 +114,41 @@ def harness_topology(pytestconfig: pytest.Config) -> Topology:
 
 
 @pytest.fixture(scope="session")
+def harness_runtime(pytestconfig: pytest.Config) -> InstalledRuntime | None:
+    """--harness-release-label's runtime, installed (cached) once; None without one."""
+    label = pytestconfig.getoption("--harness-release-label")
+    if not label:
+        return None
+    from harness.runtimes import install, runtime_for
+
+    return install(runtime_for(label))
+
+
+@pytest.fixture(scope="session")
 def harness_cluster(pytestconfig: pytest.Config, harness_topology: Topology,
-                    harness_work_dir: Path) -> Iterator[RunningCluster]:
+                    harness_work_dir: Path, harness_runtime: InstalledRuntime | None
+                    ) -> Iterator[RunningCluster]:
     from harness.cluster import running
     from harness.config import Settings
 
     _stop_on_sigterm()
     backend = pytestconfig.getoption("--harness-backend")
     with running(harness_topology, harness_work_dir / "cluster", backend,
-                 cluster_id="c-pytest", java_home=Settings().java_home) as (cluster, _):
+                 cluster_id="c-pytest", java_home=Settings().java_home,
+                 runtime=harness_runtime) as (cluster, _):
         yield cluster
 
 
 @pytest.fixture(scope="session")
-def harness_spark(harness_cluster: RunningCluster, harness_endpoint: Endpoint
-                  ) -> Iterator[Any]:
+def harness_spark(harness_runtime: InstalledRuntime | None, harness_cluster: RunningCluster,
+                  harness_endpoint: Endpoint) -> Iterator[Any]:
     """A SparkSession whose executors run on harness_cluster; s3:// URIs read and write
     the endpoint's buckets through S3A."""
+    if harness_runtime is not None:  # one interpreter holds one pyspark: the harness's
+        raise pytest.UsageError(
+            f"harness_spark runs in this interpreter's own pyspark, not "
+            f"{harness_runtime.label}'s Spark {harness_runtime.runtime.spark}: with "
+            "--harness-release-label, run jobs through harness_target (spark-submit)")
     from pyspark.sql import SparkSession
 
     from harness.aws.s3a import resolve_jars, spark_conf
@@ -165,7 +192,8 @@ def harness_dataset(pytestconfig: pytest.Config) -> Callable[..., Fixture]:
 
 
 @pytest.fixture(scope="session")
-def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path
+def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path,
+                   harness_runtime: InstalledRuntime | None
                    ) -> Iterator[Callable[..., Target]]:
     """harness_target(alias, storage=None) -> Target: where a workload's Spark job runs
     (local: local[*]; cluster: harness_cluster; emr-step: a step on a job flow through
@@ -185,7 +213,7 @@ def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path
         needs_endpoint = storage == "s3" or alias == EmrStep.alias
         options: dict[str, Any] = {"java_home": java_home, "storage": storage, "endpoint":
                                    request.getfixturevalue("harness_endpoint")
-                                   if needs_endpoint else None}
+                                   if needs_endpoint else None, "runtime": harness_runtime}
         if alias == LocalSpark.alias:
             target: Target = LocalSpark(work, **options)
         elif alias == ClusterSpark.alias:

@@ -100,6 +100,19 @@ def kill_node(work_dir: Path, node: str, notice_s: float = 0.0) -> RunningCluste
     return cluster
 
 
+def reclaim_jobflow_node(work_dir: Path, cluster_id: str, node: str,
+                         notice_s: float) -> dict[str, Any]:
+    """A spot reclaim of a job flow's node, done by the endpoint that runs the job flow
+    (harness.emr.admin); the EMR API then shows its instances TERMINATED."""
+    from harness.emr.admin import reclaim
+
+    record = RuntimeState.load(work_dir).endpoint
+    if record is None or not record.alive:
+        raise ClusterError("no endpoint started by harness up is running",
+                           "start one with harness up, then run the job flow on it")
+    return reclaim(record.url, cluster_id, node, notice_s)
+
+
 def _backend(name: str, java_home: Path | None = None):  # noqa: ANN202
     if name not in BACKENDS:
         raise HarnessError(f"unknown cluster backend {name!r}",
@@ -126,7 +139,7 @@ def _cluster_status(cluster: RunningCluster, notes: list[str]) -> dict[str, Any]
         nodes.append(item)
     return {"id": cluster.id, "backend": cluster.backend, "master_url": cluster.master_url,
             "master_ui_url": cluster.master_ui_url, "startup_s": cluster.startup_s,
-            "notes": notes, "nodes": nodes}
+            "notes": notes, "nodes": nodes, "mapping": list(cluster.mapping)}
 
 
 def _stop_cluster_nodes(cluster: RunningCluster) -> None:
@@ -141,7 +154,7 @@ def status(work_dir: Path) -> dict[str, Any]:
         cluster = RunningCluster.from_dict(raw)
         data["clusters"].append(_cluster_status(cluster, cluster.notes))
     for cluster in _jobflow_clusters(work_dir):
-        data["clusters"].append(_cluster_status(cluster, ["EMR job flow"]))
+        data["clusters"].append(_cluster_status(cluster, ["EMR job flow", *cluster.notes]))
     if state.endpoint is not None:
         record = state.endpoint
         healthy = record.alive and Endpoint(url=record.url, region=record.region).healthy()
@@ -152,10 +165,19 @@ def status(work_dir: Path) -> dict[str, Any]:
     return data
 
 
-def down(work_dir: Path) -> list[str]:
-    """Stop everything `up` recorded; return what was stopped. Raises if a port stays busy."""
+def down(work_dir: Path, force: bool = False) -> list[str]:
+    """Stop everything `up` recorded; return what was stopped. Raises if a port stays busy,
+    or, unless `force` (which removes the protection), if a job flow is termination
+    protected (harness.emr.controls)."""
     state = RuntimeState.load(work_dir)
     stopped = []
+    if state.endpoint is not None and state.endpoint.alive:
+        from harness.emr.controls import release_protection
+
+        endpoint = Endpoint(url=state.endpoint.url, region=state.endpoint.region)
+        if endpoint.healthy():
+            released = release_protection(endpoint.client("emr"), force)
+            stopped += [f"termination protection of {', '.join(released)}"] if released else []
     for raw in state.clusters:
         cluster = RunningCluster.from_dict(raw)
         _stop_cluster_nodes(cluster)

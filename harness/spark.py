@@ -95,11 +95,14 @@ def spark_submit(
     driver_memory: str = "2g",
     java_home: Path | None = None,
     timeout: float | None = None,
+    home: Path | None = None,
 ) -> SubmitResult:
     """Run `spark-submit script args...` and wait; returns output, wall time and the
-    job's `*-metrics {json}` line if it printed one."""
+    job's `*-metrics {json}` line if it printed one. `home`: another Spark distribution
+    (a release label's runtime) instead of the harness's own pyspark."""
     java = java_executable(java_home)
-    submit = spark_home() / "bin" / "spark-submit"
+    home = home or spark_home()
+    submit = home / "bin" / "spark-submit"
     merged = {**DEFAULT_CONF, **(conf or {})}
     cmd = [str(submit), "--master", master, "--driver-memory", driver_memory,
            "--driver-java-options", FAST_JVM_OPTS]
@@ -111,7 +114,7 @@ def spark_submit(
         "JAVA_HOME": str(java.resolve().parent.parent),
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
-        "SPARK_HOME": str(spark_home()),
+        "SPARK_HOME": str(home),
         "SPARK_LOCAL_IP": "127.0.0.1",  # never bind a driver to a public interface
         **(env or {}),
     }

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from harness.aws.s3 import S3Uri, UploadReport
     from harness.cluster import RunningCluster, Topology
     from harness.config import Settings
+    from harness.runtimes import InstalledRuntime
     from harness.spark import SubmitResult
     from harness.workloads.base import Outputs, Workload
     from harness.workloads.fixtures import Fixture
@@ -111,7 +112,7 @@ class Target:
     def __init__(self, work_dir: Path, *, storage: str = "local",
                  endpoint: Endpoint | None = None, s3a_jars: list[Path] | None = None,
                  buckets: str = "harness", java_home: Path | None = None,
-                 driver_memory: str = "2g") -> None:
+                 driver_memory: str = "2g", runtime: InstalledRuntime | None = None) -> None:
         if storage not in self.storages:
             raise UsageError(f"the {self.alias} target cannot keep its data on {storage!r}",
                              f"use storage {' or '.join(self.storages)}")
@@ -122,6 +123,8 @@ class Target:
         self.buckets = buckets  # bucket names: <buckets>-raw, -curated, -code, -logs
         self.java_home = java_home
         self.driver_memory = driver_memory
+        # the Spark the job runs on: a release label's runtime, or the harness's own pyspark
+        self.runtime = runtime
         self._stack = contextlib.ExitStack()
 
     # -- the contract ---------------------------------------------------------------------
@@ -193,6 +196,9 @@ class Target:
 
         raw, curated = self._s3_paths(workload, fixture, name)
         endpoint = self._endpoint()
+        if self.runtime is not None:  # its own Hadoop's S3A jars and settings
+            return Job(name, str(workload.spark_job), raw, curated,
+                       self.runtime.s3a_conf(endpoint), endpoint.child_env({}))
         if self.s3a_jars is None:
             from harness.config import Settings
 
@@ -224,10 +230,12 @@ class LocalSpark(Target):
         master, conf, cores = self.spark()
         result = spark_submit(Path(job.script), [job.input_uri, job.output_uri], master=master,
                               conf={**conf, **job.conf}, env=job.env,
-                              driver_memory=self.driver_memory, java_home=self.java_home)
+                              driver_memory=self.driver_memory, java_home=self.java_home,
+                              home=self.runtime.spark_home if self.runtime else None)
         return Submitted(
             result.seconds, result.metrics,
             {"master": master, "cores": cores,
+             "runtime": runtime_description(self.runtime, this_python()),
              "session_start_s": result.metrics.get("session_start_s"),
              "job_s": result.metrics.get("job_s"), "submit_wall_s": round(result.seconds, 3)},
             error=None if result.returncode == 0 else result.error_excerpt(),
@@ -259,7 +267,13 @@ class ClusterSpark(LocalSpark):
             assert self.topology is not None
             self.cluster, _ = self._stack.enter_context(running(
                 self.topology, self.work_dir / "cluster", self.backend,
-                cluster_id="c-target", java_home=self.java_home))
+                cluster_id="c-target", java_home=self.java_home, runtime=self.runtime))
+        wanted = self.runtime.label if self.runtime is not None else None
+        if self.cluster.runtime != wanted:
+            raise UsageError(f"the cluster {self.cluster.id} runs "
+                             f"{self.cluster.runtime or 'the harness own Spark'}, not "
+                             f"{wanted or 'the harness own Spark'}",
+                             "start a cluster of that runtime, or drop --release-label")
         return self.cluster
 
     def spark(self) -> tuple[str, dict[str, str], int | None]:
@@ -292,6 +306,11 @@ class EmrStep(Target):
         self.timeout_s = timeout_s
         self.ready_s: float | None = None  # run_job_flow until WAITING, when started here
         self._owns_job_flow = False
+
+    @property
+    def release_label(self) -> str:
+        """The job flow's ReleaseLabel: the runtime's, else the default one."""
+        return self.runtime.label if self.runtime is not None else JOB_FLOW_RELEASE
 
     def _endpoint(self) -> Endpoint:
         if self.endpoint is None:
@@ -359,7 +378,8 @@ class EmrStep(Target):
         return self.job_flow_id
 
     def _job_flow_request(self, groups: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"Name": f"harness-{self.alias}", "ReleaseLabel": JOB_FLOW_RELEASE,
+        return {"Name": f"harness-{self.alias}", "ReleaseLabel": self.release_label,
+                "Applications": [{"Name": "Spark"}],  # without it EMR installs Hadoop only
                 "LogUri": self.log_uri(),
                 "Instances": {"InstanceGroups": groups, "KeepJobFlowAliveWhenNoSteps": True},
                 "JobFlowRole": "EMR_EC2_DefaultRole", "ServiceRole": "EMR_DefaultRole"}
@@ -390,7 +410,8 @@ class EmrStep(Target):
         status = self._wait_for_step(emr, cluster_id, step)
         wall = time.perf_counter() - started
         details = {"endpoint": self._endpoint().url, "cluster_id": cluster_id, "step": step,
-                   "job_flow_ready_s": self.ready_s, "logs": self.step_logs(cluster_id, step)}
+                   "job_flow_ready_s": self.ready_s, "logs": self.step_logs(cluster_id, step),
+                   "runtime": runtime_description(self.release_label)}
         metrics: dict[str, Any] = {}
         error = None
         if status["State"] == "COMPLETED":
@@ -482,6 +503,37 @@ class RealEmr(EmrStep):
         # the user's LogUri may be another bucket and EMR uploads logs minutes later:
         # the record keeps their place, and the metrics come only when they are there
         return ""
+
+
+def runtime_description(runtime: InstalledRuntime | str | None,
+                        python: str | None = None) -> dict[str, Any]:
+    """What a Spark run ran on, for bench JSON and reports: a release label's runtime (or
+    label), or the harness's own pyspark (None): label, Spark, Scala, Python, ANSI.
+    `python`: the Python the run really used where it differs from the release's (a
+    driver on this machine's interpreter)."""
+    from dataclasses import replace
+
+    from harness.runtimes import InstalledRuntime, UnknownReleaseLabel, embedded, runtime_for
+
+    if isinstance(runtime, InstalledRuntime):
+        found = runtime.runtime
+    elif isinstance(runtime, str):
+        try:
+            found = runtime_for(runtime)
+        except UnknownReleaseLabel:
+            return {"label": runtime}
+    else:
+        found = embedded()
+    if python and python != found.python:
+        found = replace(found, python=python)
+    return {**found.to_dict(), "describe": found.describe()}
+
+
+def this_python() -> str:
+    """The Python of drivers submitted from here (spark_submit's PYSPARK_PYTHON)."""
+    import sys
+
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 TARGETS: dict[str, type[Target]] = {

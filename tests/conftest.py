@@ -77,6 +77,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session_id = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     session.config.stash[_DOCKER_SESSION] = session_id
     os.environ["HARNESS_DOCKER_SESSION"] = session_id  # children inherit it
+    # spot capacity's modelled wait (harness.emr.capacity) is the subject of the fleet
+    # tests, which set their own scale; in every other job flow it would only add seconds
+    os.environ.setdefault("HARNESS_EMR_TIME_SCALE", "0")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -17,11 +17,21 @@ __all__ = ["JAR_SETS", "JarError", "JarResolution", "hadoop_version", "resolve_j
            "spark_conf"]
 
 
-def spark_conf(endpoint: Endpoint, jars: list[Path] | None = None) -> dict[str, str]:
-    """Spark settings for s3:// and s3a:// against the endpoint (or AWS, for target aws)."""
+def _sdk_v1(hadoop: str | None) -> bool:
+    """hadoop-aws before 3.4 uses the AWS SDK v1 (3.4 and later: v2)."""
+    return hadoop is not None and tuple(int(p) for p in hadoop.split(".")[:2]) < (3, 4)
+
+
+def spark_conf(endpoint: Endpoint, jars: list[Path] | None = None,
+               hadoop: str | None = None) -> dict[str, str]:
+    """Spark settings for s3:// and s3a:// against the endpoint (or AWS, for target aws),
+    in the dialect of the S3A of `hadoop` (default: the harness's own pyspark's)."""
+    v1 = _sdk_v1(hadoop)
     conf = {
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # s3n:// too, as on EMR (EMRFS, and S3A since emr-7.10, serve all three schemes)
+        "spark.hadoop.fs.s3n.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.endpoint.region": endpoint.region,
         # S3A committers instead of rename: the magic committer writes straight to the
         # destination with multipart uploads completed at job commit.
@@ -30,9 +40,13 @@ def spark_conf(endpoint: Endpoint, jars: list[Path] | None = None) -> dict[str, 
         "spark.sql.parquet.output.committer.class":
             "org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter",
         "spark.hadoop.fs.s3a.committer.name": "magic",
+        # on by default from Hadoop 3.3.5; 3.3.4 (Spark 3.4/3.5) needs it said
+        "spark.hadoop.fs.s3a.committer.magic.enabled": "true",
         "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3a":
             "org.apache.hadoop.fs.s3a.commit.S3ACommitterFactory",
         "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3":
+            "org.apache.hadoop.fs.s3a.commit.S3ACommitterFactory",
+        "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3n":
             "org.apache.hadoop.fs.s3a.commit.S3ACommitterFactory",
     }
     if endpoint.target == "local":
@@ -47,7 +61,8 @@ def spark_conf(endpoint: Endpoint, jars: list[Path] | None = None) -> dict[str, 
             # fail fast when the endpoint is down instead of retrying for minutes
             "spark.hadoop.fs.s3a.attempts.maximum": "2",
             "spark.hadoop.fs.s3a.retry.limit": "2",
-            "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
+            # Hadoop 3.3 (SDK v1) reads this as whole milliseconds, 3.4 as a duration
+            "spark.hadoop.fs.s3a.connection.establish.timeout": "5000" if v1 else "5s",
         })
     if jars:
         conf["spark.jars"] = ",".join(str(p) for p in jars)

@@ -91,9 +91,10 @@ def _machine_html(report: Report) -> str:
                      e(commit), e(str(m.get("cores") or "—")),
                      e(str(m.get("memory_gib") or "—")), e(str(m.get("cpu") or "—")),
                      e(str(m.get("python") or "—")), e(str(m.get("java") or "—")),
-                     e(str(m.get("spark") or "—")), e(str(m.get("pyspark") or "—"))])
+                     e(str(m.get("spark") or "—")), e(str(m.get("pyspark") or "—")),
+                     e(str(m.get("runtime") or "—"))])
     return _table(["input", "format", "date", "commit", "cores", "memory GiB", "CPU", "Python",
-                   "Java", "Spark", "pyspark"], body)
+                   "Java", "Spark", "pyspark", "Spark variants' runtime"], body)
 
 
 _CSS = """

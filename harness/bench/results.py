@@ -257,6 +257,7 @@ class BenchFile:
     machine: dict[str, Any] = field(default_factory=dict)
     fixture: dict[str, Any] = field(default_factory=dict)
     baseline: str | None = None  # the legacy variant speed-ups are against
+    runtime: dict[str, Any] = field(default_factory=dict)  # the Spark variants' runtime
 
     def result(self, variant: str | None) -> BenchResult | None:
         """The first result of this variant (e.g. the baseline's), if the file has one."""
@@ -286,7 +287,7 @@ def _bench(data: dict, path: Path) -> BenchFile:
         _unrecorded_baseline([r.variant for r in results if r.legacy])
     return BenchFile(path, str(workload) if workload else None, results, data.get("created"),
                      data.get("machine") or {}, data.get("fixture") or {},
-                     str(baseline) if baseline else None)
+                     str(baseline) if baseline else None, data.get("runtime") or {})
 
 
 def _is_legacy(record: dict[str, Any], variant: str) -> bool:
@@ -444,7 +445,8 @@ def _suite_info(suite: SuiteRun) -> RunInfo:
                     "platform": _first(extra.get("platform"),
                                        " ".join(str(info[k]) for k in ("system", "release")
                                                 if info.get(k))),
-                    "pytest-benchmark": suite.version})
+                    "pytest-benchmark": suite.version,
+                    "runtime": ((suite.suite or {}).get("runtime") or {}).get("describe")})
 
 
 def _from_bench(bench: BenchFile) -> list[Sample]:
@@ -481,4 +483,5 @@ def _bench_info(bench: BenchFile) -> RunInfo:
                    {"cores": m.get("cores"), "memory_gib": m.get("memory_gib"), "cpu": None,
                     "python": m.get("python"), "java": m.get("java"), "spark": m.get("spark"),
                     "pyspark": _first(m.get("pyspark"), m.get("spark")),
-                    "platform": m.get("platform")})
+                    "platform": m.get("platform"),
+                    "runtime": (bench.runtime or {}).get("describe")})

@@ -27,10 +27,11 @@ from harness.config import LatencyProfile
 from harness.db import LegacyDatabase, sqlite_url
 from harness.errors import FixtureError, UsageError, WorkloadError
 from harness.spark import java_executable
-from harness.targets import EmrStep, LocalSpark, Target
+from harness.targets import EmrStep, LocalSpark, Target, runtime_description, this_python
 
 if TYPE_CHECKING:
     from harness.aws.endpoint import Endpoint
+    from harness.runtimes import InstalledRuntime
 from harness.workloads.base import VECTORISED, LegacyContext, Outputs, Tables, Workload
 from harness.workloads.fixtures import Fixture
 
@@ -85,6 +86,9 @@ class BenchOptions:
     # a Spark variant's target, owned by the caller (kept across runs); others are made
     # from the options above for one run
     targets: dict[str, Target] = field(default_factory=dict)
+    # the Spark variants' runtime: a release label's (--release-label), else the harness's
+    # own pyspark
+    runtime: InstalledRuntime | None = None
 
 
 @dataclass
@@ -134,6 +138,8 @@ class BenchReport:
     reference_description: str = ""
     reference_independent: bool = True  # False: `reference` is one of the variants
     baseline: str | None = None  # the legacy variant speed-ups are against
+    # what the Spark variants ran on: label, spark, scala, python, ansi, describe
+    runtime: dict[str, Any] = field(default_factory=dict)
 
     @property
     def all_equal(self) -> bool:
@@ -151,6 +157,7 @@ class BenchReport:
             "reference_description": self.reference_description,
             "reference_independent": self.reference_independent,
             "baseline": self.baseline,
+            "runtime": self.runtime,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -253,6 +260,8 @@ class BenchRun:
         from harness.bench.machine import machine_info
 
         return BenchReport(
+            # local and cluster drivers run on this interpreter (EMR steps: the job flow's)
+            runtime=runtime_description(self.options.runtime, this_python()),
             workload=self.workload.name,
             fixture={
                 "path": str(self.fixture.path),
@@ -380,7 +389,8 @@ class BenchRun:
             return given, False
         common = {"endpoint": self.options.endpoint, "s3a_jars": self.options.s3a_jars or None,
                   "buckets": self.options.buckets, "java_home": self.options.java_home,
-                  "driver_memory": self.options.spark_driver_memory}
+                  "driver_memory": self.options.spark_driver_memory,
+                  "runtime": self.options.runtime}
         if name == EMR_STEP:
             return EmrStep(self.options.work_dir, **common), True
         return LocalSpark(self.options.work_dir, master=self.options.spark_master,

@@ -45,6 +45,7 @@ class BenchRequest:
     cluster: bool = False
     storage: str = "local"
     endpoint_url: str | None = None
+    release_label: str | None = None  # the Spark variants' runtime (default: harness's own)
 
 
 @dataclass
@@ -90,13 +91,20 @@ def bench(request: BenchRequest, settings: Settings | None = None, *,
         spark_driver_memory=settings.spark_driver_memory, java_home=settings.java_home,
         storage=request.storage,
     )
+    if request.release_label:  # installed (cached) before anything runs
+        from harness.runtimes import install, runtime_for
+
+        wanted = runtime_for(request.release_label)
+        with status(f"installing the {wanted.label} runtime ({wanted.describe()}) ..."):
+            options.runtime = install(wanted)
     if request.cluster:
         from harness import runtime
 
         running = runtime.running_cluster(settings.work_dir)
         options.targets[SPARK] = ClusterSpark(
             options.work_dir, cluster=running, storage=request.storage,
-            java_home=settings.java_home, driver_memory=settings.spark_driver_memory)
+            java_home=settings.java_home, driver_memory=settings.spark_driver_memory,
+            runtime=options.runtime)
     fx, _ = resolve_fixture(wl, fixture=request.fixture, rows=request.rows, seed=request.seed,
                             root=settings.fixtures_dir, status=status)
     run = BenchRun(wl, fx, options)  # validates variants before anything runs
@@ -117,6 +125,7 @@ def bench(request: BenchRequest, settings: Settings | None = None, *,
                 options.s3a_jars = resolve_jars(settings.jar_cache).jars
         for target in options.targets.values():
             target.endpoint, target.s3a_jars = options.endpoint, options.s3a_jars or None
+            target.runtime = options.runtime
         with progress() if progress else contextlib.nullcontext() as sink:
             if sink is not None:
                 run.progress = sink

@@ -24,6 +24,14 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def _runtime(report: BenchReport) -> str:
+    """'emr-7.12.0: Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off' (or the harness's own)."""
+    rt = report.runtime or {}
+    if not rt:
+        return f"Spark {report.machine.get('spark')}"
+    return f"{rt.get('label')}: {rt.get('describe')}"
+
+
 def render_table(report: BenchReport) -> Table:
     prof = report.profile
     latency = (f"DB round trip {prof['db_rtt_ms']} ms per statement, MODELLED"
@@ -33,7 +41,8 @@ def render_table(report: BenchReport) -> Table:
         title=f"{report.workload}: {report.fixture['rows']:,} rows "
               f"(seed {report.fixture['seed']}), profile {prof['name']} ({latency})",
         caption=f"{m.get('cores')} cores, {m.get('memory_gib')} GiB, Python {m.get('python')}, "
-                f"Java {m.get('java')}, Spark {m.get('spark')}; {_judge(report)}. "
+                f"Java {m.get('java')}; Spark variants on {_runtime(report)}; "
+                f"{_judge(report)}. "
                 "Projected figures are extrapolated from the measured sample.",
     )
     for col, justify in (("variant", "left"), ("rows", "right"), ("wall s", "right"),

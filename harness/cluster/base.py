@@ -13,16 +13,22 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 # A worker whose heartbeats stop is declared lost after this many seconds (Spark's
 # default: 60). Shorter finds a killed node sooner, but a driver or a CPU-capped container
 # beside a busy master answers late: at 10 s the master dropped live workers every 30 s.
 # Executors of a killed node are noticed at once either way, by their dropped connections.
 WORKER_TIMEOUT_S = 30
+# Workers decommission on SIGPWR (Spark's default signal), as EMR's nodes do on a resize
+# or a spot interruption notice: no new executors, their executors' blocks handed over.
+WORKER_DECOMMISSION_OPTS = "-Dspark.decommission.enabled=true"
 
 
 class ClusterError(HarnessError):
@@ -41,18 +47,20 @@ class Node:
     state: str = "STARTING"  # STARTING, RUNNING, LOST (killed), TERMINATED
     port: int | None = None
     container: str | None = None
+    # the EMR (EC2) instance ids this node rehearses, for a job flow's node
+    emr_instances: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.spec.to_dict(), "ui_url": self.ui_url, "pid": self.pid,
                 "log": self.log, "state": self.state, "port": self.port,
-                "container": self.container}
+                "container": self.container, "emr_instances": list(self.emr_instances)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:
-        spec = NodeSpec(**{k: data[k] for k in ("name", "role", "instance_type", "market",
-                                                 "cores", "memory_mb", "group")})
+        spec = NodeSpec.from_dict(data)
         return cls(spec, data["ui_url"], data.get("pid"), data.get("log"),
-                   data.get("state", "RUNNING"), data.get("port"), data.get("container"))
+                   data.get("state", "RUNNING"), data.get("port"), data.get("container"),
+                   list(data.get("emr_instances") or []))
 
 
 @dataclass
@@ -74,6 +82,12 @@ class RunningCluster:
     handle: str | None = None
     # Spark settings a driver outside the cluster needs (e.g. its address on a bridge network)
     driver_conf: dict[str, str] = field(default_factory=dict)
+    # how the EMR instances are rehearsed (Topology.mapping_lines)
+    mapping: list[str] = field(default_factory=list)
+    # the Spark every node runs (daemons, executors, drivers): a release label's runtime,
+    # or None for the harness's own pyspark; `runtime` is its label
+    spark_home: str | None = None
+    runtime: str | None = None
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -84,7 +98,8 @@ class RunningCluster:
 
     @property
     def workers(self) -> list[Node]:
-        return [n for n in self.nodes if n.spec.role != "MASTER"]
+        """The nodes running a Spark worker (on a single-node cluster: beside the master)."""
+        return [n for n in self.nodes if n.spec.daemon == "worker"]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -167,6 +182,47 @@ def spot_reclaim_target(cluster: RunningCluster, node: str, notice_s: float) -> 
     return target
 
 
+def worker_executors(node: Node, timeout: float = 2.0) -> list[dict[str, Any]] | None:
+    """The executors running on a worker, from its own JSON view (None: it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"{node.ui_url}/json/", timeout=timeout) as resp:
+            return list(json.loads(resp.read()).get("executors", []))
+    except (OSError, ValueError):
+        return None
+
+
+def wait_decommissioned(nodes: list[Node], timeout_s: float) -> None:
+    """After SIGPWR: wait (at most timeout_s) until the workers run no executor, i.e. their
+    executors finished their tasks and handed over their blocks (Spark's decommissioning)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(not worker_executors(n, timeout=1.0) for n in nodes):
+            return
+        time.sleep(0.2)
+
+
+def registered(cluster: RunningCluster, nodes: list[Node]) -> Callable[[], bool]:
+    """The condition: the master lists these worker nodes ALIVE."""
+    def check() -> bool:
+        try:
+            status = cluster.master_status(timeout=1.0)
+        except (OSError, ValueError):
+            return False
+        alive = {w.get("webuiaddress") for w in status.get("workers", [])
+                 if w.get("state") == "ALIVE"}
+        return all(n.ui_url in alive for n in nodes)
+
+    return check
+
+
+def joined(cluster: RunningCluster, nodes: list[Node]) -> list[Node]:
+    """Workers a resize started, registered with the master: RUNNING nodes of the cluster."""
+    for node in nodes:
+        node.state = "RUNNING"
+    cluster.nodes.extend(nodes)
+    return nodes
+
+
 def started(cluster: RunningCluster, since: float) -> RunningCluster:
     """Mark every node RUNNING and record the start-up time (since: a perf_counter)."""
     for node in cluster.nodes:
@@ -180,7 +236,19 @@ class NodeProcess(Protocol):
 
     def wait(self, timeout: float | None = None) -> int: ...
 
+    def signal(self, sig: int, group: bool = True) -> None: ...
+
     def stop(self, grace_s: float = 5.0) -> None: ...
+
+
+# Called by a backend's start() once the nodes exist and before their Spark daemons start
+# (a job flow's bootstrap actions run there); returns extra environment variables for each
+# node's daemon, by node name. An exception it raises ends the start, nodes stopped.
+NodeSetup = Callable[[RunningCluster], dict[str, dict[str, str]]]
+# The same for the workers a resize adds (add_workers): called with those nodes (not yet in
+# cluster.nodes) once they exist and before their daemons start; an exception it raises
+# fails the resize, those nodes stopped.
+AddedSetup = Callable[[list[Node]], dict[str, dict[str, str]]]
 
 
 class ClusterBackend(Protocol):
@@ -196,13 +264,31 @@ class ClusterBackend(Protocol):
         ...
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster: ...
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
+        """Start the topology's nodes running `runtime`'s Spark (None: the harness's own
+        pyspark) and wait until every worker registered; `setup` runs on the nodes before
+        their daemons start (NodeSetup)."""
+        ...
 
     def stop(self, cluster: RunningCluster) -> None: ...
 
     def kill_node(self, cluster: RunningCluster, node: str, notice_s: float = 0.0) -> None: ...
 
     def node_alive(self, node: Node) -> bool: ...
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
+                    setup: AddedSetup | None = None) -> list[Node]:
+        """Start workers on the running cluster (a resize); returns them once registered.
+        `setup` runs on them before their daemons start (AddedSetup)."""
+        ...
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """Take workers away: gracefully, Spark's decommissioning first (SIGPWR; waits at
+        most timeout_s for their executors to finish), then stop them (unless `stop` is
+        False: a spot notice leaves the kill to kill_node)."""
+        ...
 
     def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
               cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> NodeProcess:

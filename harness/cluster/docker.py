@@ -21,6 +21,7 @@ import contextlib
 import os
 import pwd
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,24 +30,34 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from harness import logs
+from harness.catalog import instance_type
 from harness.cluster import images
 from harness.cluster.base import (
+    WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
+    AddedSetup,
     ClusterError,
     Node,
+    NodeSetup,
     RunningCluster,
+    joined,
     port_open,
+    registered,
     spot_reclaim_target,
     started,
+    wait_decommissioned,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import UsageError
 from harness.net import free_port
 from harness.spark import FAST_JVM_OPTS
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 CLUSTER_LABEL = f"{images.LABEL}.cluster"
 HANDLE_LABEL = f"{images.LABEL}.handle"
@@ -66,7 +77,7 @@ def container_memory_mb(spec: NodeSpec) -> int:
     """A worker container's limit: Spark's share (the instance's memory, scaled) plus a
     quarter for the executor's off-heap memory (as YARN adds overhead on EMR) plus the
     worker daemon."""
-    if spec.role == "MASTER":
+    if spec.daemon == "master":
         return MASTER_MB
     return spec.memory_mb * 5 // 4 + DAEMON_MB
 
@@ -76,11 +87,19 @@ def container_cpus(spec: NodeSpec, topology: Topology) -> float:
     as its instance has relative to the smallest worker's, but at least 2, because it runs
     the steps' drivers beside the Spark master (a driver starving the master of CPU makes
     it miss the workers' heartbeats and drop them)."""
-    if spec.role != "MASTER":
+    if spec.daemon != "master":
         return float(spec.cores)
     group = next(g for g in topology.groups if g.role == "MASTER")
-    smallest = min(g.instance_type.vcpu for g in topology.groups if g.role != "MASTER")
+    smallest = min(instance_type(w.instance_type).vcpu for w in topology.workers)
     return float(max(MASTER_MIN_CPUS, round(group.instance_type.vcpu / smallest)))
+
+
+def _entry_role(spec: NodeSpec) -> str:
+    """The node image's role argument: a master daemon, or a worker (the worker of a
+    single-node cluster, on the master node, is a core worker)."""
+    if spec.daemon == "master":
+        return "master"
+    return "task" if spec.role == "TASK" else "core"
 
 
 def _outermost(paths: list[Path]) -> list[Path]:
@@ -131,11 +150,15 @@ class ContainerProcess:
             self.api.close()
         return 137 if code is None else int(code)
 
-    def _signal(self, sig: str) -> None:
+    def _signal(self, sig: str, group: bool = True) -> None:
+        target = f'-- -"$(cat {self.pidfile})"' if group else f'"$(cat {self.pidfile})"'
         with contextlib.suppress(Exception):  # gone already
             self.api.exec_start(self.api.exec_create(self.container, [
-                "sh", "-c", f'[ -f {self.pidfile} ] && kill -{sig} -- -"$(cat {self.pidfile})"'
-            ])["Id"])
+                "sh", "-c", f'[ -f {self.pidfile} ] && kill -{sig} {target}'])["Id"])
+
+    def signal(self, sig: int, group: bool = True) -> None:
+        """Send `sig` to the command's process group in the container, or to its leader."""
+        self._signal(signal.Signals(sig).name.removeprefix("SIG"), group)
 
     def stop(self, grace_s: float = 5.0) -> None:
         self._signal("TERM")
@@ -161,7 +184,9 @@ class DockerBackend:
         if self.network not in NETWORKS:
             raise UsageError(f"unknown docker network mode {self.network!r}",
                              "set HARNESS_DOCKER_NETWORK to host or bridge")
-        self.image = image or settings.docker_image or images.node_image()
+        # an image named by the caller or HARNESS_DOCKER_IMAGE serves every runtime
+        self.fixed_image = image or settings.docker_image
+        self.image = self.fixed_image or images.node_image()
         self.mounts = [settings.work_dir, settings.fixtures_dir, Path(tempfile.gettempdir()),
                        *settings.docker_mounts, *(mounts or [])]
         self.ready_timeout_s = ready_timeout_s
@@ -187,9 +212,12 @@ class DockerBackend:
         images.require_image(self.client, self.image)
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
-              detached: bool = False) -> RunningCluster:
+              detached: bool = False, runtime: InstalledRuntime | None = None,
+              setup: NodeSetup | None = None) -> RunningCluster:
         since = time.perf_counter()
         docker = self.client
+        if runtime is not None and not self.fixed_image:  # the release's own node image
+            self.image = images.node_image(runtime.runtime.spark)
         images.require_image(docker, self.image)
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
@@ -205,6 +233,14 @@ class DockerBackend:
             mounts = self._mounts(base, work_dir)
             bridge = self.network == "bridge"
             master_host = master_spec.name if bridge else "127.0.0.1"
+            # with a setup (a job flow's bootstrap actions), every container starts and its
+            # daemon waits for a start file, so the setup runs on the nodes first, as on EMR
+            start_files = {spec.name: base / spec.name / "emr" / ".start"
+                           for spec in (master_spec, *topology.workers)} if setup else {}
+
+            def waits(spec: NodeSpec) -> dict[str, str]:
+                return {"EMR_START_FILE": str(start_files[spec.name])} if start_files else {}
+
             nodes.append(self._run(topology, master_spec, base, handle, cluster_id, network,
                                    mounts, {
                                        "EMR_MASTER_PORT": str(master_port),
@@ -212,18 +248,15 @@ class DockerBackend:
                                        "SPARK_MASTER_OPTS":
                                            f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
                                            "-Dspark.deploy.retainedApplications=20",
+                                       **waits(master_spec),
                                    }, master_ui, [master_port, master_ui]))
             nodes[0].port = master_port
-            self._wait(lambda: port_open(master_port), nodes, "the master to listen")
+            if not start_files:
+                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
 
             def worker(spec: NodeSpec) -> Node:
-                ui = free_port()
-                return self._run(topology, spec, base, handle, cluster_id, network, mounts, {
-                    "EMR_MASTER_URL": f"spark://{master_host}:{master_port}",
-                    "EMR_WORKER_CORES": str(spec.cores),
-                    "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
-                    "EMR_WORKER_UI_PORT": str(ui),
-                }, ui, [ui])
+                return self._worker(topology, spec, base, handle, cluster_id, network,
+                                    mounts, f"spark://{master_host}:{master_port}", waits(spec))
 
             # in parallel: each container takes the engine a few hundred milliseconds
             with ThreadPoolExecutor(max_workers=8) as pool:
@@ -234,15 +267,93 @@ class DockerBackend:
                 id=cluster_id, backend=self.alias, master_url=f"spark://127.0.0.1:{master_port}",
                 master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
                 nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+                mapping=topology.mapping_lines(),
                 notes=[*topology.notes, f"docker, {self.network} network, image {self.image}"],
                 handle=handle, driver_conf=driver_conf,
+                # the image's Spark (its runtime's, or the harness's own pyspark's)
+                spark_home="/opt/emr-rehearsal/spark" if runtime is not None else None,
+                runtime=runtime.label if runtime is not None else None,
             )
+            if setup is not None:
+                setup(cluster)  # daemon variables: the containers' own environment has them
+                start_files[master_spec.name].touch()
+                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
+                for spec in topology.workers:
+                    start_files[spec.name].touch()
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
             self._remove(handle)
             raise
         return started(cluster, since)
+
+    def _worker(self, topology: Topology | None, spec: NodeSpec, base: Path, handle: str,
+                cluster_id: str, network: str, mounts: list[Any], master_url: str,
+                extra: dict[str, str] | None = None) -> Node:
+        ui = free_port()
+        return self._run(topology, spec, base, handle, cluster_id, network, mounts, {
+            "EMR_MASTER_URL": master_url,
+            "EMR_WORKER_CORES": str(spec.cores),
+            "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
+            "EMR_WORKER_UI_PORT": str(ui),
+            "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions it
+            **(extra or {}),
+        }, ui, [ui])
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
+                    setup: AddedSetup | None = None) -> list[Node]:
+        """Start worker containers on the running cluster (a resize), on its network. With
+        a setup, as at start: each container's daemon waits for its start file while the
+        setup (the job flow's node files and bootstrap actions) runs on it; the daemon's
+        variables come from the container's own environment (the setup's are not used)."""
+        base = Path(cluster.work_dir)
+        handle = cluster.handle or ""
+        bridge = self.network == "bridge"
+        network = f"emr-rehearsal-{handle}" if bridge else "host"
+        master = cluster.nodes[0]
+        master_url = (f"spark://{master.spec.name}:{master.port}" if bridge
+                      else cluster.master_url)
+        mounts = self._mounts(base, base.parent.parent)
+        start_files = {spec.name: base / spec.name / "emr" / ".start"
+                       for spec in specs} if setup else {}
+        nodes: list[Node] = []
+        try:
+            for spec in specs:
+                waits = {"EMR_START_FILE": str(start_files[spec.name])} if start_files else {}
+                nodes.append(self._worker(None, spec, base, handle, cluster.id, network,
+                                          mounts, master_url, waits))
+            if setup is not None:
+                setup(nodes)
+                for path in start_files.values():
+                    path.touch()
+            self._wait(registered(cluster, nodes), nodes,
+                       f"{', '.join(s.name for s in specs)} to register with the master")
+        except BaseException:
+            self._remove_nodes(nodes)
+            raise
+        return joined(cluster, nodes)
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """SIGPWR to the worker (the container's init passes it on), then remove it."""
+        from docker.errors import APIError, NotFound
+
+        nodes = [cluster.node(name) for name in names]
+        if graceful:
+            for node in nodes:
+                with contextlib.suppress(NotFound, APIError):
+                    self.client.containers.get(node.container).kill(signal="SIGPWR")
+            wait_decommissioned(nodes, timeout_s)
+        if stop:
+            self._remove_nodes(nodes)
+
+    def _remove_nodes(self, nodes: list[Node]) -> None:
+        from docker.errors import APIError, NotFound
+
+        for node in nodes:
+            with contextlib.suppress(NotFound, APIError):
+                self.client.containers.get(node.container).remove(force=True, v=True)
+            node.state = "TERMINATED"
 
     def _network(self, handle: str, cluster_id: str) -> tuple[str, str | None]:
         """The network mode for the containers, and the host's address on it (bridge)."""
@@ -265,6 +376,10 @@ class DockerBackend:
         for path in paths:
             path.mkdir(parents=True, exist_ok=True)
         mounts = [Mount(target=str(p), source=str(p), type="bind") for p in _outermost(paths)]
+        cert = pip_cert()
+        if cert is not None:  # nodes reach PyPI as this machine does (a proxy's CA, say)
+            mounts.append(Mount(target=NODE_PIP_CERT, source=str(cert), type="bind",
+                                read_only=True))
         uid = os.getuid()
         if uid != 0:  # Java and Hadoop want the user in /etc/passwd
             try:
@@ -278,19 +393,29 @@ class DockerBackend:
                                 read_only=True))
         return mounts
 
-    def _run(self, topology: Topology, spec: NodeSpec, base: Path, handle: str,
+    def _run(self, topology: Topology | None, spec: NodeSpec, base: Path, handle: str,
              cluster_id: str, network: str, mounts: list[Any], env: dict[str, str],
              ui_port: int, ports: list[int]) -> Node:
+        from docker.types import Mount
+
         node_dir = base / spec.name
-        for sub in ("local", "work", "logs", "home"):
+        for sub in ("local", "work", "logs", "home", "emr/apps", "emr/mnt/var/lib/info"):
             (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        # EMR's paths, the node's own: /usr/lib/spark is the image's link into emr/apps,
+        # made when the job flow installs Spark (after its bootstrap actions)
+        mounts = [*mounts, *(Mount(target=target, source=str(node_dir / source), type="bind")
+                             for source, target in (("home", "/home/hadoop"),
+                                                    ("emr/mnt/var/lib/info", "/mnt/var/lib/info"),
+                                                    ("emr/apps", "/var/lib/emr-node/apps")))]
         bridge = network != "host"
         environment = {
             "EMR_NODE_NAME": spec.name,
             "EMR_NODE_HOST": spec.name if bridge else "127.0.0.1",
             "EMR_NODE_DIR": str(node_dir),
             "EMR_DRIVER_PYTHON": sys.executable,
-            "HOME": str(node_dir / "home"),
+            "HOME": "/home/hadoop",
+            **({"PIP_CERT": NODE_PIP_CERT} if pip_cert() is not None else {}),
+            **{k: v for k, v in os.environ.items() if k in PIP_SETTINGS},
             "SPARK_DAEMON_MEMORY": "256m",
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             # host network: executors and block managers on loopback only; bridge: UIs
@@ -300,7 +425,8 @@ class DockerBackend:
         }
         mb = container_memory_mb(spec)
         container = self.client.containers.run(
-            self.image, [spec.role.lower()], detach=True, init=True,
+            self.image, [_entry_role(spec)], detach=True,
+            init=True,
             name=f"emr-{handle}-{spec.name}", environment=environment,
             labels={**self._labels("node", cluster_id, handle), NODE_LABEL: spec.name,
                     ROLE_LABEL: spec.role},
@@ -308,7 +434,7 @@ class DockerBackend:
             network_mode="host" if not bridge else None,
             hostname=spec.name if bridge else None,
             ports={f"{p}/tcp": ("127.0.0.1", p) for p in ports} if bridge else None,
-            nano_cpus=int(container_cpus(spec, topology) * 1e9),
+            nano_cpus=int((container_cpus(spec, topology) if topology else spec.cores) * 1e9),
             mem_limit=f"{mb}m", memswap_limit=f"{mb}m",
             mounts=mounts, user=f"{os.getuid()}:{os.getgid()}", working_dir=str(node_dir),
         )
@@ -378,11 +504,27 @@ class DockerBackend:
         if node.container is None or not self.node_alive(node):
             raise ClusterError(f"{node.spec.name} is not running", "start the cluster again")
         variables = {k: v for k, v in env.items() if v != ""}
+        if cwd == Path(cluster.work_dir) / node.spec.name / "home":
+            cwd = Path("/home/hadoop")  # the same directory, by EMR's name
         if self.network == "host":
             variables.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # a client of its own: a step's output can be silent for longer than any timeout
         api = images.client(timeout=None).api
         return ContainerProcess(api, node.container, argv, variables, cwd, stdout, stderr)
+
+
+NODE_PIP_CERT = "/etc/emr-rehearsal/pip-cert.pem"
+PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
+
+
+def pip_cert() -> Path | None:
+    """The CA bundle this machine's pip trusts when it names one (PIP_CERT, or what requests
+    and OpenSSL are told), for the nodes' pip."""
+    for var in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = os.environ.get(var)
+        if value and Path(value).is_file():
+            return Path(value).resolve()
+    return None
 
 
 def remove_labelled(docker_client: Any, label: str) -> list[str]:

@@ -3,6 +3,9 @@ without a registry (mmdebstrap + `docker import`) or any base a user names, the 
 (one image; master, core or task chosen when a container starts) and the endpoint image
 (the harness's own moto server and EMR control plane).
 
+A release label's runtime (harness.runtimes) gets a node image of its own, named after its
+Spark version, with its pyspark and S3A jars instead of the harness's.
+
 Each image carries a label with the hash of everything that went into it (Dockerfile,
 scripts, wheel and jar names, base image), so a second `docker/build-images` finds them
 current and does nothing. Python packages come from a wheelhouse made on the host with
@@ -25,9 +28,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.cluster.base import ClusterError
+
+if TYPE_CHECKING:
+    from harness.runtimes import InstalledRuntime
 
 PROJECT = "emr-rehearsal"
 LABEL = PROJECT  # every image, container and network the harness makes carries this label
@@ -255,29 +261,44 @@ def _build(docker_client: Any, ctx: Path, name: str, content: str, buildargs: di
     return image
 
 
-def build_node(docker_client: Any, base: str, force: bool = False) -> Built:
+def build_node(docker_client: Any, base: str, force: bool = False,
+               runtime: InstalledRuntime | None = None) -> Built:
     """The node image: the base + a venv with pyspark (and friends) from the wheelhouse +
-    the S3A jar set on Spark's classpath + the role-choosing entry point."""
+    the S3A jar set on Spark's classpath + the role-choosing entry point. With `runtime` (a
+    release label's), its Spark (pyspark and py4j from the runtime cache) and its S3A jars
+    instead of the harness's own, named after its Spark version."""
     from harness.config import Settings
     from harness.jars import JAR_SETS, hadoop_version, resolve_jars
     from harness.spark import spark_version
 
     started = time.perf_counter()
     pins = _pins()
-    requirements = [pins[p] for p in NODE_PACKAGES]
-    wheels = wheelhouse(requirements, "node")
-    jars = resolve_jars(Settings().jar_cache).jars
+    packages = NODE_PACKAGES if runtime is None else \
+        tuple(p for p in NODE_PACKAGES if p != "pyspark")
+    requirements = [pins[p] for p in packages]
+    wheels = wheelhouse(requirements, "node" if runtime is None else "node-runtime")
+    if runtime is None:
+        jars = resolve_jars(Settings().jar_cache).jars
+        jar_shas = [c[3] for c in JAR_SETS[hadoop_version()]]
+        version = spark_version()
+    else:
+        jars = list(runtime.jars)
+        jar_shas = [f"{j.name}:{j.stat().st_size}" for j in jars]
+        version = runtime.runtime.spark
     src = DOCKER_DIR / "node"
     files = {n: src / n for n in ("Dockerfile", "emr-node", "emr-node-exec")}
     wheel_files = sorted(wheels.glob("*.whl"))
     files.update({f"wheels/{w.name}": w for w in wheel_files})
     files.update({f"jars/{j.name}": j for j in jars})
+    runtime_dir = runtime.python_path[0] if runtime is not None else None
     base_id = docker_client.images.get(base).id
     content = _digest(*(files[n].read_bytes() for n in ("Dockerfile", "emr-node",
                                                         "emr-node-exec")),
                       base_id, *(f"{w.name}:{w.stat().st_size}" for w in wheel_files),
-                      *(c[3] for c in JAR_SETS[hadoop_version()]))
-    name = node_image(spark_version())
+                      *jar_shas,
+                      *([] if runtime_dir is None else
+                        [(runtime_dir.parent / ".complete").read_bytes()]))
+    name = node_image(version)
     image = None if force else _current(docker_client, name, content)
     rebuilt = image is None
     if rebuilt:
@@ -285,9 +306,35 @@ def build_node(docker_client: Any, base: str, force: bool = False) -> Built:
         requirements_txt.write_text("\n".join(requirements) + "\n")
         files["wheels/requirements.txt"] = requirements_txt
         ctx = _context("node", files)
+        # the runtime's pyspark and py4j (thousands of files): linked as a tree
+        (ctx / "runtime").mkdir()
+        if runtime_dir is not None:
+            for part in ("pyspark", "py4j"):
+                shutil.copytree(runtime_dir / part, ctx / "runtime" / part,
+                                copy_function=_link_or_copy, symlinks=True)
         image = _build(docker_client, ctx, name, content, {"BASE_IMAGE": base}, "node")
         shutil.rmtree(ctx, ignore_errors=True)
     return Built(name, rebuilt, time.perf_counter() - started, _size_mb(image))
+
+
+def _link_or_copy(src: str, dest: str) -> None:
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def ensure_node_image(runtime: InstalledRuntime, docker_client: Any | None = None) -> str:
+    """The node image of a release label's runtime, built now (base included) when it is
+    missing or stale; one builder at a time (file lock). Returns its name."""
+    import fcntl
+
+    docker_client = docker_client or client()
+    lock = _cache_dir("locks") / f"node-{runtime.runtime.spark}.lock"
+    with lock.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        base, _ = build_base(docker_client)
+        return build_node(docker_client, base, runtime=runtime).name
 
 
 def build_endpoint(docker_client: Any, force: bool = False) -> Built:
@@ -335,8 +382,9 @@ def build_endpoint(docker_client: Any, force: bool = False) -> Built:
 
 
 def build_all(base_image: str | None = None, force: bool = False,
-              endpoint: bool = True) -> BuildReport:
-    """Every image the docker backend and docker/compose.yaml use, built when stale."""
+              endpoint: bool = True, runtimes: list[str] | None = None) -> BuildReport:
+    """Every image the docker backend and docker/compose.yaml use, built when stale; with
+    `runtimes` (release labels), their node images too (their Spark installed first)."""
     started = time.perf_counter()
     docker_client = client()
     report = BuildReport()
@@ -358,6 +406,12 @@ def build_all(base_image: str | None = None, force: bool = False,
         base, built = build_base(docker_client, force)
         report.images.append(built)
     report.images.append(build_node(docker_client, base, force))
+    for label in runtimes or []:
+        from harness.runtimes import install, runtime_for
+
+        _log(f"runtime {label}: installing (cached) ...")
+        installed = install(runtime_for(label))
+        report.images.append(build_node(docker_client, base, force, runtime=installed))
     if endpoint:
         report.images.append(build_endpoint(docker_client, force))
     report.seconds = time.perf_counter() - started
@@ -374,11 +428,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild even if current")
     parser.add_argument("--no-endpoint", action="store_true",
                         help="skip the endpoint image (the docker backend does not need it)")
+    parser.add_argument("--runtime", action="append", default=[], metavar="LABEL",
+                        help="also the node image of a release label's runtime (e.g. "
+                             "emr-7.12.0); job flows build a missing one themselves")
     args = parser.parse_args(argv)
     from harness.errors import HarnessError
 
     try:
-        report = build_all(args.base_image, args.force, endpoint=not args.no_endpoint)
+        report = build_all(args.base_image, args.force, endpoint=not args.no_endpoint,
+                           runtimes=args.runtime)
     except HarnessError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

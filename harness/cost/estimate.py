@@ -68,14 +68,21 @@ class Estimate:
                            for g in self.groups]}
 
 
-def instance_groups(request: dict[str, Any]) -> list[dict[str, Any]]:
-    """The InstanceGroups of a run_job_flow request (or a bare list of groups)."""
+def instance_groups(request: dict[str, Any], region: str = "us-east-1",
+                    spot_model: Path | None = None) -> list[dict[str, Any]]:
+    """The InstanceGroups of a run_job_flow request (or a bare list of groups); for
+    InstanceFleets, the instances the fleets get (harness.allocation's rule)."""
     if isinstance(request, list):
         return request
+    fleets = request.get("Instances", {}).get("InstanceFleets") or request.get("InstanceFleets")
+    if fleets:
+        from harness.allocation import group_specs
+
+        return group_specs(fleets, region, spot_model)
     groups = request.get("Instances", {}).get("InstanceGroups") or request.get("InstanceGroups")
     if not groups:
-        raise UsageError("the job flow has no Instances.InstanceGroups",
-                         "cost is computed from instance groups")
+        raise UsageError("the job flow has no Instances.InstanceGroups or InstanceFleets",
+                         "cost is computed from the instance groups or fleets")
     return groups
 
 

@@ -20,7 +20,7 @@ class Quote:
 
 def quote_real_run(request: dict[str, Any], region: str, hours: float) -> Quote:
     """The job flow's price for `hours` in `region`, as shown before a real EMR run."""
-    priced = estimate(instance_groups(request), hours * 3600, region)
+    priced = estimate(instance_groups(request, region), hours * 3600, region)
     return Quote(priced, f"This runs job flow {request['Name']!r} on REAL Amazon EMR in "
                          f"{region}: about ${priced.spot_total:.2f} per {hours:g} h as "
                          "written, billed to your account.")
@@ -30,7 +30,7 @@ def run_cost_line(request: dict[str, Any], seconds_total: float, step_seconds: f
                   region: str) -> str:
     """What the job flow would cost on EMR for the time it ran (or why it has no price)."""
     try:
-        priced = estimate(instance_groups(request), seconds_total, region)
+        priced = estimate(instance_groups(request, region), seconds_total, region)
     except UsageError as exc:  # an instance type the catalog has no price for
         return f"cost: not estimated ({exc.one_line()})"
     return (f"on EMR ({region}) this job flow would cost about "

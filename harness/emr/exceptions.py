@@ -60,3 +60,16 @@ class InternalServerError(EmrApiError):
 
     code = "InternalServerError"
     status = 500
+
+
+class NotEmulated(EmrApiError):
+    """An operation the local endpoint does not rehearse. AWS's own code for functionality a
+    service does not implement is S3's `NotImplemented` (HTTP 501); SDKs do not retry a
+    501, and the message names the operation and what to do instead."""
+
+    code = "NotImplemented"
+    status = 501
+
+    def __init__(self, operation: str, why: str, service: str = "EMR") -> None:
+        super().__init__(f"{service} operation {operation} is not emulated by the local "
+                         f"endpoint (emr-rehearsal): {why}")

@@ -4,7 +4,6 @@ local endpoint and cluster, followed step by step, summarised, and cleaned up.""
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,15 +14,10 @@ from typing import Any
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Uri, ensure_bucket, upload_dir
 from harness.emr import validation
+from harness.emr.controls import release_protection
+from harness.emr.refusals import application_notes
 from harness.errors import HarnessError, UsageError
 
-# Spark shipped by EMR release labels (EMR release guide): every emr-7.x is Spark 3.5.x.
-EMR_SPARK = {
-    "emr-7.0": "3.5.0", "emr-7.1": "3.5.0", "emr-7.2": "3.5.1", "emr-7.3": "3.5.1",
-    "emr-7.4": "3.5.2", "emr-7.5": "3.5.2", "emr-7.6": "3.5.3", "emr-7.7": "3.5.3",
-    "emr-7.8": "3.5.4", "emr-7.9": "3.5.5", "emr-7.10": "3.5.5", "emr-7.11": "3.5.5",
-    "emr-7.12": "3.5.6", "emr-7.13": "3.5.6", "emr-6.15": "3.4.1", "emr-6.14": "3.4.1",
-}
 TERMINAL = {"TERMINATED", "TERMINATED_WITH_ERRORS"}
 STEP_END_STATES = {"COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED"}
 TARGETS = ("local", "aws")  # the rehearsal, or the real run
@@ -80,20 +74,18 @@ def confirm(question: str) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
-def spark_version_note(release_label: str | None, local: str) -> str | None:
-    """A warning when the release label's Spark differs from the local one."""
+def runtime_note(release_label: str | None) -> str | None:
+    """What the job flow runs: its release label's runtime (Spark, Scala, Python, ANSI),
+    which the rehearsal installs and runs as EMR would (harness.runtimes)."""
+    from harness.runtimes import UnknownReleaseLabel, runtime_for
+
     if not release_label:
         return None
-    minor = re.match(r"(emr-\d+\.\d+)", release_label)
-    shipped = EMR_SPARK.get(minor.group(1)) if minor else None
-    if shipped is None:
-        return f"{release_label}: its Spark version is not in the harness's table; " \
-               f"local Spark is {local}"
-    if shipped.split(".")[:2] != local.split(".")[:2]:
-        return (f"{release_label} ships Spark {shipped}; this rehearsal runs Spark {local}. "
-                "Behaviour can differ between them: run the job on pyspark "
-                f"{shipped.rsplit('.', 1)[0]} too before trusting the result")
-    return None
+    try:
+        runtime = runtime_for(release_label)
+    except UnknownReleaseLabel as exc:
+        return exc.one_line()
+    return f"runtime: {release_label} = {runtime.describe()}"
 
 
 @dataclass
@@ -146,14 +138,30 @@ def upload(endpoint: Endpoint, spec: str) -> str:
     return f"{path} -> {uri} ({len(report.uploaded)} uploaded, {len(report.skipped)} unchanged)"
 
 
-def rehearse(endpoint: Endpoint, request: dict[str, Any],
-             on_event: Callable[[str], None] = print, timeout_s: float = 3600) -> RehearsalResult:
-    """Run the job flow through the EMR API and follow it to the end."""
-    from harness.spark import spark_version
+def parse_reclaim(spec: str) -> tuple[str, float]:
+    """--reclaim NODE@SECONDS: the node, and seconds after the first step starts running."""
+    node, sep, seconds = spec.partition("@")
+    try:
+        at = float(seconds)
+        if not sep or not node or at < 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--reclaim {spec!r} is not NODE@SECONDS",
+                         "e.g. --reclaim task-1@20 (20 s after the first step starts)") \
+            from None
+    return node, at
 
+
+def rehearse(endpoint: Endpoint, request: dict[str, Any],
+             on_event: Callable[[str], None] = print, timeout_s: float = 3600,
+             reclaims: list[tuple[str, float]] | None = None,
+             reclaim_notice_s: float | None = None) -> RehearsalResult:
+    """Run the job flow through the EMR API and follow it to the end; `reclaims` (node,
+    seconds after the first step starts) are spot reclaims the endpoint performs."""
     notes = []
-    note = spark_version_note(request.get("ReleaseLabel"), spark_version())
-    if note:
+    runtime = runtime_note(request.get("ReleaseLabel"))
+    for note in ([runtime] if runtime else []) + application_notes(
+            request.get("Applications", [])):
         notes.append(note)
         on_event(f"note: {note}")
     s3 = endpoint.client("s3")
@@ -172,12 +180,14 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
     seen: dict[str, str] = {}
     ready_at = None
     deadline = time.time() + timeout_s
+    pending = sorted(reclaims or [], key=lambda r: r[1])
+    steps_from: float | None = None
     while True:
         cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
         state = cluster["Status"]["State"]
-        if seen.get(cluster_id) != state:
-            seen[cluster_id] = state
-            reason = cluster["Status"].get("StateChangeReason", {}).get("Message") or ""
+        reason = cluster["Status"].get("StateChangeReason", {}).get("Message") or ""
+        if seen.get(cluster_id) != f"{state} {reason}":  # e.g. STARTING: how it is mapped
+            seen[cluster_id] = f"{state} {reason}"
             on_event(f"{cluster_id}: {state}" + (f" ({reason})" if reason else ""))
         if ready_at is None and state in {"RUNNING", "WAITING"}:
             ready_at = time.time() - started
@@ -187,16 +197,32 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
             if seen.get(key) != step_state:
                 seen[key] = step_state
                 on_event(f"  step {step['Name']} ({key}): {step_state}")
+        if steps_from is None and any(s["Status"]["State"] != "PENDING" for s in steps):
+            steps_from = time.time()
+        while pending and steps_from is not None and state not in TERMINAL \
+                and time.time() >= steps_from + pending[0][1]:
+            node, at = pending.pop(0)
+            from harness.emr.admin import reclaim
+
+            done = reclaim(endpoint.url or "", cluster_id, node, reclaim_notice_s)
+            on_event(f"{cluster_id}: spot reclaim of {node} at {at:g} s (notice "
+                     f"{done['notice_s']:g} s): instances {', '.join(done['instance_ids'])}")
         all_done = steps and all(s["Status"]["State"] in STEP_END_STATES for s in steps)
         if state in TERMINAL:
             break
         if state == "WAITING" and (all_done or not steps):
+            # the rehearsal is over; a real cluster's protection stays the user's to remove
+            local = endpoint.target == "local"
+            if release_protection(emr, force=local, cluster_ids=[cluster_id]):
+                notes.append("the job flow was termination protected: the rehearsal removed "
+                             "the protection to end it once its steps were done")
             emr.terminate_job_flows(JobFlowIds=[cluster_id])
         if time.time() > deadline:
+            release_protection(emr, force=endpoint.target == "local", cluster_ids=[cluster_id])
             emr.terminate_job_flows(JobFlowIds=[cluster_id])
             raise HarnessError(f"the job flow did not finish within {timeout_s:.0f} s",
                                "raise --timeout, or look at the step logs")
-        time.sleep(1.0)
+        time.sleep(0.5 if pending else 1.0)
     summaries = []
     for step in reversed(emr.list_steps(ClusterId=cluster_id)["Steps"]):
         status = step["Status"]

@@ -1,7 +1,8 @@
 """moto's EMR responses, changed only where the wire differs from what moto does: the region
 comes from the request's signature, every request's JSON is checked against EMR's shapes
 before moto parses it, RunJobFlow is validated in full before a record exists, CancelSteps
-exists, and no request ends in a 500 unless the endpoint itself failed."""
+and the cluster controls moto lacks exist, an operation the rehearsal does not emulate says
+so (harness.emr.refusals), and no request ends in a 500 unless the endpoint itself failed."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 
 from moto.backends import get_backend
 from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult, PaginatedResult
+from moto.core.utils import camelcase_to_underscores, method_names_from_class
 from moto.emr.responses import ElasticMapReduceResponse
 
 import harness.emr.validation as validation
+from harness.emr import configurations, controls
 from harness.emr.exceptions import (
     EmrApiError,
     InternalServerError,
@@ -23,6 +26,7 @@ from harness.emr.exceptions import (
     SerializationException,
 )
 from harness.emr.models import RehearsalCluster, RehearsalEmrBackend
+from harness.emr.refusals import refusal
 
 log = logging.getLogger(__name__)
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
@@ -59,6 +63,17 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         self.request_body = body
         super().parse_parameters(request)
 
+    @classmethod
+    def emulates(cls, operation: str) -> bool:
+        """Whether an EMR operation has a handler here (moto's, or the rehearsal's own)."""
+        return camelcase_to_underscores(operation) in method_names_from_class(cls)
+
+    def call_action(self) -> Any:
+        operation = self._get_action()
+        if operation in validation.operation_names() and not self.emulates(operation):
+            raise refusal(operation)  # not moto's NotImplementedError, nor a 400
+        return super().call_action()
+
     def _dispatch(self, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
         # moto serialises the errors an action raises; these come from parsing (before an
         # action runs) or are the endpoint's own faults, which AWS answers with a 500
@@ -90,18 +105,107 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
                 cluster.terminate(code, f"The cluster could not be created: {exc}")
                 return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn})
         assert cluster is not None
+        cluster.requested_configurations = list(self.request_body.get("Configurations") or [])
+        requested = (self.request_body.get("Instances") or {}).get("InstanceGroups") or []
+        cluster.group_configurations = {
+            group.id: list(spec.get("Configurations") or [])
+            for group, spec in zip(cluster.instance_groups, requested, strict=False)}
+        policy = self.request_body.get("AutoTerminationPolicy")
+        if policy is not None:  # moto drops it; checked with the request (validate_job_flow)
+            cluster.auto_termination_policy = controls.check_auto_termination_policy(
+                policy, cluster.release_label)
+        fleets = self.request_body.get("Instances", {}).get("InstanceFleets")
+        if fleets:
+            self.backend.add_instance_fleets(cluster, fleets)
         self.backend.start_job_flow(cluster)
         return result
 
     def add_instance_groups(self) -> ActionResult:
-        validation.check_instance_groups(self.request_body.get("InstanceGroups", []),
-                                         self.backend.instance_type_names, new_cluster=False)
-        return super().add_instance_groups()
+        requested = self.request_body.get("InstanceGroups", [])
+        validation.check_instance_groups(requested, self.backend.instance_type_names,
+                                         new_cluster=False)
+        cluster_id = self._get_param("JobFlowId")
+        label = self.backend.clusters[cluster_id].release_label
+        for group in requested:
+            configurations.check_configurations(group.get("Configurations") or [], label)
+        self.backend.check_added_groups(cluster_id, requested)
+        groups = self.backend.add_instance_groups(cluster_id,
+                                                  self._get_param("InstanceGroups", []))
+        cluster = self.backend.clusters[cluster_id]
+        for group, spec in zip(groups, requested, strict=False):  # write_spark_conf's notes
+            cluster.group_configurations[group.id] = list(spec.get("Configurations") or [])
+        return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn,
+                             "InstanceGroupIds": [g.id for g in groups]})
+
+    def modify_instance_groups(self) -> ActionResult:
+        self.backend.modify_instance_groups(self._get_param("InstanceGroups", []),
+                                            self._get_param("ClusterId"))
+        return EmptyResult()
+
+    def list_instances(self) -> ActionResult:
+        instances = self.backend.list_instances(
+            self._get_param("ClusterId"), self._get_param("InstanceGroupId"),
+            self._get_param("InstanceGroupTypes"), self._get_param("InstanceFleetId"),
+            self._get_param("InstanceFleetType"), self._get_param("InstanceStates"))
+        return PaginatedResult({"Instances": instances})
+
+    def add_instance_fleet(self) -> ActionResult:
+        cluster_id = self._get_param("ClusterId")
+        fleet = self.backend.add_instance_fleet(cluster_id, self.request_body["InstanceFleet"])
+        cluster = self.backend.clusters[cluster_id]
+        return ActionResult({"ClusterId": cluster.id, "InstanceFleetId": fleet.id,
+                             "ClusterArn": cluster.arn})
+
+    def list_instance_fleets(self) -> ActionResult:
+        fleets = self.backend.list_instance_fleets(self._get_param("ClusterId"))
+        return PaginatedResult({"InstanceFleets": fleets})
+
+    def modify_instance_fleet(self) -> ActionResult:
+        self.backend.modify_instance_fleet(self._get_param("ClusterId"),
+                                           self.request_body["InstanceFleet"])
+        return EmptyResult()
 
     def cancel_steps(self) -> ActionResult:
-        infos = self.backend.cancel_steps(self._get_param("ClusterId"),
-                                          self._get_param("StepIds", []))
+        infos = self.backend.cancel_steps(
+            self._get_param("ClusterId"), self._get_param("StepIds", []),
+            self._get_param("StepCancellationOption") or "SEND_INTERRUPT")
         return ActionResult({"CancelStepsInfoList": infos})
+
+    # -- cluster controls moto lacks (harness.emr.controls) ------------------------------
+
+    def put_auto_termination_policy(self) -> ActionResult:
+        self.backend.put_auto_termination_policy(
+            self._get_param("ClusterId"), self.request_body.get("AutoTerminationPolicy", {}))
+        return EmptyResult()
+
+    def get_auto_termination_policy(self) -> ActionResult:
+        policy = self.backend.get_auto_termination_policy(self._get_param("ClusterId"))
+        return ActionResult({"AutoTerminationPolicy": policy} if policy else {})
+
+    def remove_auto_termination_policy(self) -> ActionResult:
+        self.backend.remove_auto_termination_policy(self._get_param("ClusterId"))
+        return EmptyResult()
+
+    def set_keep_job_flow_alive_when_no_steps(self) -> ActionResult:
+        self.backend.set_keep_job_flow_alive_when_no_steps(
+            self._get_param("JobFlowIds", []),
+            bool(self.request_body.get("KeepJobFlowAliveWhenNoSteps")))
+        return EmptyResult()
+
+    def modify_cluster(self) -> ActionResult:
+        cluster = self.backend.modify_cluster(self._get_param("ClusterId"),
+                                              self.request_body.get("StepConcurrencyLevel"))
+        return ActionResult({"StepConcurrencyLevel": cluster.step_concurrency_level})
+
+    def set_unhealthy_node_replacement(self) -> ActionResult:
+        self.backend.set_unhealthy_node_replacement(
+            self._get_param("JobFlowIds", []),
+            bool(self.request_body.get("UnhealthyNodeReplacement")))
+        return EmptyResult()
+
+    def list_security_configurations(self) -> ActionResult:
+        return ActionResult({"SecurityConfigurations":
+                             self.backend.list_security_configurations()})
 
 
 def _error(exc: EmrApiError) -> tuple[int, dict[str, str], str]:

@@ -25,6 +25,8 @@ from harness.aws.endpoint import DEFAULT_REGION, port_in_use_error
 from harness.config import Settings
 from harness.emr.controlplane import ControlPlane
 from harness.emr.models import RehearsalEmrBackend
+from harness.emr.refusals import install_job_run_refusals
+from harness.emr.roles import install_default_roles
 from harness.errors import EndpointError, HarnessError
 from harness.procs import install_signal_handlers, wait_for_stop_signal
 
@@ -44,11 +46,19 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
     return restore
 
 
-def dispatcher() -> Any:
-    """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc)."""
+def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
+    """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
+    and /_harness/ to the admin route (harness.emr.admin: spot reclaims of job flows)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from harness.emr import admin
+
     class Dispatcher(DomainDispatcherApplication):
+        def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO", "").startswith(admin.PREFIX):
+                return admin.handle(plane(), environ, start_response)
+            return super().__call__(environ, start_response)
+
         def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target.startswith("ElasticMapReduce.") and not environ.get("HTTP_AUTHORIZATION"):
@@ -67,6 +77,8 @@ class EndpointServer:
         self.emr = emr
         self.plane: ControlPlane | None = None
         self._restore_emr: Callable[[], None] | None = None
+        self._restore_elsewhere: Callable[[], None] | None = None
+        self._restore_iam: Callable[[], None] | None = None
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -83,7 +95,7 @@ class EndpointServer:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        app = dispatcher()
+        app = dispatcher(lambda: self.plane)
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,
                                        request_handler=MotoRequestHandler)
@@ -100,11 +112,18 @@ class EndpointServer:
                     java_home=settings.java_home,
                     jar_cache=settings.jar_cache,
                     jobflow_memory_mb=settings.emr_jobflow_memory_mb,
-                    capacity_mb=settings.emr_capacity_mb)
+                    capacity_mb=settings.emr_capacity_mb,
+                    spot_provisioning_s=settings.spot_provisioning_s,
+                    time_scale=settings.emr_time_scale,
+                    executor_wait_s=settings.emr_executor_wait_s,
+                    runtime_cache=settings.runtime_cache)
             except BaseException:
                 self.stop()
                 raise
             self._restore_emr = install_emr_backend(self.plane)
+            # nothing reports success for work that does not run; IAM as EMR's tools find it
+            self._restore_elsewhere = install_job_run_refusals()
+            self._restore_iam = install_default_roles()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"endpoint-{self.port}")
         self._thread.start()
@@ -114,9 +133,10 @@ class EndpointServer:
         if self.plane is not None:
             self.plane.shutdown()
             self.plane = None
-        if self._restore_emr is not None:
-            self._restore_emr()
-            self._restore_emr = None
+        for restore in (self._restore_emr, self._restore_elsewhere, self._restore_iam):
+            if restore is not None:
+                restore()
+        self._restore_emr = self._restore_elsewhere = self._restore_iam = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

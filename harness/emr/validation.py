@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from harness.emr import configurations
 from harness.emr.exceptions import (
     EmrApiError,
     InvalidRequestException,
@@ -136,7 +137,14 @@ def check_run_job_flow(params: dict[str, Any], known_types: set[str]) -> None:
                         key=lambda s: [int(p) for p in s[4:].split(".")])[-3:]
         raise validation(f"The specified release label '{label}' is not valid. "
                          f"Recent ones: {', '.join(newest)}")
-    check_instance_groups(requested_groups(params), known_types, new_cluster=True)
+    fleets = params.get("Instances", {}).get("InstanceFleets")
+    if fleets:
+        from harness.emr.fleets import check_fleets
+
+        check_fleets(fleets, known_types)
+    else:
+        check_instance_groups(requested_groups(params), known_types, new_cluster=True)
+    configurations.check_request(params)
     for app in params.get("Applications", []):
         name = str(app.get("Name", ""))
         if name.lower() not in APPLICATIONS:
@@ -157,7 +165,12 @@ def requested_groups(params: dict[str, Any]) -> list[dict[str, Any]]:
     instances = params.get("Instances", {})
     groups = instances.get("InstanceGroups")
     if instances.get("InstanceFleets"):
-        raise validation("InstanceFleets are not rehearsed locally; use InstanceGroups")
+        if groups or instances.get("MasterInstanceType"):
+            raise validation("Instance fleets and instance groups are mutually exclusive: "
+                             "give InstanceFleets or InstanceGroups, not both")
+        from harness.allocation import group_specs
+
+        return group_specs(instances["InstanceFleets"])
     if groups:
         return groups
     if instances.get("MasterInstanceType") is None:
@@ -189,12 +202,16 @@ def check_instance_groups(groups: list[dict[str, Any]], known_types: set[str],
         if count is not None and count < 0:
             raise validation("InstanceCount must not be negative")
         if group.get("Market") == "SPOT" and group.get("BidPrice") is not None:
-            try:
-                if float(group["BidPrice"]) <= 0:
-                    raise ValueError
-            except ValueError:
-                raise validation(f"BidPrice '{group['BidPrice']}' must be a positive "
-                                 "number of USD") from None
+            check_bid_price(group["BidPrice"])
+
+
+def check_bid_price(price: Any) -> None:
+    """EMR's rule for a BidPrice: a positive number of USD (a string in the API)."""
+    try:
+        if float(price) <= 0:
+            raise ValueError
+    except ValueError:
+        raise validation(f"BidPrice '{price}' must be a positive number of USD") from None
 
 
 def check_steps(steps: list[dict[str, Any]], concurrency: int) -> None:

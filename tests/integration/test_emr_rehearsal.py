@@ -32,10 +32,18 @@ GROUPS = [
     {"Name": "Task", "InstanceRole": "TASK", "InstanceType": "m5.xlarge", "InstanceCount": 1,
      "Market": "SPOT"},
 ]
+# the shape a team deploys: mixed types, a small spot task node beside big core nodes
+MIXED = [
+    {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
+     "InstanceCount": 1},
+    {"Name": "Core", "InstanceRole": "CORE", "InstanceType": "r5.xlarge", "InstanceCount": 2},
+    {"Name": "Task", "InstanceRole": "TASK", "InstanceType": "c5.xlarge", "InstanceCount": 1,
+     "Market": "SPOT"},
+]
 
 
 def job_flow(name, steps=(), bootstrap=(), keep_alive=False, groups=GROUPS):
-    return dict(Name=name, ReleaseLabel="emr-7.9.0", LogUri="s3://logs/emr/",
+    return dict(Name=name, ReleaseLabel="emr-7.12.0", LogUri="s3://logs/emr/",
                 Applications=[{"Name": "Spark"}], JobFlowRole="EMR_EC2_DefaultRole",
                 ServiceRole="EMR_DefaultRole", Steps=list(steps),
                 BootstrapActions=list(bootstrap),
@@ -84,11 +92,11 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     upload_dir(s3, fixture.path, S3Uri("raw", "cascade/400k"))
     s3.upload_file(str(cascade.spark_job), "code", "jobs/spark_job.py")
     s3.put_object(Bucket="code", Key="bootstrap/marker.sh", Body=(
-        b"#!/bin/bash\nset -e\necho \"$(cat ../instance.json)\" > marker\n"
+        b"#!/bin/bash\nset -e\ncat /mnt/var/lib/info/instance.json > marker\n"
         b"aws s3 cp marker s3://logs/markers/$HARNESS_NODE_NAME\n"))
     started = time.time()
     cluster_id = emr.run_job_flow(**job_flow(
-        "rehearsal", keep_alive=True,
+        "rehearsal", keep_alive=True, groups=MIXED,
         bootstrap=[{"Name": "marker",
                     "ScriptBootstrapAction": {"Path": "s3://code/bootstrap/marker.sh"}}],
     ))["JobFlowId"]
@@ -114,9 +122,12 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
 
     prefix = f"emr/{cluster_id}/steps/{step_id}/"
     logs = {o["Key"] for o in s3.list_objects_v2(Bucket="logs", Prefix=prefix)["Contents"]}
-    assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz")}
+    assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz",
+                                         "syslog.gz")}
     assert "running in client mode" in log_text(s3, prefix + "controller.gz")
     assert "enrichment-metrics" in log_text(s3, prefix + "stdout.gz")
+    # on its release's runtime: emr-7.12.0's Spark 3.5.6, not the harness's own pyspark
+    assert '"spark_version": "3.5.6"' in log_text(s3, prefix + "stdout.gz")
 
     local = tmp_path_factory.mktemp("emr-out")
     download_prefix(s3, S3Uri("curated", "emr-run"), local)
@@ -228,6 +239,12 @@ def _wait_terminal(emr, cluster_id, timeout=300):
      "ValidationException", "StepConcurrencyLevel"),
     (lambda r: r["Instances"]["InstanceGroups"].append(dict(GROUPS[0])),
      "ValidationException", "Exactly one MASTER"),
+    (lambda r: r.update(Configurations=[{"Classification": "spark-defaults"},
+                                        {"Classification": "spark-log4j"}]),
+     "ValidationException", "Classification 'spark-log4j' is not valid"),
+    (lambda r: r["Instances"]["InstanceGroups"][1].update(Configurations=[
+        {"Classification": "spark-env", "Configurations": [{"Classification": "exprt"}]}]),
+     "ValidationException", "'exprt' is not valid for parent classification 'spark-env'"),
 ])
 def test_malformed_requests_get_emr_errors_and_the_endpoint_keeps_serving(
     endpoint, change, code, needle
@@ -273,31 +290,20 @@ def test_a_region_moto_does_not_serve_is_a_400_naming_it(endpoint):
     assert "'mars-north-1' is not an EMR region" in err.value.response["Error"]["Message"]
 
 
-def test_a_fault_inside_the_endpoint_is_a_500_internal_server_error(endpoint):
-    # moto's modify_instance_groups looks an unknown group up with a KeyError: the endpoint's
-    # own fault, which AWS answers with InternalServerError (500, retried by SDKs), never as
-    # the caller's ValidationException
-    emr = endpoint.client("emr", config=Config(retries={"max_attempts": 1}))
-    with pytest.raises(ClientError) as err:
-        emr.modify_instance_groups(InstanceGroups=[{"InstanceGroupId": "ig-NOSUCHGROUP",
-                                                    "InstanceCount": 2}])
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
-    assert err.value.response["Error"]["Code"] == "InternalServerError"
-    assert "ig-NOSUCHGROUP" in err.value.response["Error"]["Message"]
-    assert isinstance(emr.list_clusters()["Clusters"], list)  # still serving
-
-
 def test_a_job_flow_that_can_never_fit_is_refused_before_it_exists(tmp_path, monkeypatch):
     from harness.aws import EmbeddedEndpoint
 
-    monkeypatch.setenv("HARNESS_EMR_CAPACITY_MB", "1024")  # less than one job flow's workers
+    # a job flow's budget shrinks to the capacity; two worker groups need 2 x 640 MB
+    monkeypatch.setenv("HARNESS_EMR_CAPACITY_MB", "1024")
     with EmbeddedEndpoint(port=0, work_dir=tmp_path, log=tmp_path / "endpoint.log") as ep:
         emr = ep.client("emr", config=Config(retries={"max_attempts": 1}))
         with pytest.raises(ClientError) as err:
-            emr.run_job_flow(**job_flow("too big", groups=[GROUPS[0], GROUPS[1]]))
+            emr.run_job_flow(**job_flow("too big", groups=GROUPS))
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         assert err.value.response["Error"]["Code"] == "ValidationException"
-        assert "HARNESS_EMR_CAPACITY_MB" in err.value.response["Error"]["Message"]
+        message = err.value.response["Error"]["Message"]
+        assert "2 instance groups need 2 workers" in message
+        assert "HARNESS_EMR_CAPACITY_MB" in message
         assert emr.list_clusters()["Clusters"] == []
 
 
@@ -334,6 +340,9 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
         step("hello", ["s3://code/jobs/hello.sh"],
              jar="s3://us-east-1.elasticmapreduce/libs/script-runner/script-runner.jar")])
     flow["ReleaseLabel"] = "emr-7.12.0"
+    flow["Applications"].append({"Name": "Hive"})  # accepted as EMR does, said to be absent
+    # kept alive and protected: rehearse still ends the flow it ran (and says so)
+    flow["Instances"].update(TerminationProtected=True, KeepJobFlowAliveWhenNoSteps=True)
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     env = {**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness"),
            "HARNESS_EMR_BACKEND": emr_backend}
@@ -343,7 +352,11 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
         check=False, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "COMPLETED" in proc.stdout and "s3://results/out.txt" in proc.stdout
-    assert "ships Spark 3.5.6; this rehearsal runs Spark 4.3.0" in proc.stdout
+    assert "not running on this cluster: Hive" in proc.stdout
+    assert "was termination protected" in proc.stdout
+    # the summary names the runtime the job flow ran: its release's, not the harness's
+    assert "runtime: emr-7.12.0 = Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off" \
+        in proc.stdout
     flow["Steps"][1]["HadoopJarStep"]["Args"] = ["s3://code/jobs/missing.sh"]
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     proc = subprocess.run(
@@ -389,7 +402,14 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_b
         assert listed["backend"] == emr_backend
         nodes = [Node.from_dict(n) for n in listed["nodes"]]
         assert all(impl.node_alive(n) for n in nodes)
+        # a termination-protected job flow stops `harness down`, which says how to force it
+        emr.set_termination_protection(JobFlowIds=[second], TerminationProtected=True)
+        refused = harness("down")
+        assert refused.returncode != 0
+        assert second in refused.stderr and "harness down --force" in refused.stderr
+        assert all(impl.node_alive(n) for n in nodes)
     finally:
-        down = harness("down")
+        down = harness("down", "--force")
     assert down.returncode == 0, down.stderr
+    assert f"termination protection of {second}" in down.stdout
     assert not any(impl.node_alive(n) for n in nodes)

@@ -111,11 +111,14 @@ def test_unknown_instance_type_and_oversized_cluster_on_the_cli(tmp_path):
         {"InstanceRole": "CORE", "InstanceType": "m5.xlarg", "InstanceCount": 2}]))
     assert_clean_error(run("up", "--cluster", str(flow), cwd=tmp_path),
                        "unknown instance type 'm5.xlarg'", "did you mean m5.xlarge")
+    # 40 instances are consolidated; 21 groups (a worker each) never fit in 8 GiB at most
     flow.write_text(json.dumps([
         {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1},
-        {"InstanceRole": "CORE", "InstanceType": "m5.xlarge", "InstanceCount": 40}]))
+        {"InstanceRole": "CORE", "InstanceType": "m5.xlarge", "InstanceCount": 40}] + [
+        {"InstanceRole": "TASK", "InstanceType": "m5.xlarge", "InstanceCount": 1,
+         "Name": f"Task {i}"} for i in range(20)]))
     assert_clean_error(run("up", "--cluster", str(flow), cwd=tmp_path),
-                       "40 worker nodes do not fit", "fewer or smaller")
+                       "21 instance groups need 21 workers", "use fewer instance groups")
 
 
 def test_bench_on_a_cluster_when_none_runs(tmp_path, small_fixture):

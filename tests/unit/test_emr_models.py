@@ -84,14 +84,22 @@ def test_terminate_job_flows_ends_a_cluster_no_runner_drives(backend):
             {"name": "late", "hadoop_jar_step": {"Jar": "command-runner.jar", "Args": ["x"]}}])
 
 
-def test_cancel_steps_cancels_only_pending_steps(backend):
-    cluster = new_cluster(backend)
-    first, second = cluster.steps
+def test_cancel_steps_cancels_pending_steps_and_asks_running_ones_to_stop(backend):
+    cluster = new_cluster(backend, steps=("first", "second", "third"))
+    first, second, third = cluster.steps
     first.run()
-    infos = backend.cancel_steps(cluster.id, [first.id, second.id])
-    assert [i["Status"] for i in infos] == ["FAILED", "SUBMITTED"]
-    assert "Step is RUNNING" in infos[0]["Reason"]
-    assert (first.state, second.state) == ("RUNNING", "CANCELLED")
+    third.run()
+    third.complete()
+    infos = backend.cancel_steps(cluster.id, [first.id, second.id, third.id, "s-NOSUCH"],
+                                 "TERMINATE_PROCESS")
+    assert [i["Status"] for i in infos] == ["SUBMITTED", "SUBMITTED", "FAILED", "FAILED"]
+    assert "is COMPLETED; only PENDING or RUNNING steps" in infos[2]["Reason"]
+    assert "is not a step of this cluster" in infos[3]["Reason"]
+    # the runner ends a CANCEL_PENDING step once its process is gone
+    assert (first.state, first.cancellation_option) == ("CANCEL_PENDING", "TERMINATE_PROCESS")
+    assert second.state == "CANCELLED"
+    backend.cancel_steps(cluster.id, [first.id], "SEND_INTERRUPT")  # never softens a kill
+    assert first.cancellation_option == "TERMINATE_PROCESS"
 
 
 def test_unknown_clusters_and_steps_are_invalid_requests_not_key_errors(backend):

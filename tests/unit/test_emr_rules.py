@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from harness.catalog import instance_types
-from harness.emr.rehearse import spark_version_note
-from harness.emr.steps import StepDefinitionError, plan_step
+from harness.emr.rehearse import runtime_note
+from harness.emr.steps import (
+    HADOOP_JAR_JVM_OPTS,
+    StepContext,
+    StepDefinitionError,
+    jar_scala,
+    plan_step,
+    properties_of,
+)
 from harness.emr.validation import EmrApiError, check_run_job_flow, check_shape
 
 TYPES = set(instance_types())
@@ -75,7 +83,11 @@ def test_instance_group_rules():
 
 
 def fetch(uri: str, dest: Path) -> Path:
-    return dest / uri.rsplit("/", 1)[-1]
+    """A download: the object's key as the file's content."""
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / uri.rsplit("/", 1)[-1]
+    path.write_text(uri)
+    return path
 
 
 def test_spark_submit_step_is_rewritten_like_emr_runs_it(tmp_path):
@@ -83,17 +95,58 @@ def test_spark_submit_step_is_rewritten_like_emr_runs_it(tmp_path):
         "spark-submit", "--master", "yarn", "--deploy-mode", "cluster", "--conf", "a=b",
         "--py-files", "s3://code/lib.zip,local.py", "s3://code/job.py", "s3://in", "--flag"],
         tmp_path, fetch)
+    lib = tmp_path / "localised" / "py-files" / "0" / "lib.zip"
     assert command.argv == ["spark-submit", "--deploy-mode", "client", "--conf", "a=b",
-                            "--py-files", f"{tmp_path}/lib.zip,local.py",
+                            "--py-files", f"{lib},local.py",
                             f"{tmp_path}/job.py", "s3://in", "--flag"]
     notes = " ".join(command.notes)
     assert "--master yarn replaced" in notes and "running in client mode" in notes
+
+
+def test_option_equals_value_forms_are_read_as_spark_submit_reads_them(tmp_path):
+    command = plan_step("command-runner.jar", [
+        "spark-submit", "--conf=spark.sql.shuffle.partitions=37", "--master=yarn",
+        "--deploy-mode=cluster", "--name=x=y", "--verbose", "--files=s3://b/prod.json#s.json",
+        "job.py", "--out=s3://o"], tmp_path, fetch)
+    renamed = tmp_path / "localised" / "files" / "0-as" / "s.json"
+    assert command.argv == ["spark-submit", "--deploy-mode", "client",
+                            "--conf", "spark.sql.shuffle.partitions=37", "--name", "x=y",
+                            "--verbose", "--files", str(renamed), "job.py", "--out=s3://o"]
+    assert renamed.read_text() == "s3://b/prod.json"
+
+
+def test_files_hash_name_is_in_a_cluster_mode_drivers_working_directory(tmp_path):
+    archive = tmp_path / "src"
+    archive.mkdir()
+    (archive / "inside.txt").write_text("packed")
+    zipped = shutil.make_archive(str(tmp_path / "env"), "zip", archive)
+    command = plan_step("command-runner.jar", [
+        "spark-submit", "--deploy-mode", "cluster",
+        "--files", "s3://bucket/prod.json#settings.json,s3://bucket/plain.txt",
+        "--archives", f"{zipped}#deps", "--py-files", "s3://code/lib.py#helpers.py",
+        "s3://code/job.py"], tmp_path / "step", fetch)
+    assert command.cwd == tmp_path / "step" / "driver"
+    assert (command.cwd / "settings.json").read_text() == "s3://bucket/prod.json"
+    assert (command.cwd / "plain.txt").read_text() == "s3://bucket/plain.txt"
+    assert (command.cwd / "helpers.py").read_text() == "s3://code/lib.py"
+    assert (command.cwd / "deps" / "inside.txt").read_text() == "packed"
+    files = command.argv[command.argv.index("--files") + 1].split(",")
+    assert [Path(f).name for f in files] == ["settings.json", "plain.txt"]
+    assert command.argv[command.argv.index("--archives") + 1] == f"{zipped}#deps"
+    # client mode: YARN localises nothing into the driver's directory
+    client = plan_step("command-runner.jar", [
+        "spark-submit", "--files", "s3://bucket/prod.json#settings.json", "job.py"],
+        tmp_path / "client", fetch)
+    assert client.cwd is None
 
 
 def test_jvm_apps_keep_cluster_mode_and_other_runners(tmp_path):
     jvm = plan_step("command-runner.jar", ["spark-submit", "--deploy-mode", "cluster",
                                            "--class", "Main", "app.jar"], tmp_path, fetch)
     assert jvm.argv[:3] == ["spark-submit", "--deploy-mode", "cluster"]
+    emr_path = plan_step("command-runner.jar", ["/usr/lib/spark/bin/spark-submit",
+                                                "--class", "Main", "app.jar"], tmp_path, fetch)
+    assert emr_path.argv[0] == "spark-submit"
     shell = plan_step("command-runner.jar", ["bash", "-c", "echo hi"], tmp_path, fetch)
     assert shell.argv == ["bash", "-c", "echo hi"]
     script = tmp_path / "run.sh"
@@ -101,13 +154,89 @@ def test_jvm_apps_keep_cluster_mode_and_other_runners(tmp_path):
     runner = plan_step("s3://x.elasticmapreduce/libs/script-runner/script-runner.jar",
                        [str(script), "a1"], tmp_path, fetch)
     assert runner.argv == ["bash", str(script), "a1"]
-    with pytest.raises(StepDefinitionError, match="custom JAR steps"):
+    with pytest.raises(StepDefinitionError, match="no Java or Spark"):
         plan_step("s3://my/app.jar", ["x"], tmp_path, fetch)
     with pytest.raises(StepDefinitionError, match="no application"):
         plan_step("command-runner.jar", ["spark-submit", "--conf", "a=b"], tmp_path, fetch)
 
 
-def test_release_label_spark_mismatch_is_reported():
-    note = spark_version_note("emr-7.12.0", "4.3.0")
-    assert "ships Spark 3.5.6" in note and "4.3.0" in note
-    assert spark_version_note("emr-7.12.0", "3.5.6") is None
+@pytest.mark.parametrize(("jar", "args", "named"), [
+    ("command-runner.jar", ["hive-script", "--run-hive-script", "--args", "-f", "x.q"],
+     "Hive step 'hive-script'"),
+    ("command-runner.jar", ["pig-script", "--run-pig-script"], "Pig step 'pig-script'"),
+    ("command-runner.jar", ["hadoop-streaming", "-mapper", "m.py"], "Hadoop streaming"),
+    ("command-runner.jar", ["s3-dist-cp", "--src", "s3://a/", "--dest", "s3://b/"],
+     "S3DistCp"),
+    ("s3://us-east-1.elasticmapreduce/libs/script-runner/script-runner.jar",
+     ["s3://us-east-1.elasticmapreduce/libs/hive/hive-script", "--run-hive-script"],
+     "Hive (hive-script)"),
+    ("/usr/lib/hadoop-mapreduce/hadoop-streaming.jar", ["-mapper", "m.py"],
+     "Hadoop streaming"),
+])
+def test_steps_of_what_is_not_emulated_fail_with_one_line_naming_it(tmp_path, jar, args,
+                                                                    named):
+    with pytest.raises(StepDefinitionError) as info:
+        plan_step(jar, args, tmp_path, fetch)
+    message = str(info.value)
+    assert named in message and "not emulated" in message and "\n" not in message
+
+
+def test_custom_jar_runs_as_hadoop_jar(tmp_path):
+    import zipfile
+
+    plain = tmp_path / "plain.jar"
+    with zipfile.ZipFile(plain, "w") as jar:
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    context = StepContext(spark_home=tmp_path / "spark", java=Path("/jdk/bin/java"),
+                          jars=[Path("/j/hadoop-aws.jar")], hadoop_conf_dir=tmp_path / "hc",
+                          main_class="com.example.Main", properties={"k": "v"},
+                          notes=["from the job flow"])
+    command = plan_step(str(plain), ["a", "b"], tmp_path, fetch, context)
+    assert command.argv == [
+        "/jdk/bin/java", *HADOOP_JAR_JVM_OPTS, "-Dk=v", "-cp",
+        f"{tmp_path / 'hc'}:{plain}:{tmp_path / 'spark' / 'jars' / '*'}:/j/hadoop-aws.jar",
+        "com.example.Main", "a", "b"]
+    assert command.notes[0] == "from the job flow"
+    assert command.env == {"HADOOP_CONF_DIR": str(tmp_path / "hc")}
+    # a manifest Main-Class wins and MainClass becomes its first argument, as in RunJar
+    with_main = tmp_path / "main.jar"
+    with zipfile.ZipFile(with_main, "w") as jar:
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nMain-Class: app.Run\n")
+    command = plan_step(str(with_main), ["a"], tmp_path, fetch, context)
+    assert command.argv[-3:] == ["app.Run", "com.example.Main", "a"]
+    context.main_class = None
+    command = plan_step(str(plain), ["app.First", "x"], tmp_path, fetch, context)
+    assert command.argv[-2:] == ["app.First", "x"]
+
+
+def test_step_properties_in_both_forms():
+    assert properties_of({"Properties": [{"Key": "a", "Value": "1"}]}) == {"a": "1"}
+    assert properties_of({"Properties": {"a": "1"}}) == {"a": "1"}
+    assert properties_of({}) == {}
+
+
+def test_a_scala_jar_for_another_scala_is_said_to_fail_as_on_emr(tmp_path):
+    import zipfile
+
+    jar = tmp_path / "etl_2.12-1.0.jar"
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    assert jar_scala(jar) == "2.12"
+    inner = tmp_path / "etl.jar"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("META-INF/maven/com.x/etl_2.13/pom.properties",
+                         "artifactId=etl_2.13\nversion=1.0\n")
+    assert jar_scala(inner) == "2.13"
+    command = plan_step("command-runner.jar", ["spark-submit", "--class", "Main", str(jar)],
+                        tmp_path, fetch, StepContext(scala="2.13"))
+    assert any("built for Scala 2.12; this release's Spark runs Scala 2.13" in n
+               for n in command.notes)
+
+
+def test_rehearse_names_the_release_labels_runtime():
+    assert runtime_note("emr-7.12.0") == \
+        "runtime: emr-7.12.0 = Spark 3.5.6 / Scala 2.12 / Python 3.9 / ANSI off"
+    assert runtime_note("emr-spark-8.0.0").endswith("Spark 4.0.2 / Scala 2.13 / Python 3.11 / "
+                                                     "ANSI on")
+    assert "emr-7.13.0" in runtime_note("emr-7.14.0")  # not in the catalog: the nearest
+    assert runtime_note(None) is None

@@ -21,10 +21,10 @@ HARNESS = Path(harness.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundations: no AWS, cluster, workload or benchmark knowledge",
      {"harness", "errors", "config", "net", "procs", "logs", "hashing", "plotting", "state",
-      "catalog", "db", "spark", "jars"}),
+      "catalog", "db", "spark", "jars", "pricing", "allocation"}),
     ("services: storage and the endpoint, Spark clusters, workloads and their data, "
      "test servers",
-     {"aws", "cluster", "workloads", "testing"}),
+     {"aws", "cluster", "workloads", "testing", "runtimes"}),
     ("compositions: the EMR emulation, where a job runs, benchmarks, cost, harness up/down",
      {"emr", "targets", "bench", "cost", "runtime"}),
     ("entry points", {"cli", "pytest_plugin"}),

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness.catalog import instance_type
-from harness.cluster.topology import PRESETS, build_topology, load_groups
+from harness.cluster.topology import MIN_WORKER_MB, PRESETS, build_topology, load_groups
 from harness.errors import UsageError
 
 
@@ -31,7 +31,9 @@ def test_ratios_between_instance_types_are_kept():
                               memory_budget_mb=8000, host_cores=2)
     core, task = topology.node_named("core-1"), topology.node_named("task-1")
     assert core.cores == 2 * task.cores  # 8 vCPU vs 4 vCPU
-    assert core.memory_mb == pytest.approx(4 * task.memory_mb, rel=0.01)  # 32 GiB vs 8 GiB
+    # above Spark's floor, memory keeps the 32 GiB : 8 GiB ratio
+    floor = MIN_WORKER_MB
+    assert core.memory_mb - floor == pytest.approx(4 * (task.memory_mb - floor), rel=0.01)
 
 
 def test_unknown_instance_type_names_the_closest_ones():
@@ -42,19 +44,20 @@ def test_unknown_instance_type_names_the_closest_ones():
         build_topology([group("MASTER"), group("CORE", "z9.huge")])
 
 
-def test_more_nodes_than_fit_in_memory():
-    with pytest.raises(UsageError, match="do not fit in 2048 MB") as err:
-        build_topology([group("MASTER"), group("CORE", count=8)], memory_budget_mb=2048)
-    assert "fewer or smaller" in err.value.remedy
+def test_more_groups_than_workers_fit_in_memory():
+    groups = [group("MASTER"), group("CORE")] + [group("TASK", Name=f"t{i}") for i in range(4)]
+    with pytest.raises(UsageError, match="5 instance groups need 5 workers") as err:
+        build_topology(groups, memory_budget_mb=2048)
+    assert "HARNESS_EMR_JOBFLOW_MEMORY_MB" in err.value.remedy
 
 
 @pytest.mark.parametrize(("groups", "message"), [
     ([group("CORE")], "0 MASTER groups"),
-    ([group("MASTER", count=3), group("CORE")], "MASTER group has 3 instances"),
+    ([group("MASTER", count=2), group("CORE")], "MASTER group has 2 instances"),
     ([group("MASTER"), group("WORKER")], "InstanceRole 'WORKER'"),
     ([group("MASTER"), group("CORE", Market="CHEAP")], "Market 'CHEAP'"),
-    ([group("MASTER"), group("CORE", count=0)], "InstanceCount 0"),
-    ([group("MASTER")], "no CORE or TASK instances"),
+    ([group("MASTER"), group("CORE", count=-1)], "InstanceCount -1"),
+    ([group("MASTER"), group("CORE", count="2")], "InstanceCount '2'"),
 ])
 def test_invalid_groups(groups, message):
     with pytest.raises(UsageError, match=message):
