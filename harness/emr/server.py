@@ -6,7 +6,9 @@ application serves every service; for EMR, moto's backend registry is given a Ba
 of RehearsalEmrBackend bound to this server's ControlPlane (harness.emr.models), whose
 urls.py routes EMR's requests to RehearsalEmrResponse. No WSGI layer sits in front of moto;
 its dispatcher is derived once, for what its routing does not cover: an unsigned request
-that names an EMR operation in X-Amz-Target (moto would send it to S3).
+that names an EMR operation in X-Amz-Target (moto would send it to S3), and the S3
+requests S3 refuses and moto's S3 accepts (harness.aws.s3_rules: a signing region AWS does
+not have, an invalid bucket name).
 
 The server is bound in the caller's thread, so a taken port fails at once with a clear
 error instead of hanging, and served from a background thread until `stop()`.
@@ -48,15 +50,21 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
 
 def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
     """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
-    and /_harness/ to the admin route (harness.emr.admin: spot reclaims of job flows)."""
+    refusing what S3 refuses (harness.aws.s3_rules), and /_harness/ to the admin route (harness.emr.admin: spot reclaims of job flows)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from harness.aws import s3_rules
     from harness.emr import admin
 
     class Dispatcher(DomainDispatcherApplication):
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
             if environ.get("PATH_INFO", "").startswith(admin.PREFIX):
                 return admin.handle(plane(), environ, start_response)
+            refused = s3_rules.refusal(environ)  # what S3 refuses and moto's S3 accepts
+            if refused is not None:
+                status, body = refused
+                start_response(f"{status} Bad Request", [("Content-Type", "application/xml")])
+                return [body.encode()]
             return super().__call__(environ, start_response)
 
         def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:

@@ -16,6 +16,7 @@ from harness.emr import configurations
 from harness.emr.exceptions import (
     EmrApiError,
     InvalidRequestException,
+    SerializationException,
     UnknownOperationException,
     ValidationException,
 )
@@ -56,7 +57,7 @@ def _check(shape, value: Any, path: str) -> None:  # noqa: ANN001, C901
     kind = shape.type_name
     if kind == "structure":
         if not isinstance(value, dict):
-            raise validation(f"{path or 'the request'} must be an object")
+            raise _wrong_type(path or "the request", "an object", value)
         for name in shape.required_members:
             if value.get(name) is None:
                 raise validation(f"{path + '.' if path else ''}{name} is required")
@@ -68,20 +69,20 @@ def _check(shape, value: Any, path: str) -> None:  # noqa: ANN001, C901
         return
     if kind == "list":
         if not isinstance(value, list):
-            raise validation(f"{path} must be a list")
+            raise _wrong_type(path, "a list", value)
         _limits(shape, len(value), path, "items")
         for i, item in enumerate(value):
             _check(shape.member, item, f"{path}[{i}]")
         return
     if kind == "map":
         if not isinstance(value, dict):
-            raise validation(f"{path} must be an object")
+            raise _wrong_type(path, "an object", value)
         for key, item in value.items():
             _check(shape.value, item, f"{path}.{key}")
         return
     if kind == "string":
         if not isinstance(value, str):
-            raise validation(f"{path} must be a string")
+            raise _wrong_type(path, "a string", value)
         enum = shape.metadata.get("enum")
         if enum and value not in enum:
             raise validation(f"{path} '{value}' is not one of: {', '.join(enum)}")
@@ -89,15 +90,31 @@ def _check(shape, value: Any, path: str) -> None:  # noqa: ANN001, C901
         return
     if kind in {"integer", "long"}:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise validation(f"{path} must be a whole number")
+            raise _wrong_type(path, "a whole number", value)
         _limits(shape, value, path, None)
         return
     if kind in {"double", "float"}:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise validation(f"{path} must be a number")
+            raise _wrong_type(path, "a number", value)
         return
     if kind == "boolean" and not isinstance(value, bool):
-        raise validation(f"{path} must be true or false")
+        raise _wrong_type(path, "true or false", value)
+
+
+# what AWS's JSON protocol front end says when a value's JSON type is not the member's
+_FOUND = {list: "Start of list found where not expected",
+          dict: "Start of structure or map found where not expected",
+          str: "STRING_VALUE can not be converted to the member's type",
+          bool: "BOOLEAN_VALUE can not be converted to the member's type",
+          int: "NUMBER_VALUE can not be converted to the member's type",
+          float: "NUMBER_VALUE can not be converted to the member's type"}
+
+
+def _wrong_type(path: str, expected: str, value: Any) -> SerializationException:
+    """A member of the wrong JSON type: AWS's JSON services refuse it while reading the
+    body (SerializationException, HTTP 400), before any rule of the service runs."""
+    found = _FOUND.get(type(value), "Unexpected value")
+    return SerializationException(f"{found}: {path} must be {expected}")
 
 
 def _limits(shape, size: int, path: str, unit: str | None) -> None:  # noqa: ANN001

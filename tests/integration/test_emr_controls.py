@@ -224,7 +224,7 @@ BAD = [
     ("modify_cluster", dict(ClusterId="KEPT", StepConcurrencyLevel=0),
      "ValidationException", "between 1 and 256"),
     ("modify_cluster", dict(ClusterId="KEPT", StepConcurrencyLevel="two"),
-     "ValidationException", "whole number"),
+     "SerializationException", "whole number"),
     ("cancel_steps", dict(ClusterId="KEPT", StepIds=["s-1"], StepCancellationOption="KILL"),
      "ValidationException", "SEND_INTERRUPT"),
     ("set_keep_job_flow_alive_when_no_steps",

@@ -135,3 +135,50 @@ def test_localstack_client_works_unchanged_on_the_default_port(tmp_path):
     finally:
         harness("down", work=tmp_path)
     assert port_free("127.0.0.1", 4566)
+
+
+def test_what_s3_refuses_is_refused_through_boto3(endpoint):
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    from harness.aws import Endpoint
+
+    s3 = endpoint.client("s3", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as err:  # botocore's client-side check allows upper case
+        s3.create_bucket(Bucket="Rehearsal-Logs")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err.value.response["Error"]["Code"] == "InvalidBucketName"
+    assert "Rehearsal-Logs" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    # a region AWS does not have: refused, not redirected to us-east-1 by botocore
+    elsewhere = Endpoint(url=endpoint.url, region="mars-north-1").client(
+        "s3", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as err:
+        elsewhere.list_buckets()
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err.value.response["Error"]["Code"] == "AuthorizationHeaderMalformed"
+    assert "'mars-north-1'" in err.value.response["Error"]["Message"]
+
+
+def test_step_args_that_are_not_a_list_are_refused_on_the_wire(endpoint):
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    # botocore never sends this (it refuses it, or sends a string's characters as a list)
+    body = json.dumps({"JobFlowId": "j-ANY", "Steps": [{"Name": "s", "HadoopJarStep": {
+        "Jar": "command-runner.jar", "Args": "spark-submit s3://code/job.py"}}]}).encode()
+    request = AWSRequest("POST", endpoint.url + "/", data=body, headers={
+        "X-Amz-Target": "ElasticMapReduce.AddJobFlowSteps",
+        "Content-Type": "application/x-amz-json-1.1"})
+    SigV4Auth(Credentials("testing", "testing"), "elasticmapreduce",
+              endpoint.region).add_auth(request)
+    raw = urllib.request.Request(request.url, data=body, method="POST",
+                                 headers=dict(request.headers))
+    with pytest.raises(urllib.error.HTTPError) as http:
+        urllib.request.urlopen(raw, timeout=10)
+    answer = json.loads(http.value.read())
+    assert http.value.code == 400 and answer["__type"] == "SerializationException"
+    assert "Steps[0].HadoopJarStep.Args must be a list" in answer["message"]

@@ -32,9 +32,7 @@ def flow(**extra):
 
 @pytest.mark.parametrize(("request_", "message"), [
     ({"Name": "x"}, "Instances is required"),
-    ({"Name": 3, "Instances": {}}, "Name must be a string"),
     ({"Name": "x", "Instances": {}, "Bogus": 1}, "unknown field Bogus"),
-    ({"Name": "x", "Instances": {}, "StepConcurrencyLevel": "two"}, "must be a whole number"),
     ({"Name": "x", "Instances": {"InstanceGroups": [{"InstanceRole": "MASTER",
                                                       "InstanceType": "m5.xlarge"}]}},
      "InstanceCount is required"),
@@ -46,6 +44,33 @@ def test_shape_errors_name_the_field(request_, message):
     with pytest.raises(EmrApiError) as err:
         check_shape("RunJobFlow", request_)
     assert err.value.code == "ValidationException" and message in err.value.message
+
+
+@pytest.mark.parametrize(("operation", "request_", "message"), [
+    ("RunJobFlow", {"Name": 3, "Instances": {}},
+     "NUMBER_VALUE can not be converted to the member's type: Name must be a string"),
+    ("RunJobFlow", {"Name": "x", "Instances": {}, "StepConcurrencyLevel": "two"},
+     "StepConcurrencyLevel must be a whole number"),
+    # botocore turns a string Args into a list of characters before sending (or refuses it
+    # client-side): only a raw request reaches the endpoint with one
+    ("AddJobFlowSteps", {"JobFlowId": "j-1", "Steps": [{"Name": "s", "HadoopJarStep": {
+        "Jar": "command-runner.jar", "Args": "spark-submit job.py"}}]},
+     "STRING_VALUE can not be converted to the member's type: "
+     "Steps[0].HadoopJarStep.Args must be a list"),
+    ("AddJobFlowSteps", {"JobFlowId": "j-1", "Steps": [{"Name": "s", "HadoopJarStep": {
+        "Jar": "command-runner.jar", "Args": {"0": "spark-submit"}}}]},
+     "Start of structure or map found where not expected: "
+     "Steps[0].HadoopJarStep.Args must be a list"),
+    ("AddJobFlowSteps", {"JobFlowId": "j-1", "Steps": {"Name": "s"}},
+     "Start of structure or map found where not expected: Steps must be a list"),
+])
+def test_a_member_of_the_wrong_json_type_is_a_serialization_exception(operation, request_,
+                                                                      message):
+    # AWS's JSON front end refuses it while reading the body, before EMR's rules
+    with pytest.raises(EmrApiError) as err:
+        check_shape(operation, request_)
+    assert err.value.code == "SerializationException" and err.value.status == 400
+    assert message in err.value.message
 
 
 def test_unknown_operation():

@@ -1,0 +1,100 @@
+"""What S3 refuses before moto's S3 sees a request, answered with S3's own error codes:
+a request signed for a region AWS does not have, and CreateBucket with a bucket name S3's
+naming rules forbid (moto checks only the length).
+
+The region: on AWS a client signing for a region that does not exist never gets an answer
+(the SDK's endpoint `s3.<region>.amazonaws.com` does not resolve); one endpoint here stands
+for every region, so the request arrives. The closest answer S3 gives is the one for a
+request whose signature names a region the endpoint is not: `AuthorizationHeaderMalformed`
+(HTTP 400). It names the region and carries no `<Region>` element, so botocore's S3 region
+redirector does not re-sign and retry for us-east-1 (which would turn a run that fails on
+AWS into one that passes here).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# prefixes and suffixes S3 reserves (S3's bucket naming rules, general purpose buckets)
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+@cache
+def regions(service: str) -> frozenset[str]:
+    """Every region of every partition botocore knows for the service (moto serves the
+    same list: its backends are keyed by it)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return frozenset(region for partition in session.get_available_partitions()
+                     for region in session.get_available_regions(service, partition))
+
+
+def signing_scope(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """(region, service) of a SigV4 request's credential scope: the Authorization header,
+    or a presigned URL's X-Amz-Credential; None for an unsigned request."""
+    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return match.group(1), match.group(2)
+    credential = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
+    if credential:
+        parts = credential[0].split("/")
+        if len(parts) == 5:
+            return parts[2], parts[3]
+    return None
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 refuses this name for a new bucket, or None when it is valid."""
+    if not 3 <= len(name) <= 63:
+        return "a bucket name has 3 to 63 characters"
+    if not _BUCKET.match(name):
+        return ("a bucket name has only lower-case letters, digits, dots and hyphens, and "
+                "begins and ends with a letter or digit")
+    if ".." in name:
+        return "a bucket name has no two adjacent dots"
+    try:
+        ipaddress.IPv4Address(name)
+        return "a bucket name is not formatted as an IP address"
+    except ValueError:
+        pass
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return "the bucket name uses a prefix or suffix S3 reserves"
+    return None
+
+
+def refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
+    """(HTTP status, S3 error XML) when S3 would refuse this signed S3 request, else None."""
+    scope = signing_scope(environ)
+    if scope is None or scope[1] != "s3":
+        return None
+    region, _ = scope
+    if region not in regions("s3"):
+        return 400, _xml("AuthorizationHeaderMalformed",
+                         f"The authorization header is malformed; the region '{region}' is "
+                         "wrong: it is not an AWS region (sign for one such as us-east-1: "
+                         "AWS_REGION)")
+    path = environ.get("PATH_INFO", "")
+    segments = [s for s in path.split("/") if s]
+    if environ.get("REQUEST_METHOD") == "PUT" and len(segments) == 1 \
+            and not environ.get("QUERY_STRING"):  # CreateBucket, path-style
+        problem = bucket_name_problem(segments[0])
+        if problem:
+            return 400, _xml("InvalidBucketName",
+                             f"The specified bucket is not valid. ({problem})",
+                             BucketName=segments[0])
+    return None
+
+
+def _xml(code: str, message: str, **extra: str) -> str:
+    fields = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in extra.items())
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{escape(message)}</Message>{fields}<RequestId>0</RequestId></Error>")

@@ -1,0 +1,57 @@
+"""What S3 refuses and moto's S3 accepts is refused by the endpoint as S3 refuses it: a bucket
+name against S3's naming rules (InvalidBucketName) and a request signed for a region AWS
+does not have (AuthorizationHeaderMalformed, without the <Region> that would make botocore
+re-sign for us-east-1). Driven through the endpoint's WSGI application (no server started)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from werkzeug.test import Client
+
+from harness.aws.s3_rules import bucket_name_problem
+from harness.emr.server import dispatcher
+
+
+def s3_auth(region: str = "us-east-1") -> str:
+    return (f"AWS4-HMAC-SHA256 Credential=testing/20261202/{region}/s3/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+
+
+def error(response) -> dict[str, str]:  # noqa: ANN001
+    return {child.tag: child.text or "" for child in ET.fromstring(response.get_data())}
+
+
+@pytest.mark.parametrize("name", ["Upper-Case", "ab", "a" * 64, "-leading", "two..dots",
+                                  "192.168.5.4", "under_score", "xn--punycode",
+                                  "mine--ol-s3"])
+def test_create_bucket_with_an_invalid_name_is_invalid_bucket_name(name):
+    response = Client(dispatcher()).put(f"/{name}", headers={"Authorization": s3_auth()})
+    assert response.status_code == 400
+    body = error(response)
+    assert body["Code"] == "InvalidBucketName" and body["BucketName"] == name
+    assert body["Message"].startswith("The specified bucket is not valid.")
+
+
+def test_valid_names_pass_and_other_requests_are_moto_s():
+    client = Client(dispatcher())
+    for name in ("rehearsal-logs", "a.b-c", "abc"):
+        assert bucket_name_problem(name) is None
+    response = client.put("/faults-rules-ok", headers={"Authorization": s3_auth()})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    # an existing bucket's name is not re-judged on reads (S3 answers NoSuchBucket there)
+    response = client.get("/Upper-Case", headers={"Authorization": s3_auth()})
+    assert error(response)["Code"] == "NoSuchBucket"
+    client.delete("/faults-rules-ok", headers={"Authorization": s3_auth()})
+
+
+def test_a_region_aws_does_not_have_is_authorization_header_malformed():
+    response = Client(dispatcher()).get("/", headers={"Authorization": s3_auth("mars-north-1")})
+    assert response.status_code == 400
+    body = error(response)
+    assert body["Code"] == "AuthorizationHeaderMalformed"
+    assert "'mars-north-1'" in body["Message"] and "us-east-1" in body["Message"]
+    assert "Region" not in body  # botocore's redirector would re-sign and retry with it
+    ok = Client(dispatcher()).get("/", headers={"Authorization": s3_auth("eu-west-1")})
+    assert ok.status_code == 200
