@@ -50,7 +50,8 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
 
 def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
     """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
-    refusing what S3 refuses (harness.aws.s3_rules), and /_harness/ to the admin route (harness.emr.admin: spot reclaims of job flows)."""
+    refusing what S3 refuses (harness.aws.s3_rules), and /_harness/ to the admin route
+    (harness.emr.admin: spot reclaims of job flows)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from harness.aws import s3_rules
