@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -145,15 +146,33 @@ def generate_fixture(
             cached = None
         if cached is not None and _matches(cached.manifest, workload, rows, seed, bad_share):
             return cached, True
+    _check_replaceable(out)
     tables = workload.generate(rows, seed, bad_share)
     if workload.fact_table not in tables:
         raise FixtureError(
             f"workload {workload.name!r} generated no {workload.fact_table!r} table",
             "make its generator return the fact table it declares",
         )
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "parquet").mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # a directory of our own beside `out`: no existing path is ever removed to make room
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would become the fixture's
+    try:
+        manifest = _write_fixture(tmp, workload, tables, rows, seed, bad_share)
+        _check_replaceable(out)  # again: the directory may have changed while generating
+        if out.exists():
+            shutil.rmtree(out)  # a fixture (it has a manifest) or an empty directory
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Fixture(out, manifest), False
+
+
+def _write_fixture(tmp: Path, workload: Workload, tables: Tables, rows: int, seed: int,
+                   bad_share: float) -> dict[str, Any]:
+    """The tables as Parquet and CSV plus the manifest, in `tmp`; returns the manifest."""
+    (tmp / "parquet").mkdir()
     (tmp / "csv").mkdir()
     entries: dict[str, Any] = {}
     for name, table in tables.items():
@@ -184,10 +203,22 @@ def generate_fixture(
         "tables": entries,
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(out)
-    return Fixture(out, manifest), False
+    return manifest
+
+
+def _check_replaceable(out: Path) -> None:
+    """FixtureError unless `out` is missing, an empty directory, or a fixture (it holds a
+    manifest.json): generating never deletes anything else."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise FixtureError(f"{out} exists and is not a fixture directory",
+                           "choose another --out (a new or empty directory)")
+    if (out / MANIFEST).is_file() or not any(out.iterdir()):
+        return
+    raise FixtureError(f"{out} is not empty and is not a fixture (no {MANIFEST}): nothing "
+                       "was written and nothing deleted",
+                       "choose another --out (a new or empty directory)")
 
 
 def _matches(

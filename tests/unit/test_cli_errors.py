@@ -125,3 +125,25 @@ def test_bench_on_a_cluster_when_none_runs(tmp_path, small_fixture):
     assert_clean_error(run("bench", "--fixture", str(small_fixture.path), "--variants", "spark",
                            "--cluster", cwd=tmp_path),
                        "no cluster is running", "harness up --cluster small")
+
+
+def test_fixtures_generate_refuses_a_directory_that_is_not_a_fixture(tmp_path):
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "README.md").write_text("mine\n")
+    (project / "src" / "job.py").write_text("print('mine')\n")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    proc = run("fixtures", "generate", "--rows", "1000", "--out", str(project), cwd=tmp_path)
+    assert_clean_error(proc, "is not empty and is not a fixture", "nothing deleted",
+                       "choose another --out")
+    # --force regenerates a fixture; it never makes a non-fixture directory one
+    forced = run("fixtures", "generate", "--rows", "1000", "--force", "--out", str(project),
+                 cwd=tmp_path)
+    assert_clean_error(forced, "is not a fixture")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert (project / "README.md").read_text() == "mine\n"
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    assert_clean_error(run("fixtures", "generate", "--rows", "1000", "--out", str(a_file),
+                           cwd=tmp_path), "is not a fixture directory")
+    assert a_file.read_text() == "mine\n"
