@@ -40,10 +40,27 @@ class S3Uri:
         return f"s3://{self.bucket}/{self.key}" if self.key else f"s3://{self.bucket}"
 
 
-def _error(exc: Exception, what: str) -> S3Error:
-    from botocore.exceptions import ClientError, EndpointConnectionError
+def s3_failures() -> tuple[type[Exception], ...]:
+    """What an S3 call raises when S3 or the way to it failed, as opposed to a bug: S3's
+    answer (ClientError, or boto3's upload wrapper of one), and botocore's connection and
+    endpoint errors. Anything else propagates as it is."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-    if isinstance(exc, EndpointConnectionError):
+    return ClientError, S3UploadFailedError, ConnectionError, HTTPClientError
+
+
+def _code(exc: Exception) -> str | None:
+    """S3's error code of a ClientError (None for a connection failure)."""
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _error(exc: Exception, what: str) -> S3Error:
+    """The S3Error for one of s3_failures(); raise it `from exc` so the cause stays."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, (ConnectionError, HTTPClientError)):
         return S3Error(f"cannot reach the S3 endpoint while {what}: {exc}",
                        "start it with harness up, or fix --endpoint-url")
     if isinstance(exc, ClientError):
@@ -52,27 +69,26 @@ def _error(exc: Exception, what: str) -> S3Error:
             "NoSuchBucket": "create the bucket first (harness fixtures upload creates it)",
             "NoSuchKey": "check the key, or upload the object first",
             "404": "check the bucket and key",
+            "AccessDenied": "use credentials allowed to read and write this location",
         }.get(code, "check the request")
         return S3Error(f"{code} while {what}", remedy)
-    return S3Error(f"S3 failed while {what}: {exc}", "check the endpoint")
+    return S3Error(f"S3 refused {what}: {exc}", "check the bucket, key and credentials")
 
 
 def ensure_bucket(s3, bucket: str, region: str) -> bool:  # noqa: ANN001
     """Create the bucket if missing; True when it was created."""
-    from botocore.exceptions import ClientError
-
     try:
         s3.head_bucket(Bucket=bucket)
         return False
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket"}:
-            raise _error(exc, f"checking bucket {bucket}") from None
+    except s3_failures() as exc:
+        if _code(exc) not in {"404", "NoSuchBucket"}:
+            raise _error(exc, f"checking bucket {bucket}") from exc
     kwargs = {} if region == "us-east-1" else {
         "CreateBucketConfiguration": {"LocationConstraint": region}}
     try:
         s3.create_bucket(Bucket=bucket, **kwargs)
-    except Exception as exc:  # noqa: BLE001
-        raise _error(exc, f"creating bucket {bucket}") from None
+    except s3_failures() as exc:
+        raise _error(exc, f"creating bucket {bucket}") from exc
     return True
 
 
@@ -88,7 +104,6 @@ def upload_dir(s3, local: Path, target: S3Uri,  # noqa: ANN001
     """Upload every file under `local` to `target`, keeping relative paths. An object whose
     stored sha256 equals the file's is skipped; large files go up in multipart parts."""
     from boto3.s3.transfer import TransferConfig
-    from botocore.exceptions import ClientError
 
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD,
                             multipart_chunksize=MULTIPART_THRESHOLD)
@@ -103,14 +118,14 @@ def upload_dir(s3, local: Path, target: S3Uri,  # noqa: ANN001
                 if progress:
                     progress(key, False)
                 continue
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey"}:
-                raise _error(exc, f"checking s3://{target.bucket}/{key}") from None
+        except s3_failures() as exc:
+            if _code(exc) not in {"404", "NoSuchKey"}:
+                raise _error(exc, f"checking s3://{target.bucket}/{key}") from exc
         try:
             s3.upload_file(str(path), target.bucket, key, Config=config,
                            ExtraArgs={"Metadata": {SHA_KEY: digest}})
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"uploading {path} to s3://{target.bucket}/{key}") from None
+        except s3_failures() as exc:
+            raise _error(exc, f"uploading {path} to s3://{target.bucket}/{key}") from exc
         report.uploaded.append(key)
         report.bytes_uploaded += path.stat().st_size
         if progress:
@@ -118,14 +133,22 @@ def upload_dir(s3, local: Path, target: S3Uri,  # noqa: ANN001
     return report
 
 
+def under(key: str, prefix: str) -> bool:
+    """Whether `key` is the object `prefix` or lies in the folder `prefix`: prefixes are
+    matched as folders, so cascade/10000 holds cascade/10000/x, never cascade/100000/x."""
+    if not prefix:
+        return True
+    return key == prefix or key.startswith(prefix.rstrip("/") + "/")
+
+
 def list_keys(s3, uri: S3Uri) -> Iterator[dict]:  # noqa: ANN001
-    """Every object under the prefix (all pages)."""
+    """Every object at the URI or under it as a folder (all pages)."""
     paginator = s3.get_paginator("list_objects_v2")
     try:
         for page in paginator.paginate(Bucket=uri.bucket, Prefix=uri.key):
-            yield from page.get("Contents", [])
-    except Exception as exc:  # noqa: BLE001
-        raise _error(exc, f"listing {uri}") from None
+            yield from (o for o in page.get("Contents", []) if under(o["Key"], uri.key))
+    except s3_failures() as exc:
+        raise _error(exc, f"listing {uri}") from exc
 
 
 def download_prefix(s3, uri: S3Uri, local: Path) -> list[Path]:  # noqa: ANN001
@@ -133,15 +156,17 @@ def download_prefix(s3, uri: S3Uri, local: Path) -> list[Path]:  # noqa: ANN001
     paths = []
     prefix = uri.key.rstrip("/") + "/" if uri.key else ""
     for obj in list_keys(s3, uri):
-        rel = obj["Key"][len(prefix):] if obj["Key"].startswith(prefix) else obj["Key"]
+        # the folder's objects keep their relative paths; the object the URI names, its name
+        rel = obj["Key"][len(prefix):] if obj["Key"].startswith(prefix) \
+            else obj["Key"].rsplit("/", 1)[-1]
         if not rel or rel.endswith("/"):
             continue
         dest = local / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             s3.download_file(uri.bucket, obj["Key"], str(dest))
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"downloading s3://{uri.bucket}/{obj['Key']}") from None
+        except s3_failures() as exc:
+            raise _error(exc, f"downloading s3://{uri.bucket}/{obj['Key']}") from exc
         paths.append(dest)
     return paths
 
@@ -149,16 +174,14 @@ def download_prefix(s3, uri: S3Uri, local: Path) -> list[Path]:  # noqa: ANN001
 def check_readable(s3, uri: S3Uri) -> int:  # noqa: ANN001
     """Raise S3Error (NoSuchBucket / NoSuchKey) unless objects exist under the URI; return
     how many there are. Used before a job starts, so it fails with S3's reason, not Spark's."""
-    from botocore.exceptions import ClientError
-
     try:
         s3.head_bucket(Bucket=uri.bucket)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchBucket"}:
+    except s3_failures() as exc:
+        if _code(exc) in {"404", "NoSuchBucket"}:
             raise S3Error(f"NoSuchBucket: bucket {uri.bucket!r} does not exist",
                           "create it and upload the input (harness fixtures upload --to "
-                          f"s3://{uri.bucket}/...)") from None
-        raise _error(exc, f"checking {uri}") from None
+                          f"s3://{uri.bucket}/...)") from exc
+        raise _error(exc, f"checking {uri}") from exc
     count = sum(1 for _ in list_keys(s3, uri))
     if count == 0:
         raise S3Error(f"NoSuchKey: nothing is stored under {uri}",
