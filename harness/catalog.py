@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from harness.errors import UsageError
+from harness.errors import HarnessError, UsageError
 
 CATALOG = Path(__file__).parent / "data" / "instances.json"
 
@@ -33,15 +33,38 @@ def _load() -> dict:
     return json.loads(CATALOG.read_text())
 
 
+EMR_TYPES = "emr/resources/instance_types.json"  # moto's copy of EMR's list
+
+
+class CatalogError(HarnessError):
+    """The instance catalog cannot be loaded: every instance type would be judged wrongly."""
+
+
 @cache
 def _emr_types() -> dict[str, dict]:
-    """Every instance type EMR knows (moto ships EMR's list with vCPU and memory)."""
+    return load_emr_types()
+
+
+def load_emr_types(resource: str = EMR_TYPES) -> dict[str, dict]:
+    """Every instance type EMR knows (moto ships EMR's list with vCPU and memory). Loaded
+    or refused loudly: without it, valid instance types would be rejected as unknown."""
     try:
         from moto.utilities.utils import load_resource
 
-        return load_resource("emr/resources/instance_types.json")
-    except Exception:  # noqa: BLE001 - the curated catalog still works without it
-        return {}
+        types = load_resource(resource)
+    except Exception as exc:
+        raise CatalogError(f"EMR's instance-type list (moto's {resource}) cannot be "
+                           f"loaded: {type(exc).__name__}: {exc}",
+                           "reinstall the project's dependencies (make .venv/.installed)"
+                           ) from exc
+    broken = [name for name, spec in types.items()
+              if not isinstance(spec, dict) or "VCPU" not in spec or "MemoryGB" not in spec]
+    if not types or broken:
+        raise CatalogError(f"EMR's instance-type list (moto's {resource}) is "
+                           + (f"incomplete: {', '.join(broken[:5])} lack VCPU or MemoryGB"
+                              if broken else "empty"),
+                           "reinstall the project's dependencies (make .venv/.installed)")
+    return types
 
 
 _PURPOSE = {"COMPUTE": "compute", "MEMORY": "memory", "STORAGE": "storage",

@@ -21,6 +21,7 @@ import harness.emr.runtimes as runtimes
 import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
 from harness.aws.s3 import S3Error, S3Uri
+from harness.catalog import instance_types
 from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
 from harness.emr import nodeenv, observe
@@ -54,6 +55,7 @@ class ControlPlane:
         # the backend's settings (e.g. HARNESS_DOCKER_NETWORK) fail the server's start, not
         # a job flow's after the API accepted it
         BACKENDS[backend](java_home=java_home)
+        instance_types()  # likewise a catalog that cannot load (it would refuse valid types)
         self.endpoint = Endpoint(url=endpoint_url, region=region)
         self.work_dir = work_dir.resolve()
         self.backend = backend

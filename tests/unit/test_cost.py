@@ -69,3 +69,17 @@ def test_spot_model_can_be_overridden(tmp_path):
     (group,) = estimate(groups(("TASK", "m5.xlarge", 1, "SPOT")), 3600, "us-east-1",
                         spot_model=model).groups
     assert group.spot == pytest.approx(0.192 * 0.5 + 0.048) and group.interruption_rate == 0.2
+
+
+def test_an_instance_list_that_cannot_load_fails_loudly():
+    from harness.catalog import CatalogError, instance_types, load_emr_types
+
+    # moto's real loader on a resource that is not there: a broken install, said so
+    with pytest.raises(CatalogError) as err:
+        load_emr_types("emr/resources/no_such_instance_types.json")
+    assert "cannot be loaded" in err.value.problem and err.value.__cause__ is not None
+    assert "make .venv/.installed" in err.value.remedy
+    # loaded, EMR's list holds what the curated catalog does not (never silently shrunk)
+    emr_types = load_emr_types()
+    assert "m7g.xlarge" in emr_types and "m7g.xlarge" in instance_types()
+    assert len(instance_types()) >= len(emr_types)
