@@ -225,35 +225,62 @@ class JobFlow:
 
         def on_node(node) -> None:  # noqa: ANN001
             node_dir = Path(self.cluster.work_dir) / node.spec.name
-            home = node_dir / "home"
-            home.mkdir(parents=True, exist_ok=True)
+            where = f"On the {node.spec.role.lower()} node {node.spec.name}"
             for n, name, script, args in scripts:
                 logs = node_dir / "bootstrap-actions" / str(n)
-                logs.mkdir(parents=True, exist_ok=True)
-                argv = [str(script), *args] if script.read_bytes()[:2] == b"#!" \
-                    else ["bash", str(script), *args]
-                script.chmod(0o755)
-                env = self.plane.node_env(self, node)
-                # on the node itself: a local process, or inside the node's container
-                with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
-                    action = self.backend.spawn(self.cluster, node, argv, env, home, out, err)
-                    try:
-                        rc = action.wait(timeout=1800)
-                    except subprocess.TimeoutExpired:
-                        action.stop(grace_s=5.0)
-                        rc = 124
-                # EMR's node folders are named by EC2 instance id: one per instance rehearsed
-                for instance_id in node.emr_instances or [node.spec.name]:
-                    self.plane.upload_logs(self, logs,
-                                           f"node/{instance_id}/bootstrap-actions/{n}")
+                try:
+                    rc = run_action(node, node_dir, logs, script, args)
+                except Exception as exc:  # noqa: BLE001 - the action failed: the flow does
+                    # an exception here ended the thread quietly and the flow went on as if
+                    # bootstrap had succeeded; it is the action's failure, in its node's log
+                    logs.mkdir(parents=True, exist_ok=True)
+                    with (logs / "stderr").open("a") as err:
+                        err.write(f"emr-rehearsal: bootstrap action {n} ({name}) could not "
+                                  f"run:\n{traceback.format_exc()}")
+                    upload(node, logs, n)
+                    errors.append(f"{where}, bootstrap action {n} ({name}) could not run: "
+                                  f"{type(exc).__name__}: {exc}")
+                    return
+                upload(node, logs, n)
                 if rc != 0:
-                    errors.append(f"On the {node.spec.role.lower()} node {node.spec.name}, "
-                                  f"bootstrap action {n} ({name}) returned a non-zero return "
-                                  f"code {rc}")
+                    errors.append(f"{where}, bootstrap action {n} ({name}) returned a non-zero "
+                                  f"return code {rc}")
                     return
 
+        def run_action(node, node_dir: Path, logs: Path, script: Path,  # noqa: ANN001
+                       args: list[str]) -> int:
+            home = node_dir / "home"
+            home.mkdir(parents=True, exist_ok=True)
+            logs.mkdir(parents=True, exist_ok=True)
+            argv = [str(script), *args] if script.read_bytes()[:2] == b"#!" \
+                else ["bash", str(script), *args]
+            script.chmod(0o755)
+            env = self.plane.node_env(self, node)
+            # on the node itself: a local process, or inside the node's container
+            with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
+                action = self.backend.spawn(self.cluster, node, argv, env, home, out, err)
+                try:
+                    return action.wait(timeout=1800)
+                except subprocess.TimeoutExpired:
+                    action.stop(grace_s=5.0)
+                    return 124
+
+        def upload(node, logs: Path, n: int) -> None:  # noqa: ANN001
+            # EMR's node folders are named by EC2 instance id: one per instance rehearsed
+            for instance_id in node.emr_instances or [node.spec.name]:
+                self.plane.upload_logs(self, logs, f"node/{instance_id}/bootstrap-actions/{n}")
+
+        def guarded(node) -> None:  # noqa: ANN001
+            try:
+                on_node(node)
+            except Exception as exc:  # noqa: BLE001 - e.g. a log upload's: still the flow's
+                self.plane.log(f"{self.id}: bootstrap on {node.spec.name}: "
+                               f"{traceback.format_exc()}")
+                errors.append(f"On the {node.spec.role.lower()} node {node.spec.name}, the "
+                              f"bootstrap actions failed: {type(exc).__name__}: {exc}")
+
         # once per EMR node: a single-node cluster's worker runs on the master node
-        threads = [threading.Thread(target=on_node, args=(node,))
+        threads = [threading.Thread(target=guarded, args=(node,))
                    for node in (self.cluster.nodes if nodes is None else nodes)
                    if node.spec.on_node == node.spec.name]
         for t in threads:

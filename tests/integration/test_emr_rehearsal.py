@@ -217,6 +217,31 @@ def test_step_failure_with_terminate_cluster_and_failing_bootstrap(aws):
     assert states == {"fails": "FAILED", "after": "CANCELLED"}
 
 
+def test_an_exception_in_a_bootstrap_action_fails_the_flow_with_it_in_the_node_log(
+    endpoint,
+):
+    s3, emr = endpoint.client("s3"), endpoint.client("emr")
+    for bucket in ("code", "logs"):
+        ensure_bucket(s3, bucket, endpoint.region)
+    s3.put_object(Bucket="code", Key="bootstrap/ok.sh", Body=b"#!/bin/bash\nexit 0\n")
+    # an argument no process can be given (exec refuses a NUL byte): the action raises in
+    # its bootstrap thread instead of returning a code, which used to go unnoticed
+    cluster_id = emr.run_job_flow(**job_flow(
+        "bootstrap raises", groups=[GROUPS[0]], steps=[step("never", ["bash", "-c", "true"])],
+        bootstrap=[{"Name": "raises", "ScriptBootstrapAction": {
+            "Path": "s3://code/bootstrap/ok.sh", "Args": ["fine", "not\x00fine"]}}]))["JobFlowId"]
+    assert _wait_terminal(emr, cluster_id) == "TERMINATED_WITH_ERRORS"
+    reason = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["StateChangeReason"]
+    assert reason["Code"] == "BOOTSTRAP_FAILURE", reason
+    assert "bootstrap action 1 (raises) could not run: ValueError" in reason["Message"]
+    (only,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
+    assert only["Status"]["State"] == "CANCELLED"
+    (instance,) = emr.list_instances(ClusterId=cluster_id)["Instances"]
+    log = log_text(s3, f"emr/{cluster_id}/node/{instance['Ec2InstanceId']}/"
+                       "bootstrap-actions/1/stderr.gz")
+    assert "Traceback" in log and "ValueError" in log and "null byte" in log
+
+
 def _wait_terminal(emr, cluster_id, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
