@@ -3,11 +3,14 @@ submitted at once (they queue for the machine's capacity), threads adding steps 
 running job flow, and pollers calling describe/list once a second meanwhile. Every call
 goes through boto3 over loopback with SDK retries off, so a fault or a 5xx is seen, never
 hidden by a retry; every step is a tiny `bash -c` that appends its own token to a file,
-so "ran exactly once" is counted, not inferred from the API.
+so "ran exactly once" is counted, not inferred from the API. Every fifth poll is S3's
+ListBuckets, the reference: the same HTTP stack with no EMR state or lock behind it, so a
+slow EMR figure can be told apart from a slow machine.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -20,6 +23,8 @@ from typing import Any
 from harness.emr.states import TERMINAL
 
 STEP_ENDS = {"COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"}
+REFERENCE_EVERY = 5  # every fifth poll of a poller is the reference call
+ACTIVE = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"]
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,17 @@ class Calls:
 class LoadResult:
     pollers: Calls
     writers: Calls  # run_job_flow, add_job_flow_steps, terminate_job_flows
+    warmup: Calls  # each poller's first call, before the pollers' clock starts
     flows: dict[str, str]  # job flow id: final state
     steps: dict[str, str]  # step id: final state
     runs: Counter[str]  # token: times its step's command ran
     tokens: list[str]  # every token a step was submitted with
     wall_s: float
+    queued: set[str]  # job flows seen waiting for capacity
+    # S3 ListBuckets by the same pollers: the endpoint's stack with no EMR state or lock
+    # behind it, so EMR's figures can be told apart from the machine's and the stack's
+    reference: Calls
+    load_average: tuple[float, float]  # the host's 1-minute load average, start and end
 
     @property
     def exactly_once(self) -> bool:
@@ -94,8 +105,11 @@ class LoadResult:
     def problems(self) -> list[str]:
         """What breaks the targets other than latency: failed calls, steps not run exactly
         once or not COMPLETED, job flows that did not end cleanly."""
-        found = [f"poller: {e}" for e in self.pollers.errors[:5]] + \
-            [f"writer: {e}" for e in self.writers.errors[:5]]
+        found = [f"{who}: {e}" for who, calls in (("poller", self.pollers),
+                                                  ("writer", self.writers),
+                                                  ("warm-up", self.warmup),
+                                                  ("reference", self.reference))
+                 for e in calls.errors[:5]]
         if not self.exactly_once:
             bad = {t: self.runs[t] for t in self.tokens if self.runs[t] != 1}
             found.append(f"steps not run exactly once: {bad}")
@@ -111,7 +125,10 @@ class LoadResult:
 
     def figures(self) -> dict[str, Any]:
         return {"pollers": self.pollers.figures(), "writers": self.writers.figures(),
-                "flows": len(self.flows), "steps": len(self.steps),
+                "warmup": self.warmup.figures(), "reference_s3": self.reference.figures(),
+                "load_average": [round(x, 1) for x in self.load_average],
+                "flows": len(self.flows), "flows_queued": len(self.queued),
+                "steps": len(self.steps),
                 "steps_exactly_once": self.exactly_once, "wall_s": round(self.wall_s, 1)}
 
 
@@ -129,7 +146,8 @@ def run_load(endpoint: Any, plan: LoadPlan, work: Path,
     work.mkdir(parents=True, exist_ok=True)
     runs_file = work / "step-runs.log"
     runs_file.write_text("")
-    pollers, writers = Calls(), Calls()
+    pollers, writers, warmup, reference = Calls(), Calls(), Calls(), Calls()
+    queued: set[str] = set()  # job flows a poller saw waiting for capacity
     tokens: list[str] = []
     tokens_lock = threading.Lock()
 
@@ -152,8 +170,6 @@ def run_load(endpoint: Any, plan: LoadPlan, work: Path,
                               # the first job flow stays up for the step adders
                               "KeepJobFlowAliveWhenNoSteps": n == 0}}
 
-    started = time.time()
-    deadline = started + plan.timeout_s
     ids: list[str | None] = [None] * plan.flows
     stop = threading.Event()
 
@@ -161,18 +177,31 @@ def run_load(endpoint: Any, plan: LoadPlan, work: Path,
         answer = writers.call(lambda: client().run_job_flow(**request(n)))
         ids[n] = answer["JobFlowId"] if answer else None
 
-    def poll(n: int) -> None:
-        emr = client()
-        calls = [lambda: emr.list_clusters(),
-                 lambda: emr.describe_cluster(ClusterId=_some(ids, n)),
-                 lambda: emr.list_steps(ClusterId=_some(ids, 0)),
-                 lambda: emr.list_instance_groups(ClusterId=_some(ids, n))]
-        tick = time.time()
-        k = n
+    def poll(n: int, emr: Any, s3: Any, first_tick: float) -> None:
+        def call(k: int) -> Callable[[], Any]:
+            # a dashboard's rotation: the active clusters, one cluster, the busy cluster's
+            # steps, one cluster's instance groups (the list until the ids are known)
+            mine, busy = ids[n % len(ids)], ids[0]
+            if k % 4 == 1 and mine:
+                return lambda: emr.describe_cluster(ClusterId=mine)
+            if k % 4 == 2 and busy:
+                return lambda: emr.list_steps(ClusterId=busy)
+            if k % 4 == 3 and mine:
+                return lambda: emr.list_instance_groups(ClusterId=mine)
+            return lambda: emr.list_clusters(ClusterStates=ACTIVE)
+
+        tick, k = first_tick, n
+        stop.wait(max(0.0, tick - time.time()))
         while not stop.is_set():
-            if all(ids):
-                pollers.call(calls[k % len(calls)])
+            if k % REFERENCE_EVERY == 0:  # the reference: the same stack, no EMR state
+                reference.call(lambda: s3.list_buckets())
                 k += 1
+            answer = pollers.call(call(k))
+            reason = ((answer or {}).get("Cluster") or {}).get("Status", {}).get(
+                "StateChangeReason", {}).get("Message", "")
+            if reason.startswith("Waiting for capacity"):
+                queued.add(answer["Cluster"]["Id"])
+            k += 1
             tick += plan.poll_interval_s
             stop.wait(max(0.0, tick - time.time()))
 
@@ -183,20 +212,34 @@ def run_load(endpoint: Any, plan: LoadPlan, work: Path,
             writers.call(lambda steps=steps: emr.add_job_flow_steps(JobFlowId=ids[0],
                                                                     Steps=steps))
 
+    # start-up apart from steady state: each poller's client is made, and its first call
+    # (botocore loads its models and endpoint rules) made, before the pollers' clock starts
+    clients = [(client(), endpoint.client("s3", config=config)) for _ in range(plan.pollers)]
+    for emr, s3 in clients:
+        warmup.call(lambda emr=emr: emr.list_clusters())
+        warmup.call(lambda s3=s3: s3.list_buckets())
+    load_before = os.getloadavg()[0]
+    started = time.time()
+    deadline = started + plan.timeout_s
+    # independent sensors, each once per interval: spread over the interval, not in step
+    first = started + 0.1
+    poller_threads = [threading.Thread(
+        target=poll, args=(n, *clients[n], first + plan.poll_interval_s * n / plan.pollers),
+        daemon=True) for n in range(plan.pollers)]
+    for t in poller_threads:
+        t.start()
+    # the job flows at once, watched by the pollers from before their submission
     submitters = [threading.Thread(target=submit, args=(n,)) for n in range(plan.flows)]
     for t in submitters:
         t.start()
     for t in submitters:
         t.join()
     on_event(f"submitted {plan.flows} job flows: {ids}")
-    poller_threads = [threading.Thread(target=poll, args=(n,), daemon=True)
-                      for n in range(plan.pollers)]
-    for t in poller_threads:
-        t.start()
     emr = client()
     try:
         if not all(ids):
-            return _result(emr, ids, pollers, writers, runs_file, tokens, started)
+            return _result(emr, ids, pollers, writers, warmup, runs_file, tokens, started, queued,
+                   reference, (load_before, os.getloadavg()[0]))
         _wait(lambda: _state(emr, ids[0]) in {"RUNNING", "WAITING"} | TERMINAL, deadline)
         on_event(f"{ids[0]} is up: {plan.adders} threads add {plan.steps_per_adder} steps "
                  "each")
@@ -214,22 +257,21 @@ def run_load(endpoint: Any, plan: LoadPlan, work: Path,
         stop.set()
         for t in poller_threads:
             t.join(timeout=10)
-    return _result(emr, ids, pollers, writers, runs_file, tokens, started)
+    return _result(emr, ids, pollers, writers, warmup, runs_file, tokens, started, queued,
+                   reference, (load_before, os.getloadavg()[0]))
 
 
-def _result(emr: Any, ids: list[str | None], pollers: Calls, writers: Calls, runs_file: Path,
-            tokens: list[str], started: float) -> LoadResult:
+def _result(emr: Any, ids: list[str | None], pollers: Calls, writers: Calls, warmup: Calls,
+            runs_file: Path, tokens: list[str], started: float, queued: set[str],
+            reference: Calls, load: tuple[float, float]) -> LoadResult:
     flows, steps = {}, {}
     for cluster_id in [i for i in ids if i]:
         flows[cluster_id] = _state(emr, cluster_id)
         for page in emr.get_paginator("list_steps").paginate(ClusterId=cluster_id):
             steps.update({s["Id"]: s["Status"]["State"] for s in page["Steps"]})
     runs = Counter(line.strip() for line in runs_file.read_text().splitlines() if line.strip())
-    return LoadResult(pollers, writers, flows, steps, runs, tokens, time.time() - started)
-
-
-def _some(ids: list[str | None], n: int) -> str:
-    return ids[n % len(ids)] or "j-NONE"
+    return LoadResult(pollers, writers, warmup, flows, steps, runs, tokens,
+                      time.time() - started, queued, reference, load)
 
 
 def _state(emr: Any, cluster_id: str | None) -> str:
