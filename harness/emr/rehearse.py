@@ -4,6 +4,7 @@ local endpoint and cluster, followed step by step, summarised, and cleaned up.""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -224,7 +225,8 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
                                "raise --timeout, or look at the step logs")
         time.sleep(0.5 if pending else 1.0)
     summaries = []
-    for step in reversed(emr.list_steps(ClusterId=cluster_id)["Steps"]):
+    listed = emr.list_steps(ClusterId=cluster_id)["Steps"]
+    for step in reversed(listed):
         status = step["Status"]
         timeline = status.get("Timeline", {})
         seconds = None
@@ -238,16 +240,48 @@ def rehearse(endpoint: Endpoint, request: dict[str, Any],
                                      failure.get("Message") or
                                      status.get("StateChangeReason", {}).get("Message")
                                      if status["State"] != "COMPLETED" else None))
-    outputs = []
-    for bucket in s3.list_buckets().get("Buckets", []):
-        for obj in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
-            if obj["LastModified"].timestamp() >= started and "/steps/" not in obj["Key"] \
-                    and "/node/" not in obj["Key"]:
-                outputs.append(f"s3://{bucket['Name']}/{obj['Key']}")
+    args = [arg for step in listed for arg in step.get("Config", {}).get("Args", [])]
+    outputs, unreadable = written_since(s3, named_locations(args), started,
+                                        request.get("LogUri"))
+    notes += [f"outputs not looked for at {where}: {why}" for where, why in unreadable]
     status = cluster["Status"]
     return RehearsalResult(cluster_id, status["State"],
                            status.get("StateChangeReason", {}).get("Message", ""), summaries,
                            ready_at, time.time() - started, outputs, notes)
+
+
+_S3_URI = re.compile(r"s3[an]?://[^\s,;'\"]+")
+
+
+def named_locations(args: list[str]) -> list[S3Uri]:
+    """The s3:// locations steps' arguments name (`s3://b/k`, `--opt=s3://...`, comma
+    lists; s3a:// and s3n:// as s3://), each once."""
+    found = {S3Uri.parse("s3://" + uri.split("://", 1)[1])
+             for arg in args for uri in _S3_URI.findall(str(arg))}
+    return sorted(found, key=str)
+
+
+def written_since(s3, locations: list[S3Uri], since: float,  # noqa: ANN001
+                  log_uri: str | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Objects written at or under the named locations (as folders) since `since`, the
+    job flow's logs under LogUri left out; and the locations that could not be listed, with
+    S3's reason. Nothing else of the account is listed (on AWS: buckets the run never
+    touched, some of them unreadable to these credentials)."""
+    from harness.aws.s3 import S3Error, list_keys, under
+
+    logs = S3Uri.parse(log_uri.replace("s3n://", "s3://")) if log_uri else None
+    outputs: set[str] = set()
+    unreadable = []
+    for location in locations:
+        try:
+            for obj in list_keys(s3, location):
+                if obj["LastModified"].timestamp() < since or (
+                        logs and location.bucket == logs.bucket and under(obj["Key"], logs.key)):
+                    continue
+                outputs.add(f"s3://{location.bucket}/{obj['Key']}")
+        except S3Error as exc:
+            unreadable.append((str(location), exc.problem))
+    return sorted(outputs), unreadable
 
 
 # -- `harness rehearse` as functions: the CLI parses, asks for confirmation, prints --------
