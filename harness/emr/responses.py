@@ -93,7 +93,7 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
         cluster: RehearsalCluster | None = None
         with self.backend.accepting() as accepted:
             try:
-                result = super().run_job_flow()
+                super().run_job_flow()  # the answer is built from the record, below
                 cluster = accepted.cluster
             except Exception as exc:
                 cluster = accepted.cluster
@@ -106,20 +106,32 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
                 cluster.terminate(code, f"The cluster could not be created: {exc}")
                 return ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn})
         assert cluster is not None
+        answer = ActionResult({"JobFlowId": cluster.id, "ClusterArn": cluster.arn})
+        try:
+            self._complete_job_flow(cluster)
+        except Exception as exc:  # noqa: BLE001 - after the record exists, as moto's above
+            log.exception("RunJobFlow failed after %s was created", cluster.id)
+            cluster.terminate("INTERNAL_ERROR", "The cluster could not be created: "
+                              f"{type(exc).__name__}: {exc}")
+            return answer
+        self.backend.start_job_flow(cluster)  # its failures are the cluster's (models.py)
+        return answer
+
+    def _complete_job_flow(self, cluster: RehearsalCluster) -> None:
+        """What moto's record lacks: the request's Configurations, auto-termination policy
+        and instance fleets (all checked before the record existed, validate_job_flow)."""
         cluster.requested_configurations = list(self.request_body.get("Configurations") or [])
         requested = (self.request_body.get("Instances") or {}).get("InstanceGroups") or []
         cluster.group_configurations = {
             group.id: list(spec.get("Configurations") or [])
             for group, spec in zip(cluster.instance_groups, requested, strict=False)}
         policy = self.request_body.get("AutoTerminationPolicy")
-        if policy is not None:  # moto drops it; checked with the request (validate_job_flow)
+        if policy is not None:  # moto drops it
             cluster.auto_termination_policy = controls.check_auto_termination_policy(
                 policy, cluster.release_label)
         fleets = self.request_body.get("Instances", {}).get("InstanceFleets")
         if fleets:
             self.backend.add_instance_fleets(cluster, fleets)
-        self.backend.start_job_flow(cluster)
-        return result
 
     def add_instance_groups(self) -> ActionResult:
         requested = self.request_body.get("InstanceGroups", [])

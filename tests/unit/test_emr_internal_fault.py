@@ -39,3 +39,53 @@ def test_a_fault_inside_the_endpoint_is_a_500_internal_server_error(monkeypatch)
         assert status == 200 and body["Clusters"] == [], body
     finally:
         restore()
+
+
+FLOW = {"Name": "x", "ReleaseLabel": "emr-7.12.0", "Instances": {"InstanceGroups": [
+    {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}]}}
+FLEET_FLOW = {"Name": "fleet", "ReleaseLabel": "emr-7.12.0", "Instances": {"InstanceFleets": [
+    {"InstanceFleetType": "MASTER", "TargetOnDemandCapacity": 1,
+     "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}]}]}}
+
+
+def test_a_cluster_that_cannot_start_is_one_job_flow_terminated_with_errors():
+    # an endpoint with no job-flow runner: every accepted cluster fails to start
+    restore = install_emr_backend(None)
+    try:
+        client = Client(dispatcher())
+        status, body = emr_call(client, "RunJobFlow", FLOW)
+        assert status == 200, body
+        _, listed = emr_call(client, "ListClusters", {})
+        assert [c["Id"] for c in listed["Clusters"]] == [body["JobFlowId"]]
+        _, described = emr_call(client, "DescribeCluster", {"ClusterId": body["JobFlowId"]})
+        state = described["Cluster"]["Status"]
+        assert state["State"] == "TERMINATED_WITH_ERRORS"
+        assert state["StateChangeReason"]["Code"] == "INTERNAL_ERROR"
+        assert "could not start" in state["StateChangeReason"]["Message"]
+    finally:
+        restore()
+
+
+def test_a_fault_after_the_record_exists_is_the_clusters_not_a_500(monkeypatch):
+    def fault(self, *args):  # a bug of ours once moto created the record
+        raise KeyError("fleet-spec")
+
+    monkeypatch.setattr(RehearsalEmrBackend, "add_instance_fleets", fault)
+    restore = install_emr_backend(None)
+    try:
+        client = Client(dispatcher())
+        status, body = emr_call(client, "RunJobFlow", FLEET_FLOW)
+        assert status == 200, body  # a 500 would make the SDK's retry create a second one
+        _, listed = emr_call(client, "ListClusters", {})
+        assert [c["Id"] for c in listed["Clusters"]] == [body["JobFlowId"]]
+        _, described = emr_call(client, "DescribeCluster", {"ClusterId": body["JobFlowId"]})
+        reason = described["Cluster"]["Status"]["StateChangeReason"]
+        assert reason["Code"] == "INTERNAL_ERROR" and "KeyError" in reason["Message"]
+        # before any record exists, the same kind of fault is a retryable 500 instead
+        monkeypatch.setattr(RehearsalEmrBackend, "validate_job_flow", fault)
+        status, body = emr_call(client, "RunJobFlow", FLOW)
+        assert status == 500 and body["__type"] == "InternalServerError", body
+        _, listed = emr_call(client, "ListClusters", {})
+        assert len(listed["Clusters"]) == 1
+    finally:
+        restore()
