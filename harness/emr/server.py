@@ -6,9 +6,9 @@ application serves every service; for EMR, moto's backend registry is given a Ba
 of RehearsalEmrBackend bound to this server's ControlPlane (harness.emr.models), whose
 urls.py routes EMR's requests to RehearsalEmrResponse. No WSGI layer sits in front of moto;
 its dispatcher is derived once, for what its routing does not cover: an unsigned request
-that names an EMR operation in X-Amz-Target (moto would send it to S3), and the S3
-requests S3 refuses and moto's S3 accepts (harness.aws.s3_rules: a signing region AWS does
-not have, an invalid bucket name).
+that names an EMR operation in X-Amz-Target (moto would send it to S3), and the requests
+AWS refuses and moto does not (harness.aws.wire: a signing region AWS does not have, an
+invalid bucket name).
 
 The server is bound in the caller's thread, so a taken port fails at once with a clear
 error instead of hanging, and served from a background thread until `stop()`.
@@ -21,6 +21,7 @@ import errno
 import sys
 import threading
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from harness.aws.endpoint import DEFAULT_REGION, port_in_use_error
@@ -50,21 +51,22 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
 
 def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
     """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
-    refusing what S3 refuses (harness.aws.s3_rules), and /_harness/ to the admin route
+    refusing what AWS refuses (harness.aws.wire), and /_harness/ to the admin route
     (harness.emr.admin: spot reclaims of job flows)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from harness.aws import s3_rules
+    from harness.aws import wire
     from harness.emr import admin
 
     class Dispatcher(DomainDispatcherApplication):
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
             if environ.get("PATH_INFO", "").startswith(admin.PREFIX):
                 return admin.handle(plane(), environ, start_response)
-            refused = s3_rules.refusal(environ)  # what S3 refuses and moto's S3 accepts
+            refused = wire.refusal(environ)  # what AWS refuses and moto does not
             if refused is not None:
-                status, body = refused
-                start_response(f"{status} Bad Request", [("Content-Type", "application/xml")])
+                status, content_type, body = refused
+                start_response(f"{status} {HTTPStatus(status).phrase}",
+                               [("Content-Type", content_type)])
                 return [body.encode()]
             return super().__call__(environ, start_response)
 

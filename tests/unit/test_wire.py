@@ -1,4 +1,4 @@
-"""What S3 refuses and moto's S3 accepts is refused by the endpoint as S3 refuses it: a bucket
+"""What AWS refuses and moto does not is refused by the endpoint as AWS refuses it: a bucket
 name against S3's naming rules (InvalidBucketName) and a request signed for a region AWS
 does not have (AuthorizationHeaderMalformed, without the <Region> that would make botocore
 re-sign for us-east-1). Driven through the endpoint's WSGI application (no server started)."""
@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from werkzeug.test import Client
 
-from harness.aws.s3_rules import bucket_name_problem
+from harness.aws.wire import bucket_name_problem
 from harness.emr.server import dispatcher
 
 
@@ -55,3 +55,34 @@ def test_a_region_aws_does_not_have_is_authorization_header_malformed():
     assert "Region" not in body  # botocore's redirector would re-sign and retry with it
     ok = Client(dispatcher()).get("/", headers={"Authorization": s3_auth("eu-west-1")})
     assert ok.status_code == 200
+
+
+def signed(region: str, service: str) -> str:
+    return (f"AWS4-HMAC-SHA256 Credential=testing/20261202/{region}/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+
+
+def test_other_services_answer_an_unknown_region_as_aws_does_not_with_a_500():
+    import json
+
+    client = Client(dispatcher())
+    # a query-protocol service (moto raised KeyError: a 500)
+    response = client.post("/", data="Action=ListQueues&Version=2012-11-05", headers={
+        "Authorization": signed("mars-north-1", "sqs"),
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 403
+    body = {c.tag: c for c in ET.fromstring(response.get_data())}["Error"]
+    assert body.find("Code").text == "SignatureDoesNotMatch"
+    assert "'mars-north-1'" in body.find("Message").text
+    # a JSON-protocol one
+    response = client.post("/", data="{}", headers={
+        "Authorization": signed("mars-north-1", "logs"),
+        "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+        "Content-Type": "application/x-amz-json-1.1"})
+    assert response.status_code == 400
+    assert json.loads(response.get_data())["__type"] == "InvalidSignatureException"
+    # a real region still reaches moto
+    response = client.post("/", data="Action=ListQueues&Version=2012-11-05", headers={
+        "Authorization": signed("eu-west-1", "sqs"),
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200

@@ -1,19 +1,23 @@
-"""What S3 refuses before moto's S3 sees a request, answered with S3's own error codes:
-a request signed for a region AWS does not have, and CreateBucket with a bucket name S3's
-naming rules forbid (moto checks only the length).
+"""What AWS refuses before moto sees a request, answered with AWS's own error codes: a
+request signed for a region AWS does not have (moto answered it with a 500: its backends
+have no such region), and S3's CreateBucket with a name S3's naming rules forbid (moto
+checks only the length).
 
 The region: on AWS a client signing for a region that does not exist never gets an answer
-(the SDK's endpoint `s3.<region>.amazonaws.com` does not resolve); one endpoint here stands
-for every region, so the request arrives. The closest answer S3 gives is the one for a
-request whose signature names a region the endpoint is not: `AuthorizationHeaderMalformed`
-(HTTP 400). It names the region and carries no `<Region>` element, so botocore's S3 region
-redirector does not re-sign and retry for us-east-1 (which would turn a run that fails on
-AWS into one that passes here).
+(the SDK's endpoint `<service>.<region>.amazonaws.com` does not resolve); one endpoint here
+stands for every region, so the request arrives. The closest answer AWS gives is the one
+for a request whose signature names a region the endpoint is not: S3's
+`AuthorizationHeaderMalformed` (HTTP 400, without the `<Region>` element, so botocore's S3
+region redirector does not re-sign and retry for us-east-1, which would turn a run that
+fails on AWS into one that passes here); JSON services' `InvalidSignatureException` (400)
+and query services' `SignatureDoesNotMatch` (403), "Credential should be scoped to a valid
+region". EMR answers it in its own backend (harness.emr.responses), with EMR's region list.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from functools import cache
 from typing import Any
@@ -25,6 +29,19 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # prefixes and suffixes S3 reserves (S3's bucket naming rules, general purpose buckets)
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+JSON, XML = "application/x-amz-json-1.1", "application/xml"
+
+
+@cache
+def aws_regions() -> frozenset[str]:
+    """Every region of every AWS partition botocore knows (the 'regions' of its
+    endpoints.json); a global service signs for one of them (us-east-1)."""
+    from botocore.loaders import Loader
+
+    return frozenset(region for partition in Loader().load_data("endpoints")["partitions"]
+                     for region in partition["regions"])
 
 
 @cache
@@ -71,14 +88,27 @@ def bucket_name_problem(name: str) -> str | None:
     return None
 
 
-def refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
-    """(HTTP status, S3 error XML) when S3 would refuse this signed S3 request, else None."""
+def refusal(environ: dict[str, Any]) -> tuple[int, str, str] | None:
+    """(HTTP status, content type, error body) when AWS would refuse this signed request
+    before any service ran it, else None."""
     scope = signing_scope(environ)
-    if scope is None or scope[1] != "s3":
+    if scope is None:
         return None
-    region, _ = scope
+    region, service = scope
+    if service != "s3":
+        if service == "elasticmapreduce" or region in aws_regions():
+            return None
+        message = (f"Credential should be scoped to a valid region, not '{region}' (sign "
+                   "for one such as us-east-1: AWS_REGION)")
+        if environ.get("HTTP_X_AMZ_TARGET"):  # the JSON protocols
+            return 400, JSON, json.dumps({"__type": "InvalidSignatureException",
+                                          "message": message})
+        return 403, XML, (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>'
+                          f"<Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"
+                          f"<Message>{escape(message)}</Message></Error>"
+                          "<RequestId>0</RequestId></ErrorResponse>")
     if region not in regions("s3"):
-        return 400, _xml("AuthorizationHeaderMalformed",
+        return 400, XML, _xml("AuthorizationHeaderMalformed",
                          f"The authorization header is malformed; the region '{region}' is "
                          "wrong: it is not an AWS region (sign for one such as us-east-1: "
                          "AWS_REGION)")
@@ -88,7 +118,7 @@ def refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
             and not environ.get("QUERY_STRING"):  # CreateBucket, path-style
         problem = bucket_name_problem(segments[0])
         if problem:
-            return 400, _xml("InvalidBucketName",
+            return 400, XML, _xml("InvalidBucketName",
                              f"The specified bucket is not valid. ({problem})",
                              BucketName=segments[0])
     return None
