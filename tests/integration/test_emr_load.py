@@ -26,4 +26,5 @@ def test_concurrent_job_flows_step_adders_and_pollers(tmp_path, monkeypatch):
     print(result.figures())
     assert result.problems() == []
     assert len(result.flows) == 2 and len(result.steps) == 2 + 4 * 2
+    assert len(result.queued) == 1  # one job flow at a time: the other waited for capacity
     assert result.pollers.figures()["calls"] > 0 and result.pollers.server_errors == 0
