@@ -8,12 +8,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from harness.aws.s3 import S3Uri
 from harness.emr.rehearse import named_locations, written_since
+from tests.moto_s3 import moto_s3
 
 ARGS = ["spark-submit", "--conf", "spark.sql.warehouse.dir=s3a://acme/warehouse",
         "--py-files", "s3://acme-code/lib.zip,s3n://acme-code/more.zip",
@@ -23,12 +22,7 @@ ARGS = ["spark-submit", "--conf", "spark.sql.warehouse.dir=s3a://acme/warehouse"
 
 @pytest.fixture
 def s3(monkeypatch):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        for bucket in ("acme", "acme-code", "acme-raw", "acme-logs", "unrelated"):
-            client.create_bucket(Bucket=bucket)
+    with moto_s3(monkeypatch, "acme", "acme-code", "acme-raw", "acme-logs", "unrelated") as client:
         yield client
 
 

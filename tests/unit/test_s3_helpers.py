@@ -8,19 +8,15 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
-from moto import mock_aws
 
 from harness.aws.s3 import S3Error, S3Uri, download_prefix, ensure_bucket, list_keys, under
 from harness.net import free_port
+from tests.moto_s3 import moto_s3
 
 
 @pytest.fixture
 def s3(monkeypatch):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="raw")
+    with moto_s3(monkeypatch, "raw") as client:
         yield client
 
 
