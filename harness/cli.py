@@ -459,6 +459,7 @@ def gate(
     first and judged by its better run (without a re-run, a change under twice the
     threshold is ambiguous: exit 3)."""
     from harness.bench import gate as gating
+    from harness.verdicts import record_verdict
 
     if spreads:
         table, ref = gating.spreads(baseline, reference)
@@ -480,6 +481,9 @@ def gate(
         out.print(verdict.line(), markup=False, highlight=False, soft_wrap=True)
     for problem in report.problems:
         out.print(f"failed: {problem}", markup=False, highlight=False, soft_wrap=True)
+    outcome = "failed" if report.failed or report.problems else \
+        "ambiguous" if report.ambiguous else "passed"
+    record_verdict(Settings().work_dir, report, outcome)
     if report.failed or report.problems:
         raise gating.GateFailed(f"gate failed against {label}: {report.summary()}",
                                 "see the lines above: which benchmark, and why")
