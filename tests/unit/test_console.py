@@ -131,7 +131,8 @@ def test_clone_of_a_fleet_cluster_has_its_fleets():
     assert request["Instances"] == {
         "KeepJobFlowAliveWhenNoSteps": False, "TerminationProtected": False,
         "InstanceFleets": [{"Name": "Core", "InstanceFleetType": "CORE",
-                            "TargetOnDemandCapacity": 0, "TargetSpotCapacity": 4, "InstanceTypeConfigs": [
+                            "TargetOnDemandCapacity": 0, "TargetSpotCapacity": 4,
+                            "InstanceTypeConfigs": [
                                 {"InstanceType": "m5.xlarge", "WeightedCapacity": 1,
                                  "BidPriceAsPercentageOfOnDemandPrice": 100.0},
                                 {"InstanceType": "m5.2xlarge", "WeightedCapacity": 2}]}]}
