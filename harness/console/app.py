@@ -26,9 +26,9 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from harness.console import helpers, views
+from harness.console.opening import PREFIX
 from harness.console.reads import Reads
 
-PREFIX = "/console"
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 DEFAULT_LOG_BUCKET = "aws-logs-{account}-{region}"

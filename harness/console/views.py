@@ -83,7 +83,8 @@ def node_rows(instances: list[dict[str, Any]], groups: list[dict[str, Any]],
         node = nodes.get(name) if name else None
         size = None
         if node is not None and node.spec.daemon == "worker":
-            size = f"{node.spec.cores} cores, {node.spec.memory_mb} MB"
+            cores = node.spec.cores
+            size = f"{cores} core{'s' if cores != 1 else ''}, {node.spec.memory_mb} MB"
         elif node is not None:
             size = "Spark master (no executors)"
         ec2 = i.get("Ec2InstanceId") or i["Id"]
@@ -135,10 +136,14 @@ def cluster_page(reads: Reads, cluster_id: str) -> dict[str, Any]:
     local = reads.local_cluster(cluster_id)
     request = helpers.clone_request(cluster, data["groups"], data["fleets"],
                                     data["bootstrap"], data["steps"])
+    order = {"MASTER": 0, "CORE": 1, "TASK": 2}
+    groups = sorted(data["groups"], key=lambda g: (order.get(g["InstanceGroupType"], 3),
+                                                   g.get("Name") or ""))
+    fleets = sorted(data["fleets"], key=lambda f: order.get(f["InstanceFleetType"], 3))
     return {
         "cluster": cluster, "status": cluster["Status"],
         "active": cluster["Status"]["State"] in helpers.ACTIVE_CLUSTER_STATES,
-        "groups": data["groups"], "fleets": data["fleets"],
+        "groups": groups, "fleets": fleets,
         "nodes": node_rows(data["instances"], data["groups"], data["fleets"], local,
                            cluster_id),
         "local": local, "bootstrap": data["bootstrap"],
@@ -151,14 +156,14 @@ def cluster_page(reads: Reads, cluster_id: str) -> dict[str, Any]:
     }
 
 
-def log_lines(text: str | None) -> dict[str, Any] | None:
-    """A log for the page: its lines as HTML (one span each, the failure line marked; built
-    here, as a template loop over thousands of lines is the slowest part of a step page),
-    the failure line's index; None for no such log."""
+def log_lines(text: str | None, failed: bool = True) -> dict[str, Any] | None:
+    """A log for the page: its lines as HTML (one span each, the failure line marked when
+    `failed`; built here, as a template loop over thousands of lines is the slowest part of
+    a step page), the failure line's index; None for no such log."""
     if text is None:
         return None
     lines = text.splitlines()
-    failure = helpers.failure_line(text)
+    failure = helpers.failure_line(text) if failed else None
     spans = [f'<span class="line">{escape(line)}</span>' for line in lines]
     if failure is not None:
         spans[failure] = f'<span class="line failure" data-failure>{escape(lines[failure])}</span>'
@@ -171,7 +176,9 @@ def step_page(reads: Reads, cluster_id: str, step_id: str) -> dict[str, Any]:
     """Everything the step page shows: the step, its logs, its application's UIs."""
     step, fixed = reads.step(cluster_id, step_id)
     texts = reads.step_logs(fixed.get("LogUri"), cluster_id, step_id)
-    logs = {name: log_lines(texts[name]) for name in LOG_NAMES}
+    # a completed step's logs may hold error-looking lines: only a failure has a failure line
+    failed = step["Status"]["State"] in {"FAILED", "INTERRUPTED", "CANCELLED"}
+    logs = {name: log_lines(texts[name], failed) for name in LOG_NAMES}
     local = reads.local_cluster(cluster_id)
     controller = texts.get("controller") or ""
     history = (local or {}).get("history_url")

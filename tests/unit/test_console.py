@@ -257,3 +257,14 @@ def test_durations_read_as_the_emr_console_writes_them():
     assert helpers.span(59.9) == "59 seconds"
     assert helpers.span(125) == "2 min 5 s"
     assert helpers.span(7500) == "2 h 5 min"
+
+
+def test_harness_console_without_an_endpoint_says_to_start_one(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HARNESS_WORK_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "console", "--print"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "no endpoint is running" in proc.stderr and "harness up" in proc.stderr
