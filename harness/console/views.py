@@ -164,10 +164,13 @@ def log_lines(text: str | None, failed: bool = True) -> dict[str, Any] | None:
         return None
     lines = text.splitlines()
     failure = helpers.failure_line(text) if failed else None
-    spans = [f'<span class="line">{escape(line)}</span>' for line in lines]
+    escaped = str(escape(text)).splitlines()  # one pass; escaping adds no line break
+    spans = ['<span class="line">' + line + "</span>" for line in escaped]
     if failure is not None:
-        spans[failure] = f'<span class="line failure" data-failure>{escape(lines[failure])}</span>'
-    return {"html": Markup("".join(spans)), "lines": len(lines), "failure": failure,
+        spans[failure] = ('<span class="line failure" data-failure>' + escaped[failure]
+                          + "</span>")
+    html = "".join(spans)
+    return {"html": Markup(html), "lines": len(lines), "failure": failure,
             "failure_text": lines[failure] if failure is not None else None,
             "size": len(text)}
 

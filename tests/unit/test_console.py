@@ -268,3 +268,66 @@ def test_harness_console_without_an_endpoint_says_to_start_one(tmp_path):
                           capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "no endpoint is running" in proc.stderr and "harness up" in proc.stderr
+
+
+# -- the console's WSGI application, without an endpoint: what it refuses, and its files ----
+
+def _client(work_dir):
+    """A werkzeug test client of the console, from 127.0.0.1 unless a request says."""
+    from werkzeug.test import Client
+
+    from harness.console import Console
+
+    class Loopback(Client):
+        def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            kwargs.setdefault("environ_base", {"REMOTE_ADDR": "127.0.0.1"})
+            return super().open(*args, **kwargs)
+
+    return Loopback(Console(lambda: work_dir, "us-east-1"))
+
+
+def test_a_form_posted_from_another_origin_or_host_is_refused(tmp_path):
+    client = _client(tmp_path)
+    foreign = client.post("/console/clusters/j-1/terminate",
+                          headers={"Origin": "http://evil.example", "Host": "127.0.0.1:4566"})
+    assert foreign.status_code == 403
+    cross_site = client.post("/console/clusters/j-1/terminate",
+                             headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross_site.status_code == 403
+    remote = client.get("/console/", environ_overrides={"REMOTE_ADDR": "192.0.2.7"})
+    assert remote.status_code == 403
+    bad_state = client.get("/console/?state=SLEEPING")
+    assert bad_state.status_code == 400 and "SLEEPING" in bad_state.text
+
+
+def test_the_benchmarks_page_lists_runs_reports_and_the_gates_last_verdict(tmp_path):
+    from types import SimpleNamespace
+
+    from harness.verdicts import record_verdict
+
+    (tmp_path / "ci-gate").mkdir()
+    (tmp_path / "ci-gate" / "run.json").write_text(json.dumps({
+        "machine_info": {}, "commit_info": {"id": "0123456789abcdef"},
+        "benchmarks": [{"name": "test_spark_local[10000]"}, {"name": "test_batched"}]}))
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "index.html").write_text("<h1>the report</h1>")
+    (tmp_path / "jobflows" / "j-1").mkdir(parents=True)  # a job flow's files: not a run
+    (tmp_path / "jobflows" / "j-1" / "x.json").write_text('{"machine_info": {}, '
+                                                          '"benchmarks": []}')
+    verdict = SimpleNamespace(line=lambda: "regressed       test_batched: +60.0%")
+    report = SimpleNamespace(baseline="benchmarks/baselines/x", current="run.json",
+                             normalise="raw", problems=[], warnings=[],
+                             verdicts=[verdict], summary=lambda: "test_batched")
+    record_verdict(tmp_path, report, "failed")
+    client = _client(tmp_path)
+    page = client.get("/console/benchmarks")
+    assert page.status_code == 200
+    assert "ci-gate/run.json" in page.text and "0123456789" in page.text
+    assert "report/index.html" in page.text and "jobflows" not in page.text
+    assert 'id="gate-outcome">failed<' in page.text and "+60.0%" in page.text
+    served = client.get("/console/benchmarks/files/report/index.html")
+    assert served.status_code == 200 and served.text == "<h1>the report</h1>"
+    assert served.mimetype == "text/html"
+    outside = client.get("/console/benchmarks/files/..%2F..%2Fetc%2Fpasswd")
+    assert outside.status_code == 404
+    assert client.get("/console/static/console.js").status_code == 200
