@@ -129,6 +129,36 @@ def cost(cluster: dict[str, Any], groups: list[dict[str, Any]],
             "groups": result.groups, "region": region}
 
 
+def timeline(cluster: dict[str, Any], steps: list[dict[str, Any]],
+             most: int = 30) -> list[dict[str, Any]]:
+    """The cluster's status timeline, newest first: created, ready, each step's start and
+    end, the end with its state-change reason (EMR keeps times, not a history of states)."""
+    status = cluster["Status"]
+    times = status.get("Timeline") or {}
+    reason = status.get("StateChangeReason") or {}
+    events = [(times.get("CreationDateTime"), "STARTING", "Cluster created", "")]
+    if times.get("ReadyDateTime"):
+        events.append((times["ReadyDateTime"], "WAITING", "Cluster ready: nodes up, "
+                       "bootstrap actions run, applications started", ""))
+    for step in steps:
+        step_times = step["Status"].get("Timeline") or {}
+        name = f"Step {step['Name']} ({step['Id']})"
+        if step_times.get("StartDateTime"):
+            events.append((step_times["StartDateTime"], "RUNNING", f"{name} started", ""))
+        if step_times.get("EndDateTime"):
+            failure = step["Status"].get("FailureDetails") or {}
+            events.append((step_times["EndDateTime"], step["Status"]["State"],
+                           f"{name} {step['Status']['State'].lower()}",
+                           failure.get("Message") or ""))
+    if times.get("EndDateTime"):
+        events.append((times["EndDateTime"], status["State"], "Cluster ended",
+                       ": ".join(p for p in (reason.get("Code"), reason.get("Message")) if p)))
+    events = [e for e in events if e[0] is not None]
+    events.sort(key=lambda e: e[0], reverse=True)
+    return [{"when": w, "state": st, "what": what, "reason": why}
+            for w, st, what, why in events[:most]]
+
+
 def cluster_page(reads: Reads, cluster_id: str) -> dict[str, Any]:
     """Everything the cluster page shows."""
     data = reads.cluster(cluster_id)
@@ -149,6 +179,7 @@ def cluster_page(reads: Reads, cluster_id: str) -> dict[str, Any]:
         "local": local, "bootstrap": data["bootstrap"],
         "configurations": json.dumps(cluster.get("Configurations") or [], indent=2),
         "steps": step_rows(data["steps"]),
+        "timeline": timeline(cluster, data["steps"]),
         "cost": cost(cluster, data["groups"], data["instances"], reads.region),
         "clone_json": json.dumps(request, indent=2, default=str),
         "clone_cli": helpers.create_cluster_command(request, reads.endpoint_url),

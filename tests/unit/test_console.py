@@ -331,3 +331,26 @@ def test_the_benchmarks_page_lists_runs_reports_and_the_gates_last_verdict(tmp_p
     outside = client.get("/console/benchmarks/files/..%2F..%2Fetc%2Fpasswd")
     assert outside.status_code == 404
     assert client.get("/console/static/console.js").status_code == 200
+
+
+def test_the_status_timeline_orders_the_clusters_and_steps_times_newest_first():
+    def at(minute):
+        return datetime(2026, 12, 2, 10, minute, tzinfo=UTC)
+
+    cluster = {"Status": {"State": "TERMINATED_WITH_ERRORS",
+                          "StateChangeReason": {"Code": "STEP_FAILURE",
+                                                "Message": "Shut down as step failed"},
+                          "Timeline": {"CreationDateTime": at(0), "ReadyDateTime": at(1),
+                                       "EndDateTime": at(5)}}}
+    steps = [{"Id": "s-2", "Name": "enrich", "Status": {
+        "State": "FAILED", "FailureDetails": {"Message": "ValueError: no column amount"},
+        "Timeline": {"StartDateTime": at(2), "EndDateTime": at(4)}}},
+        {"Id": "s-3", "Name": "later", "Status": {"State": "CANCELLED", "Timeline": {}}}]
+    events = views.timeline(cluster, steps)
+    assert [(e["when"].minute, e["state"], e["what"], e["reason"]) for e in events] == [
+        (5, "TERMINATED_WITH_ERRORS", "Cluster ended", "STEP_FAILURE: Shut down as step failed"),
+        (4, "FAILED", "Step enrich (s-2) failed", "ValueError: no column amount"),
+        (2, "RUNNING", "Step enrich (s-2) started", ""),
+        (1, "WAITING", "Cluster ready: nodes up, bootstrap actions run, applications started",
+         ""),
+        (0, "STARTING", "Cluster created", "")]

@@ -54,7 +54,9 @@ async function poll(main) {
       const target = document.getElementById(id);
       if (!target || target.dataset.html === html) continue;
       const keep = openTab(target);
+      const opened = [...target.querySelectorAll("details[id][open]")].map((d) => d.id);
       target.innerHTML = html;
+      for (const id of opened) document.getElementById(id)?.setAttribute("open", "");
       target.dataset.html = html;
       bindTabs(target);
       if (keep) {
