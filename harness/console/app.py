@@ -98,9 +98,14 @@ class Console:
         """Make the boto3 clients and load the templates in the background once the server
         is bound (a third of a second that the first page would otherwise wait for)."""
         def work() -> None:
+            import harness.cluster.base  # noqa: F401 - the local nodes' records
+            import harness.cost.estimate  # noqa: F401 - a cluster's cost
+            from harness.console.reads import spark_version
+
             self.reads(port=port)
             self._account_id()
-            for name in ("clusters.html", "cluster.html", "step.html"):
+            spark_version("emr-7.12.0")  # reads the runtimes' catalog
+            for name in ("clusters.html", "cluster.html", "step.html", "new_cluster.html"):
                 self.templates.get_template(name)
 
         threading.Thread(target=work, daemon=True, name="console-warm").start()
