@@ -45,6 +45,12 @@ def _state(page, step_name: str):
     return page.locator("#step-table tr", has_text=step_name).locator(".state")
 
 
+def _step_id(page, console: str, cluster_id: str, name: str) -> str:
+    page.goto(f"{console}clusters/{cluster_id}")
+    link = page.locator("#step-table tr", has_text=name).get_by_role("link")
+    return link.text_content().strip()
+
+
 def _add_step(page, name: str, application: str, args: str) -> None:
     page.locator("#add-step summary").click()
     form = page.locator("#add-step form")
@@ -94,18 +100,25 @@ def test_a_job_flow_from_the_console_form_to_its_history_server(browser_page, en
     _add_step(page, "cascade 10k", "s3://code/jobs/spark_job.py",
               "s3://raw/console/10k s3://curated/console-run")
     _add_step(page, "fails", "s3://code/jobs/fails.py", "orders customers")
-    expect(_state(page, "cascade 10k")).to_have_text("COMPLETED", timeout=JOB_FLOW_S)
-    browser_page.screenshot("console-cluster")
-    page.goto(console)
-    browser_page.screenshot("console-clusters")
-
-    # the step's stdout, from LogUri, shows the job's output line
-    page.goto(f"{console}clusters/{cluster_id}")
+    # the step's page follows it: its driver's log arrives while it runs, then its stdout,
+    # from LogUri, shows the job's output line
     page.locator("#step-table tr", has_text="cascade 10k").get_by_role("link").click()
+    expect(page.locator("#step-state")).to_have_text("RUNNING", timeout=JOB_FLOW_S)
+    expect(page.locator('.tab[data-panel="stderr"] pre.log')).to_be_attached(
+        timeout=JOB_FLOW_S)
+    assert page.locator("#step-state").text_content() == "RUNNING"
+    expect(page.locator("#step-state")).to_have_text("COMPLETED", timeout=JOB_FLOW_S)
+    page.get_by_role("tab", name="stdout").click()
     stdout = page.locator('.tab[data-panel="stdout"] pre.log')
     expect(stdout).to_be_visible()
     expect(stdout).to_contain_text("enrichment-metrics")
     browser_page.screenshot("console-step")
+    page.goto(f"{console}clusters/{cluster_id}")
+    browser_page.screenshot("console-cluster")
+    page.goto(console)
+    browser_page.screenshot("console-clusters")
+    page.goto(f"{console}clusters/{cluster_id}/steps/"
+              + _step_id(page, console, cluster_id, "cascade 10k"))
 
     # its application in the job flow's History Server (it lists an application once it
     # has read the event log: the page is reloaded until then)
