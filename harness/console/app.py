@@ -320,7 +320,7 @@ class Console:
         key = request.args.get("key", "")
         fixed = reads.fixed([cluster_id])[cluster_id]
         where, _ = reads.log_objects(fixed.get("LogUri"), cluster_id, "")
-        if where is None or not key.startswith(where.key):
+        if where is None or not key.startswith(where.key + "/"):
             raise NotFound(f"{key} is not among {cluster_id}'s logs")
         text = reads.log_text(where.bucket, key)
         if text is None:
