@@ -11,10 +11,7 @@ import pytest
 
 from harness.workloads import Fixture, Workload, generate_fixture, get_workload
 
-pytest_plugins = [
-    "pytester",  # the harness plugin's own tests run pytest in pytest
-    "tests.browser",  # browser_page: headless Chromium with its request log
-]
+pytest_plugins = ["pytester"]  # the harness plugin's own tests run pytest in pytest
 
 SMALL_ROWS = 1_000
 
