@@ -138,6 +138,7 @@ def up(
     """Start the local AWS endpoint (moto: S3, EMR, ...) and optionally a cluster, in the
     background. EMR job flows sent to the endpoint start their clusters on --backend."""
     from harness import runtime
+    from harness.console.opening import console_url
 
     settings = Settings()
     if cluster is not None:  # validate before starting anything
@@ -149,6 +150,8 @@ def up(
     else:
         out.print(f"endpoint ready on {result.endpoint.url}, EMR job flows on "
                   f"{result.emr_backend}")
+    out.print(f"EMR console {console_url(result.endpoint.url or '')} (harness console)",
+              markup=False, highlight=False)
     if cluster is not None:
         running, already = runtime.up_cluster(settings.work_dir, cluster, backend,
                                               settings.cluster_memory_mb, settings.java_home)
@@ -205,6 +208,22 @@ def status(
                   f"  {endpoint['state']}")
     for cluster in data["clusters"]:
         _print_cluster(cluster)
+
+
+@app.command()
+def console(
+    print_only: Annotated[bool, typer.Option(
+        "--print", help="print the URL only, do not open a browser")] = False,
+) -> None:
+    """Open the local EMR console of the endpoint `harness up` started (clusters, steps and
+    their logs, benchmarks); prints its URL where no browser can be opened."""
+    from harness.console.opening import open_in_browser, running_console_url
+
+    url = running_console_url(Settings().work_dir)
+    if not print_only and open_in_browser(url):
+        out.print(f"opened {url}", markup=False, highlight=False)
+    else:
+        print(url)
 
 
 @app.command("kill-node")
@@ -459,6 +478,7 @@ def gate(
     first and judged by its better run (without a re-run, a change under twice the
     threshold is ambiguous: exit 3)."""
     from harness.bench import gate as gating
+    from harness.verdicts import record_verdict
 
     if spreads:
         table, ref = gating.spreads(baseline, reference)
@@ -480,6 +500,9 @@ def gate(
         out.print(verdict.line(), markup=False, highlight=False, soft_wrap=True)
     for problem in report.problems:
         out.print(f"failed: {problem}", markup=False, highlight=False, soft_wrap=True)
+    outcome = "failed" if report.failed or report.problems else \
+        "ambiguous" if report.ambiguous else "passed"
+    record_verdict(Settings().work_dir, report, outcome)
     if report.failed or report.problems:
         raise gating.GateFailed(f"gate failed against {label}: {report.summary()}",
                                 "see the lines above: which benchmark, and why")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
 CAPACITY_JOIN_S = 150.0  # at most this for a resize to finish when the job flow ends
+LOG_PUSH_S = 5.0  # a running step's logs reach LogUri this often (harness.console follows)
 
 
 class JobFlow:
@@ -375,6 +376,7 @@ class JobFlow:
                          f"persistent application UI): {self.history.url}")
         observe.syslog(step_dir, f"Starting step {step.id} ({step.name}): {step.jar} {args}")
         process: NodeProcess | None = None
+        pusher: threading.Thread | None = None
         rc: int | None = None
         reason = message = None
         error_log = "stderr"
@@ -392,6 +394,7 @@ class JobFlow:
                 observe.syslog(step_dir, note)
             observe.syslog(step_dir, f"startExec '{' '.join(command.argv)}'")
             controller.write_text("\n".join(lines) + "\n")
+            pusher = self._push_logs_while_running(step, step_dir)
             # on the master node, as EMR runs steps: a local process, or inside the master's
             # container (the driver then runs there and its executors in the workers')
             started = time.time()
@@ -449,6 +452,8 @@ class JobFlow:
         controller.write_text("\n".join(lines) + "\n")
         for name in ("stdout", "stderr", observe.SYSLOG):
             (step_dir / name).touch()
+        if pusher is not None:  # its last upload done before the final one replaces it
+            pusher.join(timeout=60)
         log_uri = self.plane.upload_logs(self, step_dir, f"steps/{step.id}",
                                          names=("controller", "stdout", "stderr",
                                                 observe.SYSLOG))
@@ -472,6 +477,26 @@ class JobFlow:
                     self._waits_after_failure = True  # the cluster waits, not finishes
             self.emr.changed.notify_all()
 
+
+    def _push_logs_while_running(self, step: RehearsalStep,
+                                 step_dir: Path) -> threading.Thread:
+        """Upload a running step's logs to LogUri every LOG_PUSH_S until its process exits
+        (EMR pushes them every five minutes; here sooner, so a console can follow)."""
+        exited = self._exited[step.id]
+
+        def push() -> None:
+            try:
+                while not exited.wait(LOG_PUSH_S):
+                    self.plane.upload_logs(self, step_dir, f"steps/{step.id}",
+                                           names=("controller", "stdout", "stderr",
+                                                  observe.SYSLOG))
+            except Exception:  # noqa: BLE001 - the step goes on; its logs arrive at its end
+                self.plane.log(f"{self.id}: pushing {step.id}'s logs: "
+                               f"{traceback.format_exc()}")
+
+        thread = threading.Thread(target=push, daemon=True, name=f"logs-{step.id}")
+        thread.start()
+        return thread
 
     def _python_check(self, node: str, argv: list[str], lines: list[str]) -> list[str]:
         """Say which python3 the step runs; where it is not the release's, the step's Python

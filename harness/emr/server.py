@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from harness.aws.endpoint import DEFAULT_REGION, port_in_use_error
@@ -51,17 +52,28 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
 
 def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
     """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
-    refusing what AWS refuses (harness.aws.wire), and /_harness/ to the admin route
-    (harness.emr.admin: spot reclaims of job flows)."""
+refusing what AWS refuses (harness.aws.wire), /_harness/ to the admin route
+    (harness.emr.admin: spot reclaims of job flows) and /console/ to the console
+    (harness.console: pages over this endpoint's EMR and S3)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from harness import console
     from harness.aws import wire
     from harness.emr import admin
 
+    def work_dir() -> Path:
+        running = plane()
+        return running.work_dir if running is not None else Settings().work_dir
+
+    pages = console.Console(work_dir, DEFAULT_REGION)
+
     class Dispatcher(DomainDispatcherApplication):
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-            if environ.get("PATH_INFO", "").startswith(admin.PREFIX):
+            path = environ.get("PATH_INFO", "")
+            if path.startswith(admin.PREFIX):
                 return admin.handle(plane(), environ, start_response)
+            if path == console.PREFIX or path.startswith(console.PREFIX + "/"):
+                return pages(environ, start_response)
             refused = wire.refusal(environ)  # what AWS refuses and moto does not
             if refused is not None:
                 status, content_type, body = refused
@@ -69,6 +81,12 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
                                [("Content-Type", content_type)])
                 return [body.encode()]
             return super().__call__(environ, start_response)
+
+        def warm(self, port: int) -> None:
+            pages.warm(port)
+
+        def close(self) -> None:
+            pages.close()
 
         def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -91,6 +109,7 @@ class EndpointServer:
         self._restore_elsewhere: Callable[[], None] | None = None
         self._restore_iam: Callable[[], None] | None = None
         self._server = None
+        self._app: Any = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -106,7 +125,7 @@ class EndpointServer:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        app = dispatcher(lambda: self.plane)
+        app = self._app = dispatcher(lambda: self.plane)
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,
                                        request_handler=MotoRequestHandler)
@@ -138,6 +157,7 @@ class EndpointServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"endpoint-{self.port}")
         self._thread.start()
+        app.warm(self.port)
         return self
 
     def stop(self) -> None:
@@ -155,6 +175,9 @@ class EndpointServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._app is not None:
+            self._app.close()
+            self._app = None
 
     def __enter__(self) -> EndpointServer:
         return self.start()
