@@ -52,7 +52,7 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
 
 def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
     """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
-refusing what AWS refuses (harness.aws.wire), /_harness/ to the admin route
+    refusing what AWS refuses (harness.aws.wire), /_harness/ to the admin route
     (harness.emr.admin: spot reclaims of job flows) and /console/ to the console
     (harness.console: pages over this endpoint's EMR and S3)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
