@@ -11,12 +11,15 @@ The job flows are real ones on the plugin's endpoint: 8 that ran their 20 steps 
 terminated, 2 kept WAITING after theirs, 200 steps in all (one FAILED per flow, the rest
 COMPLETED), each with its logs under LogUri. Each page is one benchmark: plain HTTP GETs on
 127.0.0.1 timed from request to the last byte (the server's time plus a loopback round
-trip), the page's status and size in extra_info. Nothing here asserts a time (a shared
+trip); extra_info has the page's status and size and the median of the console's own time
+(its Server-Timing header), which is what the 300 ms is about. Nothing here asserts a time (a shared
 2-core machine); the summary printed at the end compares each median with 300 ms.
 """
 
 from __future__ import annotations
 
+import re
+import statistics
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +33,7 @@ ROUNDS = 20
 BUDGET_MS = 300
 GROUPS = [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}]
 SETUP_DEADLINE_S = 900
-_medians: dict[str, float] = {}
+_medians: dict[str, tuple[float, float | None]] = {}
 
 
 def _steps(flow: int) -> list[dict]:
@@ -50,7 +53,7 @@ def console(harness_endpoint):
     """The endpoint's console URL and the job flows it shows: {"terminated": [...],
     "waiting": [...]} cluster ids, and one completed and one failed step of each kind."""
     endpoint = harness_endpoint
-    status, _ = _get(f"{endpoint.url}/console/")
+    status, _, _ = _get(f"{endpoint.url}/console/")
     if status == 404:  # before minutes of job flows
         pytest.fail(f"GET {endpoint.url}/console/ answered 404: this endpoint has no console "
                     "(the `console` branch's harness.console); run this benchmark on a tree "
@@ -109,12 +112,16 @@ def _wait_steps_done(emr, cluster_id: str, deadline: float) -> None:  # noqa: AN
         time.sleep(1)
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def _get(url: str) -> tuple[int, bytes, float | None]:
+    """The page's status, body and the console's own time for it in ms (its Server-Timing
+    header, `console;dur=MS`; None without one)."""
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
+            status, body, timing = response.status, response.read(), response.headers
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        status, body, timing = exc.code, exc.read(), exc.headers
+    match = re.search(r"dur=([0-9.]+)", timing.get("Server-Timing") or "")
+    return status, body, float(match.group(1)) if match else None
 
 
 # page: (path under /console, which ids the page must name)
@@ -140,26 +147,37 @@ def _step_page(c: dict, state: str) -> tuple[str, list[str]]:
 def test_console_page(benchmark, console, page):
     path, names = PAGES[page](console)
     url = console["url"] + path
-    status, body = _get(url)
+    status, body, _ = _get(url)
     assert status == 200, f"GET {url}: {status} {body[:500]!r}"
     text = body.decode()
     missing = [name for name in names if name not in text]
     assert not missing, f"{url} does not name {missing}"
 
-    benchmark.pedantic(lambda: _get(url), rounds=ROUNDS, warmup_rounds=1, iterations=1)
+    server_ms: list[float] = []
+
+    def fetch() -> None:
+        _, _, ms = _get(url)
+        if ms is not None:
+            server_ms.append(ms)
+
+    benchmark.pedantic(fetch, rounds=ROUNDS, warmup_rounds=1, iterations=1)
     if benchmark.stats is None:  # --benchmark-disable: ran once, untimed
         return
     median_ms = benchmark.stats.stats.median * 1000
+    server_median = statistics.median(server_ms[-ROUNDS:]) if server_ms else None
     benchmark.extra_info.update(path=path, status=status, bytes=len(body),
                                 median_ms=round(median_ms, 1), flows=FLOWS,
-                                steps=FLOWS * STEPS_PER_FLOW)
-    _medians[page] = median_ms
+                                steps=FLOWS * STEPS_PER_FLOW,
+                                server_median_ms=server_median and round(server_median, 1))
+    _medians[page] = (median_ms, server_median)
 
 
 def teardown_module() -> None:
     if _medians:
-        print("\nconsole pages, median of "
-              f"{ROUNDS} GETs with {FLOWS} job flows and {FLOWS * STEPS_PER_FLOW} steps:")
-        for page, ms in _medians.items():
-            print(f"  {page:20s} {ms:7.1f} ms  {'ok' if ms < BUDGET_MS else 'OVER'} "
-                  f"(budget {BUDGET_MS} ms)")
+        print(f"\nconsole pages, median of {ROUNDS} GETs with {FLOWS} job flows and "
+              f"{FLOWS * STEPS_PER_FLOW} steps (round trip / the console's Server-Timing):")
+        for page, (ms, server) in _medians.items():
+            judged = server if server is not None else ms
+            print(f"  {page:20s} {ms:7.1f} ms / "
+                  f"{'-' if server is None else f'{server:.1f}':>7s} ms  "
+                  f"{'ok' if judged < BUDGET_MS else 'OVER'} (budget {BUDGET_MS} ms)")
