@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +31,7 @@ WAYS = {
     "cli": ("three-ways-cli", "sh", ["bash", "-euo", "pipefail"]),
     "rest": ("three-ways-rest", "sh", ["bash", "-euo", "pipefail"]),
 }
-DEADLINE_S = 600  # per way: cluster start and a 10k-row Spark step on a loaded 2-core host
+DEADLINE_S = 600  # all ways: cluster starts and a 10k-row Spark step on a loaded 2-core host
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +44,8 @@ def readme_shell(endpoint, tmp_path_factory):
                HARNESS_FIXTURES_DIR=str(work / "fixtures"),
                HARNESS_WORK_DIR=str(work / "harness"),
                PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
-    run_blocks({"setup": ["bash", "-euo", "pipefail", "-c",
-                                      readme_block("three-ways-setup", "sh")]},
-                           env, ROOT, work).values()
+    setup = readme_block("three-ways-setup", "sh")
+    run_blocks({"setup": ["bash", "-euo", "pipefail", "-c", setup]}, env, ROOT, work)
     return env, work
 
 
@@ -60,8 +61,13 @@ def run_blocks(commands: dict[str, list[str]], env, cwd: Path, logs: Path,
             proc = OwnedProcess(cmd, env=env, cwd=cwd, log=log)
             stack.callback(proc.stop)
             running[name] = (proc, log)
+        deadline = time.monotonic() + DEADLINE_S
         for name, (proc, log) in running.items():
-            code = proc.wait(timeout=DEADLINE_S)
+            try:
+                code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"the README's {name} block did not end within "
+                                     f"{DEADLINE_S} s:\n{log.read_text()[-4000:]}") from None
             results[name] = (code, log.read_text())
     for name, (code, output) in results.items():
         assert code == 0, f"the README's {name} block exited {code}:\n{output[-4000:]}"
