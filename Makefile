@@ -25,9 +25,11 @@ runtimes: $(STAMP)
 	for label in $(TEST_RUNTIMES); do $(BIN)/harness runtimes install $$label || exit $$?; done
 
 ## All tests: unit tests, then integration tests against real servers it starts itself
-## (PostgreSQL; a Docker engine and the node images for the docker backend's tests).
+## (PostgreSQL; a Docker engine and the node images for the docker backend's tests;
+## headless Chromium for the browser tests).
 test: $(STAMP) runtimes
 	scripts/ensure-postgres
+	scripts/ensure-browser
 	PYTHON=$(BIN)/python scripts/ensure-docker $(TEST_RUNTIMES:%=--runtime %)
 	$(BIN)/python -m pytest $(ARGS)
 
@@ -62,6 +64,7 @@ unit: $(STAMP)
 
 integration: $(STAMP) runtimes
 	scripts/ensure-postgres
+	scripts/ensure-browser
 	PYTHON=$(BIN)/python scripts/ensure-docker $(TEST_RUNTIMES:%=--runtime %)
 	$(BIN)/python -m pytest -m integration $(ARGS)
 

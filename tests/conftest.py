@@ -11,7 +11,10 @@ import pytest
 
 from harness.workloads import Fixture, Workload, generate_fixture, get_workload
 
-pytest_plugins = ["pytester"]  # the harness plugin's own tests run pytest in pytest
+pytest_plugins = [
+    "pytester",  # the harness plugin's own tests run pytest in pytest
+    "tests.browser",  # browser_page: headless Chromium with its request log
+]
 
 SMALL_ROWS = 1_000
 
