@@ -30,6 +30,9 @@ DEFAULT_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.executor.extraJavaOptions": FAST_JVM_OPTS,
 }
+# event logs as the harness records them for a run's phases: uncompressed (Spark 4 would
+# write zstd, which Python's standard library cannot read)
+EVENT_LOG_CONF = {"spark.eventLog.enabled": "true", "spark.eventLog.compress": "false"}
 
 
 def spark_home() -> Path:
@@ -79,6 +82,8 @@ class SubmitResult:
     stdout: str
     stderr: str
     metrics: dict = field(default_factory=dict)
+    # where the wall time went (harness.phases), when the job printed its marks
+    phases: dict = field(default_factory=dict)
 
     def error_excerpt(self, lines: int = 6) -> str:
         """The most telling lines of a failed job's output (Python traceback or exception):
@@ -96,14 +101,22 @@ def spark_submit(
     java_home: Path | None = None,
     timeout: float | None = None,
     home: Path | None = None,
+    event_log_dir: Path | None = None,
 ) -> SubmitResult:
     """Run `spark-submit script args...` and wait; returns output, wall time and the
-    job's `*-metrics {json}` line if it printed one. `home`: another Spark distribution
-    (a release label's runtime) instead of the harness's own pyspark."""
+    job's `*-metrics {json}` line if it printed one, and its phases (harness.phases).
+    `home`: another Spark distribution (a release label's runtime) instead of the
+    harness's own pyspark. `event_log_dir`: record the application's Spark event log
+    there (as EMR does by default), for the finer phases, unless `conf` sets its own."""
     java = java_executable(java_home)
     home = home or spark_home()
     submit = home / "bin" / "spark-submit"
     merged = {**DEFAULT_CONF, **(conf or {})}
+    if event_log_dir is not None and "spark.eventLog.enabled" not in merged:
+        event_log_dir.mkdir(parents=True, exist_ok=True)
+        merged.update(EVENT_LOG_CONF, **{"spark.eventLog.dir": event_log_dir.resolve().as_uri()})
+    else:
+        event_log_dir = None
     cmd = [str(submit), "--master", master, "--driver-memory", driver_memory,
            "--driver-java-options", FAST_JVM_OPTS]
     for key, value in merged.items():
@@ -118,7 +131,7 @@ def spark_submit(
         "SPARK_LOCAL_IP": "127.0.0.1",  # never bind a driver to a public interface
         **(env or {}),
     }
-    started = time.perf_counter()
+    started, launched_at = time.perf_counter(), time.time()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env,
         start_new_session=True,  # its own process group, so we can stop the JVM with it
@@ -128,8 +141,13 @@ def spark_submit(
     except BaseException:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us
         stop_group(proc.pid, grace_s=10.0, proc=proc)
         raise
-    seconds = time.perf_counter() - started
-    return SubmitResult(proc.returncode, seconds, stdout, stderr, parse_metrics(stdout))
+    seconds, ended_at = time.perf_counter() - started, time.time()
+    metrics = parse_metrics(stdout)
+    from harness.phases import event_log_file, spark_phases
+
+    event_log = event_log_file(event_log_dir, metrics.get("app_id")) if event_log_dir else None
+    return SubmitResult(proc.returncode, seconds, stdout, stderr, metrics,
+                        spark_phases(metrics, launched_at, ended_at, event_log))
 
 
 def parse_metrics(stdout: str) -> dict:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import logs
+from harness import logs, phases
 from harness.cluster import BACKENDS, Node, NodeProcess, RunningCluster, Topology
 from harness.emr import cancellation, controls, nodeenv, observe
 from harness.emr.capacity import Capacity, live_topology
@@ -354,12 +354,15 @@ class JobFlow:
         try:
             home = Path(self.cluster.work_dir) / "master-1" / "home"
             home.mkdir(parents=True, exist_ok=True)
+            clock = phases.StepClock()
             command = plan_step(step.jar, args, step_dir,
                                 lambda uri, dest: self.plane.fetch(uri, dest),
                                 self._step_context(step))
+            clock.lap("step downloads")
             lines += [f"NOTE {note}" for note in command.notes]
             master = self.cluster.nodes[0]
             problems = self._python_check(master.spec.name, command.argv, lines)
+            clock.lap("step environment")
             lines.append(f"INFO running: {' '.join(command.argv)}")
             for note in command.notes:
                 observe.syslog(step_dir, note)
@@ -373,6 +376,7 @@ class JobFlow:
                     err.write("".join(f"{p}\n" for p in problems).encode())
                     raise _PythonTooNew(problems[0])
                 env = {**self.plane.node_env(self, master), **command.env}
+                clock.launch()
                 process = self.backend.spawn(self.cluster, master, command.argv, env,
                                              command.cwd or home, out, err)
                 with self.emr.lock:
@@ -390,6 +394,8 @@ class JobFlow:
                     rc = process.wait()
                 self._exited[step.id].set()
             lines.append(f"INFO exit code {rc}")
+            lines += clock.controller_lines(step_dir / "stdout",
+                                            observe.event_log_dir(self.dir))
             observe.syslog(step_dir, f"the step's process exited with code {rc}")
             if starved:
                 reason, message = "Step failed: the application got no executors", starved
