@@ -21,6 +21,8 @@ app.add_typer(fixtures_app, name="fixtures")
 runtimes_app = typer.Typer(no_args_is_help=True, help="Release-label runtimes (Spark, Scala, "
                            "Python an EMR release runs).")
 app.add_typer(runtimes_app, name="runtimes")
+jvm_app = typer.Typer(no_args_is_help=True, help="The Spark JVMs' class-data-sharing archive.")
+app.add_typer(jvm_app, name="jvm")
 
 # Wide enough for the tables when output goes to a file or CI log instead of a terminal.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -564,6 +566,17 @@ def runtimes_install(
         out.print(line, highlight=False)
 
 
+@jvm_app.command("archive")
+def jvm_archive(force: bool = typer.Option(False, help="build it again")) -> None:
+    """Build the class-data-sharing archive of the harness's pyspark (once per Java and
+    Spark; Spark drivers and executors map it and start faster)."""
+    from harness.config import Settings
+    from harness.jvm import build_archive
+
+    path, built = build_archive(java_home=Settings().java_home, force=force)
+    typer.echo(f"{'built' if built else 'up to date'}: {path}")
+
+
 def main() -> None:
     from harness.procs import install_signal_handlers
 
@@ -601,3 +614,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+

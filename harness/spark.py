@@ -17,11 +17,9 @@ from pathlib import Path
 
 from harness import logs
 from harness.errors import SparkError
+from harness.jvm import FAST_JVM_OPTS
 from harness.procs import stop_group
 
-# Start-up matters more than peak throughput for jobs of seconds: C1 only and the serial
-# collector cut a local job's wall time by about a third on 2 cores.
-FAST_JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto"
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -102,23 +100,29 @@ def spark_submit(
     timeout: float | None = None,
     home: Path | None = None,
     event_log_dir: Path | None = None,
+    jvm_opts: str | None = None,
 ) -> SubmitResult:
     """Run `spark-submit script args...` and wait; returns output, wall time and the
     job's `*-metrics {json}` line if it printed one, and its phases (harness.phases).
     `home`: another Spark distribution (a release label's runtime) instead of the
     harness's own pyspark. `event_log_dir`: record the application's Spark event log
-    there (as EMR does by default), for the finer phases, unless `conf` sets its own."""
+    there (as EMR does by default), for the finer phases, unless `conf` sets its own.
+    `jvm_opts`: the driver's and executors' JVM options (default: harness.jvm's, with the
+    class-data-sharing archive of this Java and Spark where one was built)."""
+    from harness import jvm
+
     java = java_executable(java_home)
     home = home or spark_home()
     submit = home / "bin" / "spark-submit"
-    merged = {**DEFAULT_CONF, **(conf or {})}
+    jvm_opts = jvm_opts or jvm.driver_opts(home, java)
+    merged = {**DEFAULT_CONF, "spark.executor.extraJavaOptions": jvm_opts, **(conf or {})}
     if event_log_dir is not None and "spark.eventLog.enabled" not in merged:
         event_log_dir.mkdir(parents=True, exist_ok=True)
         merged.update(EVENT_LOG_CONF, **{"spark.eventLog.dir": event_log_dir.resolve().as_uri()})
     else:
         event_log_dir = None
     cmd = [str(submit), "--master", master, "--driver-memory", driver_memory,
-           "--driver-java-options", FAST_JVM_OPTS]
+           "--driver-java-options", jvm_opts]
     for key, value in merged.items():
         cmd += ["--conf", f"{key}={value}"]
     cmd += [str(script), *args]
