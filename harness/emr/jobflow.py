@@ -60,7 +60,7 @@ class JobFlow:
         self._cancelling: dict[str, str] = {}  # step id: the cancellation option acted on
         self._held_failures: set[str] = set()  # failures a protected cluster survived
         self.history: observe.HistoryServer | None = None
-        self.idle = controls.IdleClock(self._apps_running)
+        self.idle = controls.IdleClock(self._apps_running, scale=plane.idle_scale)
         self.nodes: dict[str, nodeenv.NodeEnv] = {}  # each node's environment, by node name
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
@@ -306,7 +306,8 @@ class JobFlow:
                     self.idle.tick(steps_active=bool(running or pending))
                     if self.idle.expired(policy):
                         outcome = (controls.IDLE_CODE,
-                                   controls.idle_message(policy["IdleTimeout"]))
+                                   controls.idle_message(policy["IdleTimeout"],
+                                                         self.idle.scale))
                         break
                 else:
                     self.idle.idle_since = None
