@@ -571,7 +571,7 @@ def jvm_archive(force: bool = typer.Option(False, help="build it again")) -> Non
     """Build the class-data-sharing archive of the harness's pyspark (once per Java and
     Spark; Spark drivers and executors map it and start faster)."""
     from harness.config import Settings
-    from harness.jvm import build_archive
+    from harness.runtimes.cds import build_archive
 
     path, built = build_archive(java_home=Settings().java_home, force=force)
     typer.echo(f"{'built' if built else 'up to date'}: {path}")

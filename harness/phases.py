@@ -18,6 +18,7 @@ The EMR step path adds its bookkeeping (`step ...` phases) around these.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable, Mapping
@@ -149,6 +150,17 @@ def spark_phases(metrics: Mapping, launched_at: float | None, ended_at: float | 
     return phases
 
 
+def parse_metrics(stdout: str) -> dict:
+    """The last `<name>-metrics {json}` line a job printed (session_start_s, job_s, ...)."""
+    metrics: dict = {}
+    for line in stdout.splitlines():
+        name, _, payload = line.partition(" ")
+        if name.endswith("-metrics") and payload.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                metrics = json.loads(payload)
+    return metrics
+
+
 def controller_lines(phases: Mapping[str, float]) -> list[str]:
     """The phases as controller log lines (`PHASE name=seconds`)."""
     return [f"{PHASE_PREFIX}{name}={seconds:.3f}" for name, seconds in phases.items()]
@@ -194,8 +206,6 @@ class StepClock:
         self.launched_at = time.time()
 
     def controller_lines(self, stdout: Path, event_logs: Path) -> list[str]:
-        from harness.spark import parse_metrics
-
         ended_at = time.time()
         try:
             metrics = parse_metrics(stdout.read_text(errors="replace"))

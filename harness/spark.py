@@ -3,8 +3,6 @@ child process (its whole process group is stopped on every exit path, Ctrl-C inc
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import shutil
@@ -18,6 +16,7 @@ from pathlib import Path
 from harness import logs
 from harness.errors import SparkError
 from harness.jvm import FAST_JVM_OPTS
+from harness.phases import parse_metrics  # noqa: F401  (callers find it here too)
 from harness.procs import stop_group
 
 DEFAULT_CONF = {
@@ -152,15 +151,3 @@ def spark_submit(
     event_log = event_log_file(event_log_dir, metrics.get("app_id")) if event_log_dir else None
     return SubmitResult(proc.returncode, seconds, stdout, stderr, metrics,
                         spark_phases(metrics, launched_at, ended_at, event_log))
-
-
-def parse_metrics(stdout: str) -> dict:
-    """The last `<name>-metrics {json}` line a job printed (session_start_s, job_s, ...)."""
-    metrics: dict = {}
-    for line in stdout.splitlines():
-        name, _, payload = line.partition(" ")
-        if name.endswith("-metrics") and payload.startswith("{"):
-            with contextlib.suppress(json.JSONDecodeError):
-                metrics = json.loads(payload)
-    return metrics
-
