@@ -48,10 +48,15 @@ def archive_for(spark_home: Path, java: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def driver_opts(spark_home: Path, java: Path) -> str:
+def driver_opts(spark_home: Path, java: Path, cds: bool | None = None) -> str:
     """The JVM options of a driver (or executor) of this Spark: the fast-start ones, and
-    the class-data-sharing archive where one was built."""
-    archive = archive_for(spark_home, java)
+    the class-data-sharing archive where one was built (unless `cds` is false; default
+    HARNESS_CDS)."""
+    if cds is None:
+        from harness.config import Settings
+
+        cds = Settings().cds
+    archive = archive_for(spark_home, java) if cds else None
     if archive is None:
         return FAST_JVM_OPTS
     return f"{FAST_JVM_OPTS} -XX:SharedArchiveFile={archive} {QUIET_CDS}"

@@ -124,7 +124,11 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     logs = {o["Key"] for o in s3.list_objects_v2(Bucket="logs", Prefix=prefix)["Contents"]}
     assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz",
                                          "syslog.gz")}
-    assert "running in client mode" in log_text(s3, prefix + "controller.gz")
+    controller = log_text(s3, prefix + "controller.gz")
+    assert "running in client mode" in controller
+    # the step's phases: its own bookkeeping, then the job's (from its marks, event log)
+    for phase in ("step downloads", "driver start", "session", "read", "compute", "commit"):
+        assert f"PHASE {phase}=" in controller, phase
     assert "enrichment-metrics" in log_text(s3, prefix + "stdout.gz")
     # on its release's runtime: emr-7.12.0's Spark 3.5.6, not the harness's own pyspark
     assert '"spark_version": "3.5.6"' in log_text(s3, prefix + "stdout.gz")

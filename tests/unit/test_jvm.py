@@ -25,6 +25,9 @@ def test_the_archive_is_used_once_built_and_only_for_its_distribution(tmp_path, 
     opts = jvm.driver_opts(home, java).split()
     assert f"-XX:SharedArchiveFile={archive}" in opts
     assert "-Xshare:auto" in opts and "-Xlog:cds=off" in opts  # no archive: still runs
+    monkeypatch.setenv("HARNESS_CDS", "0")  # turned off, to compare
+    assert jvm.driver_opts(home, java) == jvm.FAST_JVM_OPTS
+    monkeypatch.delenv("HARNESS_CDS")
     # another Spark (a jar more) has its own archive, not this one
     (home / "jars" / "hadoop-aws.jar").write_bytes(b"y")
     assert jvm.archive_path(home, java) != archive
