@@ -567,13 +567,22 @@ def runtimes_install(
 
 
 @jvm_app.command("archive")
-def jvm_archive(force: bool = typer.Option(False, help="build it again")) -> None:
+def jvm_archive(force: bool = typer.Option(False, help="build it again"),
+                release_label: str | None = typer.Option(
+                    None, help="the archive of this release's runtime (its job flows' "
+                    "Spark daemons map it) instead of the harness's own pyspark")) -> None:
     """Build the class-data-sharing archive of the harness's pyspark (once per Java and
-    Spark; Spark drivers and executors map it and start faster)."""
+    Spark; Spark drivers, executors and daemons map it and start faster)."""
     from harness.config import Settings
     from harness.runtimes.cds import build_archive
 
-    path, built = build_archive(java_home=Settings().java_home, force=force)
+    settings = Settings()
+    home = None
+    if release_label:
+        from harness.runtimes import install, runtime_for
+
+        home = install(runtime_for(release_label)).spark_home
+    path, built = build_archive(home, java_home=settings.java_home, force=force)
     typer.echo(f"{'built' if built else 'up to date'}: {path}")
 
 
