@@ -19,10 +19,13 @@ bench: $(STAMP)
 	$(BIN)/harness bench --profile rds $(ARGS)
 
 ## The release-label runtimes the tests' job flows run (pyspark from PyPI + S3A jars, into
-## ~/.cache/emr-rehearsal; a second run downloads nothing), and their node images.
+## ~/.cache/emr-rehearsal; a second run downloads nothing), and their node images; and the
+## class-data-sharing archive of the harness's own Spark (once, about a minute: every
+## spark-submit of the tests then starts seconds sooner).
 TEST_RUNTIMES := emr-7.12.0 emr-spark-8.0.0
 runtimes: $(STAMP)
 	for label in $(TEST_RUNTIMES); do $(BIN)/harness runtimes install $$label || exit $$?; done
+	$(BIN)/harness jvm archive || echo "warning: no class-data-sharing archive; Spark starts without it"
 
 ## All tests: unit tests, then integration tests against real servers it starts itself
 ## (PostgreSQL; a Docker engine and the node images for the docker backend's tests;

@@ -23,6 +23,10 @@ include set-up and verification):
                                         the gate compares with the baseline's
     startup_s, job_s (Spark)            the run's start-up (local[*]: the driver's JVM and
                                         session) and the job's own time from its metrics line
+    phases (Spark)                      {phase: seconds}, where the total went (driver
+                                        start, session, read, executors, compute, commit,
+                                        write, stop; an EMR step's bookkeeping around them),
+                                        see harness.phases
 
 One measurement is one benchmark. Spark runs once per size and platform
 (`test_spark[PLATFORM-ROWS]`, "total" the spark-submit or step wall time on an already
@@ -241,5 +245,8 @@ def test_spark(benchmark, pytestconfig, spark_platforms, machine, spark_platform
     if "startup" in run:  # local[*]: the driver's JVM and session, part of each submit
         # the whole submit less the job: none without the job's metrics line
         extra["startup_s"] = None if run["job"] is None else round(run["startup"], 6)
+    phases = run["result"].details.get("phases")
+    if phases:  # where the total went (harness.phases)
+        extra["phases"] = phases
     _record(benchmark, machine, spark_platform, bench_rows, "total", run["total"],
             run["result"], paired, job_s=run["job"], **extra)

@@ -21,6 +21,8 @@ app.add_typer(fixtures_app, name="fixtures")
 runtimes_app = typer.Typer(no_args_is_help=True, help="Release-label runtimes (Spark, Scala, "
                            "Python an EMR release runs).")
 app.add_typer(runtimes_app, name="runtimes")
+jvm_app = typer.Typer(no_args_is_help=True, help="The Spark JVMs' class-data-sharing archive.")
+app.add_typer(jvm_app, name="jvm")
 
 # Wide enough for the tables when output goes to a file or CI log instead of a terminal.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -587,6 +589,26 @@ def runtimes_install(
         out.print(line, highlight=False)
 
 
+@jvm_app.command("archive")
+def jvm_archive(force: bool = typer.Option(False, help="build it again"),
+                release_label: str | None = typer.Option(
+                    None, help="the archive of this release's runtime (its job flows' "
+                    "Spark daemons map it) instead of the harness's own pyspark")) -> None:
+    """Build the class-data-sharing archive of the harness's pyspark (once per Java and
+    Spark; Spark drivers, executors and daemons map it and start faster)."""
+    from harness.config import Settings
+    from harness.runtimes.cds import build_archive
+
+    settings = Settings()
+    home = None
+    if release_label:
+        from harness.runtimes import install, runtime_for
+
+        home = install(runtime_for(release_label)).spark_home
+    path, built = build_archive(home, java_home=settings.java_home, force=force)
+    typer.echo(f"{'built' if built else 'up to date'}: {path}")
+
+
 def main() -> None:
     from harness.procs import install_signal_handlers
 
@@ -624,3 +646,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+

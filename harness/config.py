@@ -83,6 +83,11 @@ class Settings(BaseSettings):
                                        "takes to fulfil spot capacity (on-demand: at once)")
     emr_time_scale: float = Field(default=0.05, ge=0, description="real seconds waited per "
                                   "modelled EMR second (spot delays, spot timeouts)")
+    cds: bool = Field(default=True, description="Spark JVMs map the class-data-sharing "
+                      "archive where one was built (harness jvm archive); 0 to compare")
+    emr_idle_scale: float = Field(default=1.0, gt=0, le=1, description="real seconds "
+                                  "waited per second of an AutoTerminationPolicy's "
+                                  "IdleTimeout (1: as EMR; the tests wait a tenth)")
     emr_executor_wait_s: float = Field(default=120.0, gt=0, description="a Spark step "
                                        "fails when its application gets no executors for "
                                        "this long (while no other application holds any)")

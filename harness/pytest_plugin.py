@@ -153,14 +153,18 @@ def harness_spark(harness_runtime: InstalledRuntime | None, harness_cluster: Run
 
     from harness.aws.s3a import resolve_jars, spark_conf
     from harness.config import Settings
-    from harness.spark import DEFAULT_CONF, FAST_JVM_OPTS
+    from harness.jvm import driver_opts
+    from harness.spark import DEFAULT_CONF, java_executable, spark_home
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     jars = resolve_jars(Settings().jar_cache).jars
     builder = SparkSession.builder.master(harness_cluster.master_url).appName("harness-pytest")
     # the defaults `harness` jobs get from spark_submit (8 shuffle partitions, AQE, UTC,
-    # quick-start JVM flags), then the cluster's and the endpoint's settings
-    conf = {**DEFAULT_CONF, "spark.driver.extraJavaOptions": FAST_JVM_OPTS,
+    # quick-start JVM flags and the class-data-sharing archive where one was built), then
+    # the cluster's and the endpoint's settings
+    opts = driver_opts(spark_home(), java_executable(Settings().java_home))
+    conf = {**DEFAULT_CONF, "spark.driver.extraJavaOptions": opts,
+            "spark.executor.extraJavaOptions": opts,
             **harness_cluster.spark_conf(), **spark_conf(harness_endpoint, jars),
             "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
     for key, value in conf.items():

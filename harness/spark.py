@@ -3,8 +3,6 @@ child process (its whole process group is stopped on every exit path, Ctrl-C inc
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import shutil
@@ -17,11 +15,10 @@ from pathlib import Path
 
 from harness import logs
 from harness.errors import SparkError
+from harness.jvm import FAST_JVM_OPTS
+from harness.phases import parse_metrics  # noqa: F401  (callers find it here too)
 from harness.procs import stop_group
 
-# Start-up matters more than peak throughput for jobs of seconds: C1 only and the serial
-# collector cut a local job's wall time by about a third on 2 cores.
-FAST_JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto"
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -30,6 +27,9 @@ DEFAULT_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.executor.extraJavaOptions": FAST_JVM_OPTS,
 }
+# event logs as the harness records them for a run's phases: uncompressed (Spark 4 would
+# write zstd, which Python's standard library cannot read)
+EVENT_LOG_CONF = {"spark.eventLog.enabled": "true", "spark.eventLog.compress": "false"}
 
 
 def spark_home() -> Path:
@@ -79,6 +79,8 @@ class SubmitResult:
     stdout: str
     stderr: str
     metrics: dict = field(default_factory=dict)
+    # where the wall time went (harness.phases), when the job printed its marks
+    phases: dict = field(default_factory=dict)
 
     def error_excerpt(self, lines: int = 6) -> str:
         """The most telling lines of a failed job's output (Python traceback or exception):
@@ -96,16 +98,30 @@ def spark_submit(
     java_home: Path | None = None,
     timeout: float | None = None,
     home: Path | None = None,
+    event_log_dir: Path | None = None,
+    jvm_opts: str | None = None,
 ) -> SubmitResult:
     """Run `spark-submit script args...` and wait; returns output, wall time and the
-    job's `*-metrics {json}` line if it printed one. `home`: another Spark distribution
-    (a release label's runtime) instead of the harness's own pyspark."""
+    job's `*-metrics {json}` line if it printed one, and its phases (harness.phases).
+    `home`: another Spark distribution (a release label's runtime) instead of the
+    harness's own pyspark. `event_log_dir`: record the application's Spark event log
+    there (as EMR does by default), for the finer phases, unless `conf` sets its own.
+    `jvm_opts`: the driver's and executors' JVM options (default: harness.jvm's, with the
+    class-data-sharing archive of this Java and Spark where one was built)."""
+    from harness import jvm
+
     java = java_executable(java_home)
     home = home or spark_home()
     submit = home / "bin" / "spark-submit"
-    merged = {**DEFAULT_CONF, **(conf or {})}
+    jvm_opts = jvm_opts or jvm.driver_opts(home, java)
+    merged = {**DEFAULT_CONF, "spark.executor.extraJavaOptions": jvm_opts, **(conf or {})}
+    if event_log_dir is not None and "spark.eventLog.enabled" not in merged:
+        event_log_dir.mkdir(parents=True, exist_ok=True)
+        merged.update(EVENT_LOG_CONF, **{"spark.eventLog.dir": event_log_dir.resolve().as_uri()})
+    else:
+        event_log_dir = None
     cmd = [str(submit), "--master", master, "--driver-memory", driver_memory,
-           "--driver-java-options", FAST_JVM_OPTS]
+           "--driver-java-options", jvm_opts]
     for key, value in merged.items():
         cmd += ["--conf", f"{key}={value}"]
     cmd += [str(script), *args]
@@ -118,7 +134,7 @@ def spark_submit(
         "SPARK_LOCAL_IP": "127.0.0.1",  # never bind a driver to a public interface
         **(env or {}),
     }
-    started = time.perf_counter()
+    started, launched_at = time.perf_counter(), time.time()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env,
         start_new_session=True,  # its own process group, so we can stop the JVM with it
@@ -128,17 +144,10 @@ def spark_submit(
     except BaseException:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us
         stop_group(proc.pid, grace_s=10.0, proc=proc)
         raise
-    seconds = time.perf_counter() - started
-    return SubmitResult(proc.returncode, seconds, stdout, stderr, parse_metrics(stdout))
+    seconds, ended_at = time.perf_counter() - started, time.time()
+    metrics = parse_metrics(stdout)
+    from harness.phases import event_log_file, spark_phases
 
-
-def parse_metrics(stdout: str) -> dict:
-    """The last `<name>-metrics {json}` line a job printed (session_start_s, job_s, ...)."""
-    metrics: dict = {}
-    for line in stdout.splitlines():
-        name, _, payload = line.partition(" ")
-        if name.endswith("-metrics") and payload.startswith("{"):
-            with contextlib.suppress(json.JSONDecodeError):
-                metrics = json.loads(payload)
-    return metrics
-
+    event_log = event_log_file(event_log_dir, metrics.get("app_id")) if event_log_dir else None
+    return SubmitResult(proc.returncode, seconds, stdout, stderr, metrics,
+                        spark_phases(metrics, launched_at, ended_at, event_log))

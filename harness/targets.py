@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from harness.workloads.fixtures import Fixture
 
 JOB_FLOW_RELEASE = "emr-7.12.0"
+# how often the EMR-step target asks for its step's (and job flow's) state
+STEP_POLL_S = 0.1
 
 
 def cluster_cores(cluster: RunningCluster) -> int:
@@ -231,10 +233,11 @@ class LocalSpark(Target):
         result = spark_submit(Path(job.script), [job.input_uri, job.output_uri], master=master,
                               conf={**conf, **job.conf}, env=job.env,
                               driver_memory=self.driver_memory, java_home=self.java_home,
-                              home=self.runtime.spark_home if self.runtime else None)
+                              home=self.runtime.spark_home if self.runtime else None,
+                              event_log_dir=self.work_dir / "spark-events")
         return Submitted(
             result.seconds, result.metrics,
-            {"master": master, "cores": cores,
+            {"master": master, "cores": cores, "phases": result.phases,
              "runtime": runtime_description(self.runtime, this_python()),
              "session_start_s": result.metrics.get("session_start_s"),
              "job_s": result.metrics.get("job_s"), "submit_wall_s": round(result.seconds, 3)},
@@ -373,7 +376,8 @@ class EmrStep(Target):
         self._stack.callback(self._terminate)
         emr.get_waiter("cluster_running").wait(
             ClusterId=self.job_flow_id,
-            WaiterConfig={"Delay": 1, "MaxAttempts": int(self.timeout_s)})
+            WaiterConfig={"Delay": STEP_POLL_S,
+                          "MaxAttempts": int(self.timeout_s / STEP_POLL_S)})
         self.ready_s = time.perf_counter() - started
         return self.job_flow_id
 
@@ -403,23 +407,27 @@ class EmrStep(Target):
         emr = self._endpoint().client("emr")
         args = ["spark-submit", *[a for k, v in job.conf.items() for a in ("--conf", f"{k}={v}")],
                 str(job.script), job.input_uri, job.output_uri]
-        started = time.perf_counter()
+        started, added_at = time.perf_counter(), time.time()
         (step,) = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[{
             "Name": job.name, "ActionOnFailure": "CONTINUE",
             "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}])["StepIds"]
         status = self._wait_for_step(emr, cluster_id, step)
-        wall = time.perf_counter() - started
+        wall, seen_at = time.perf_counter() - started, time.time()
         details = {"endpoint": self._endpoint().url, "cluster_id": cluster_id, "step": step,
                    "job_flow_ready_s": self.ready_s, "logs": self.step_logs(cluster_id, step),
                    "runtime": runtime_description(self.release_label)}
         metrics: dict[str, Any] = {}
         error = None
         if status["State"] == "COMPLETED":
+            from harness.phases import parse_controller, step_phases
             from harness.spark import parse_metrics
 
             metrics = parse_metrics(self._step_log(cluster_id, step, "stdout.gz"))
             details.update(session_start_s=metrics.get("session_start_s"),
-                           job_s=metrics.get("job_s"))
+                           job_s=metrics.get("job_s"),
+                           phases=step_phases(parse_controller(
+                               self._step_log(cluster_id, step, "controller.gz")),
+                               status.get("Timeline") or {}, added_at, seen_at))
         else:
             reason = (status.get("FailureDetails") or {}).get("Message") or \
                 status.get("StateChangeReason", {}).get("Message") or status["State"]
@@ -441,7 +449,9 @@ class EmrStep(Target):
             if time.monotonic() > deadline:
                 raise SparkError(f"EMR step {step} did not end within {self.timeout_s:.0f} s",
                                  f"look at the step's logs under {self.log_uri()}")
-            time.sleep(0.5)  # EMR's API has no push: poll, as its own waiters do
+            # EMR's API has no push: poll, as its own waiters do (every 30 s there; the
+            # local endpoint answers in milliseconds, so often enough not to add to a step)
+            time.sleep(STEP_POLL_S)
 
     def _step_log(self, cluster_id: str, step: str, name: str) -> str:
         """A step log EMR uploaded under LogUri ('' when there is none)."""

@@ -110,6 +110,22 @@ def _baseline(series: str, variants: dict[str, str], legacy: set[str],
     return next((s for s in base if s == baseline), base[0])
 
 
+def _phases(series: list[str], by_point: dict[tuple[str, int, str], list[Sample]],
+            ) -> list[dict[str, Any]]:
+    """Per series and size, the median of each phase over the runs that recorded it."""
+    entries = []
+    for label in series:
+        for n in sorted({n for (lb, n, m) in by_point if lb == label and m == "total"}):
+            runs = [dict(s.phases) for s in by_point[(label, n, "total")]
+                    if s.phases and s.output_equal]
+            if not runs:
+                continue
+            names = list(dict.fromkeys(k for r in runs for k in r))
+            entries.append({"variant": label, "rows": n, "phases": {
+                k: _median([r[k] for r in runs if k in r]) for k in names}})
+    return entries
+
+
 def _workload(name: str, samples: list[Sample], projection_rows: list[int],
               baseline: str | None = None) -> WorkloadReport:
     labels = _labels(samples)
@@ -189,7 +205,7 @@ def _workload(name: str, samples: list[Sample], projection_rows: list[int],
             r.speedup = base.seconds / r.seconds
             r.speedup_projected = base.projected or r.projected
     report = WorkloadReport(name, series, variants, rows, fits, [], startup_job, baselines,
-                            baseline)
+                            baseline, _phases(series, by_point))
     report.crossovers = _crossovers(report)
     return report
 

@@ -82,6 +82,9 @@ class WorkloadReport:
     startup_job: list[dict[str, Any]]
     baselines: dict[str, str] = field(default_factory=dict)  # series: its baseline series
     baseline: str | None = None  # the legacy variant speed-ups are against, where known
+    # per Spark series and size where its runs recorded them: variant (the series label),
+    # rows, phases ({name: median seconds}, in run order)
+    phases: list[dict[str, Any]] = field(default_factory=list)
 
     def fit_for(self, series: str, measure: str = "total") -> SeriesFit | None:
         """The series' fitted line for the measure (total or job), if it has one."""
@@ -101,7 +104,8 @@ class WorkloadReport:
         return {"workload": self.workload, "table": [r.to_json() for r in self.rows],
                 "fits": [f.to_json() for f in self.fits],
                 "crossovers": [c.to_json() for c in self.crossovers],
-                "startup_vs_job": self.startup_job, "baseline": self.baseline,
+                "startup_vs_job": self.startup_job, "phases": self.phases,
+                "baseline": self.baseline,
                 "speedup_baselines": self.baselines,
                 "headline": self.headline()}
 

@@ -229,10 +229,48 @@ def startup_vs_job(report: Report, path: Path) -> Path:
     return _panels(report, path, "Spark start-up vs job time", draw)
 
 
+def phases(report: Report, path: Path) -> Path:
+    """Where a Spark run's time goes: one stacked bar per platform and size, a colour per
+    phase (harness.phases), in the order the run passes them."""
+    from harness.phases import ordered
+
+    def draw(ax: Axes, w: WorkloadReport) -> None:
+        entries = w.phases
+        if not entries:
+            ax.text(0.5, 0.5, "no phases in the results (recorded since the phases change)",
+                    ha="center", transform=ax.transAxes)
+            ax.set_xlabel("seconds")
+            return
+        names = list(ordered({k: 0.0 for e in entries for k in e["phases"]}))
+        colours = {n: f"C{i % 10}" for i, n in enumerate(names)}
+        hatches = {n: "//" if i >= 10 else "" for i, n in enumerate(names)}
+        labels = [f"{e['variant']}, {_rows_label(e['rows'])} rows" for e in entries]
+        seen: set[str] = set()
+        for y, e in enumerate(entries):
+            left = 0.0
+            for n in names:
+                value = e["phases"].get(n)
+                if not value:
+                    continue
+                ax.barh(y, value, 0.6, left=left, color=colours[n], hatch=hatches[n],
+                        edgecolor="white", label=n if n not in seen else None)
+                seen.add(n)
+                left += value
+            ax.text(left, y, f" {left:.1f} s", va="center", fontsize=8)
+        ax.set_yticks(range(len(entries)), labels, fontsize=8)
+        ax.set_ylim(len(entries) - 0.4 + 0.25 * (len(names) // 4 + 1), -0.5)  # legend below
+        ax.set_xlabel("seconds (phases of one run, medians)")
+        ax.set_xlim(0, max(sum(e["phases"].values()) for e in entries) * 1.15)
+        ax.legend(fontsize=7, ncol=4, loc="lower right")
+
+    return _panels(report, path, "where a Spark run's time goes", draw)
+
+
 def write_all(report: Report, out: Path) -> list[Path]:
     """Every plot of the report, as PNG files under `out`."""
     return [time_vs_rows(report, out / "time_vs_rows.png"),
             throughput(report, out / "throughput.png"),
             speedup(report, out / "speedup.png"),
             crossover(report, out / "crossover.png"),
-            startup_vs_job(report, out / "startup_vs_job.png")]
+            startup_vs_job(report, out / "startup_vs_job.png"),
+            phases(report, out / "phases.png")]

@@ -63,6 +63,8 @@ class Sample:
     startup_shared: bool = False
     name: str = ""
     source: str = ""
+    # a Spark total's phases (harness.phases) as (name, seconds) pairs, in run order
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -408,7 +410,8 @@ def _from_suite(run: SuiteRun, warnings: list[str]) -> list[Sample]:
             seconds=math.nan if seconds is None else seconds, projected=projected,
             sample_rows=_positive_int(sample_rows, "sample_rows", name, path)
             if sample_rows is not None else None,
-            startup_shared=shared and measure == "startup", **common))
+            startup_shared=shared and measure == "startup",
+            phases=phase_pairs(info.get("phases")), **common))
         for key, part in (("startup_s", "startup"), ("job_s", "job")):
             if measure != "total" or key not in info:
                 continue
@@ -421,6 +424,14 @@ def _from_suite(run: SuiteRun, warnings: list[str]) -> list[Sample]:
             samples.append(Sample(measure=part, seconds=value,
                                   startup_shared=part == "startup" and shared, **common))
     return samples
+
+
+def phase_pairs(phases: Any) -> tuple[tuple[str, float], ...]:
+    """A run's recorded phases ({name: seconds}) as pairs; () when absent (runs before
+    phases were recorded) or not a mapping of numbers."""
+    if not isinstance(phases, dict):
+        return ()
+    return tuple((str(k), float(v)) for k, v in phases.items() if _number(v))
 
 
 def _first(*values: Any) -> Any:
@@ -469,7 +480,8 @@ def _from_bench(bench: BenchFile) -> list[Sample]:
                       profile=r.profile if r.legacy else None, legacy=r.legacy,
                       name=f"{workload}/{variant}", source=str(bench.path))
         samples.append(Sample(measure="total", seconds=float(seconds), projected=r.projected,
-                              sample_rows=r.measured_rows if r.projected else None, **common))
+                              sample_rows=r.measured_rows if r.projected else None,
+                              phases=phase_pairs(details.get("phases")), **common))
         for key, measure in (("session_start_s", "startup"), ("job_s", "job")):
             if details.get(key) is not None:
                 samples.append(Sample(measure=measure, seconds=float(details[key]), **common))

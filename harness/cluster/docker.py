@@ -153,8 +153,10 @@ class ContainerProcess:
     def _signal(self, sig: str, group: bool = True) -> None:
         target = f'-- -"$(cat {self.pidfile})"' if group else f'"$(cat {self.pidfile})"'
         with contextlib.suppress(Exception):  # gone already
+            # bash's kill: dash's (sh) refuses `--` ("Illegal number"), so no signal ever
+            # reached a step's process group and stopping it waited for the container's end
             self.api.exec_start(self.api.exec_create(self.container, [
-                "sh", "-c", f'[ -f {self.pidfile} ] && kill -{sig} {target}'])["Id"])
+                "bash", "-c", f'[ -f {self.pidfile} ] && kill -{sig} {target}'])["Id"])
 
     def signal(self, sig: int, group: bool = True) -> None:
         """Send `sig` to the command's process group in the container, or to its leader."""

@@ -33,9 +33,10 @@ from harness.cluster.base import (
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
+from harness.jvm import driver_opts
 from harness.net import free_port
 from harness.procs import OwnedProcess, pid_alive, stop_group
-from harness.spark import FAST_JVM_OPTS, java_executable, spark_home
+from harness.spark import java_executable, spark_home
 
 if TYPE_CHECKING:
     from harness.runtimes import InstalledRuntime
@@ -67,7 +68,9 @@ class ProcessBackend:
             "JAVA_HOME": str(java.resolve().parent.parent),
             "SPARK_HOME": str(home),
             "SPARK_DAEMON_MEMORY": self.daemon_memory,
-            "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
+            # the class-data-sharing archive of this Spark where one was built (the daemons'
+            # class path is the driver's: conf/ and jars/ of the same distribution)
+            "SPARK_DAEMON_JAVA_OPTS": driver_opts(home, java),
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
                                  "-Dspark.deploy.retainedApplications=20",
             "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions a worker

@@ -47,6 +47,7 @@ class ControlPlane:
                  capacity_mb: int | None = None, java_home: Path | None = None,
                  region: str = "us-east-1", jar_cache: Path | None = None,
                  spot_provisioning_s: float = 120.0, time_scale: float = 0.05,
+                 idle_scale: float = 1.0,
                  executor_wait_s: float = DEFAULT_EXECUTOR_WAIT_S,
                  runtime_cache: Path | None = None) -> None:
         if backend not in BACKENDS:
@@ -68,6 +69,7 @@ class ControlPlane:
         # spot capacity's modelled arrival, and how modelled EMR time is scaled (capacity.py)
         self.spot_provisioning_s = spot_provisioning_s
         self.time_scale = time_scale
+        self.idle_scale = idle_scale  # an IdleTimeout's real seconds per second (controls.py)
         self._jars: list[Path] | None = None
         self.jobflows: dict[str, JobFlow] = {}
         self._capacity = threading.Condition()

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import logs
+from harness import logs, phases
 from harness.cluster import BACKENDS, Node, NodeProcess, RunningCluster, Topology
 from harness.emr import cancellation, controls, nodeenv, observe
 from harness.emr.capacity import Capacity, live_topology
@@ -61,7 +61,7 @@ class JobFlow:
         self._cancelling: dict[str, str] = {}  # step id: the cancellation option acted on
         self._held_failures: set[str] = set()  # failures a protected cluster survived
         self.history: observe.HistoryServer | None = None
-        self.idle = controls.IdleClock(self._apps_running)
+        self.idle = controls.IdleClock(self._apps_running, scale=plane.idle_scale)
         self.nodes: dict[str, nodeenv.NodeEnv] = {}  # each node's environment, by node name
         self._step_threads: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.run, name=f"jobflow-{self.id}",
@@ -334,7 +334,8 @@ class JobFlow:
                     self.idle.tick(steps_active=bool(running or pending))
                     if self.idle.expired(policy):
                         outcome = (controls.IDLE_CODE,
-                                   controls.idle_message(policy["IdleTimeout"]))
+                                   controls.idle_message(policy["IdleTimeout"],
+                                                         self.idle.scale))
                         break
                 else:
                     self.idle.idle_since = None
@@ -383,12 +384,15 @@ class JobFlow:
         try:
             home = Path(self.cluster.work_dir) / "master-1" / "home"
             home.mkdir(parents=True, exist_ok=True)
+            clock = phases.StepClock()
             command = plan_step(step.jar, args, step_dir,
                                 lambda uri, dest: self.plane.fetch(uri, dest),
                                 self._step_context(step))
+            clock.lap("step downloads")
             lines += [f"NOTE {note}" for note in command.notes]
             master = self.cluster.nodes[0]
             problems = self._python_check(master.spec.name, command.argv, lines)
+            clock.lap("step environment")
             lines.append(f"INFO running: {' '.join(command.argv)}")
             for note in command.notes:
                 observe.syslog(step_dir, note)
@@ -403,6 +407,7 @@ class JobFlow:
                     err.write("".join(f"{p}\n" for p in problems).encode())
                     raise _PythonTooNew(problems[0])
                 env = {**self.plane.node_env(self, master), **command.env}
+                clock.launch()
                 process = self.backend.spawn(self.cluster, master, command.argv, env,
                                              command.cwd or home, out, err)
                 with self.emr.lock:
@@ -420,6 +425,8 @@ class JobFlow:
                     rc = process.wait()
                 self._exited[step.id].set()
             lines.append(f"INFO exit code {rc}")
+            lines += clock.controller_lines(step_dir / "stdout",
+                                            observe.event_log_dir(self.dir))
             observe.syslog(step_dir, f"the step's process exited with code {rc}")
             if starved:
                 reason, message = "Step failed: the application got no executors", starved

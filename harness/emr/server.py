@@ -145,6 +145,7 @@ class EndpointServer:
                     capacity_mb=settings.emr_capacity_mb,
                     spot_provisioning_s=settings.spot_provisioning_s,
                     time_scale=settings.emr_time_scale,
+                    idle_scale=settings.emr_idle_scale,
                     executor_wait_s=settings.emr_executor_wait_s,
                     runtime_cache=settings.runtime_cache)
             except BaseException:

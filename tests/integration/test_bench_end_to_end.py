@@ -89,6 +89,11 @@ def test_harness_bench_runs_every_variant_and_writes_json(tmp_path):
     assert results["per-row"]["projected"] and results["per-row"]["rows_in"] == 500
     assert not results["spark"]["projected"] and results["spark"]["rows_in"] == 1500
     assert results["spark"]["details"]["job_s"] > 0
+    # where its time went, from its marks and event log, summing to the submit's wall time
+    phases = results["spark"]["details"]["phases"]
+    assert list(phases)[:3] == ["driver start", "session", "read"] and "compute" in phases
+    assert sum(phases.values()) == pytest.approx(results["spark"]["measured_seconds"],
+                                                 abs=0.1)
     # the cascade's baseline, recorded with which variants are legacy and the speed-ups
     assert report["baseline"] == "per-row" and "vs per-row" in proc.stdout
     assert [v for v, r in results.items() if r["legacy"]] == ["per-row", "batched", "async"]
@@ -119,6 +124,11 @@ def test_harness_bench_runs_the_job_as_an_emr_step_and_verifies_it(tmp_path, bac
     assert details["target"] == "emr-step" and details["storage"] == "s3"
     assert details["cluster_id"].startswith("j-") and details["step"].startswith("s-")
     assert details["job_s"] > 0 and details["job_flow_ready_s"] > 0  # from the step's log
+    # the step's bookkeeping around the Spark phases (its controller log's PHASE lines)
+    phases = details["phases"]
+    assert list(phases)[:2] == ["step queued", "step downloads"]
+    assert {"driver start", "compute", "commit", "step after exit", "polling"} <= set(phases)
+    assert sum(phases.values()) == pytest.approx(emr["measured_seconds"], abs=0.1)
     assert details["input"].startswith("s3://harness-raw/cascade/")
     port = int(details["endpoint"].rsplit(":", 1)[1])
     with socket.socket() as sock:  # the endpoint started for the run is stopped

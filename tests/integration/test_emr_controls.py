@@ -80,20 +80,30 @@ def get_json(url):
         return json.loads(resp.read())
 
 
+IDLE_SCALE = 0.1  # HARNESS_EMR_IDLE_SCALE: EMR's minimum IdleTimeout of 60 s waited as 6 s
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """An endpoint of this module's own (its work directory is where `harness status`
-    looks), with the idle job flow started first so its minute runs beside the others."""
+    looks), with the idle job flow started first so its (scaled) minute runs beside the
+    others."""
     from harness.aws import EmbeddedEndpoint
 
     work = tmp_path_factory.mktemp("controls")
-    with EmbeddedEndpoint(port=0, work_dir=work, log=work / "endpoint.log") as endpoint:
+    server = EmbeddedEndpoint(port=0, work_dir=work, log=work / "endpoint.log")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HARNESS_EMR_IDLE_SCALE", str(IDLE_SCALE))  # read as the server starts
+        endpoint = server.start()
+    try:
         s3, emr = endpoint.client("s3"), endpoint.client("emr")
         for bucket in ("logs", "code"):
             ensure_bucket(s3, bucket, endpoint.region)
         idle = emr.run_job_flow(**job_flow("idle", AutoTerminationPolicy={"IdleTimeout": 60}))
         kept = emr.run_job_flow(**job_flow("kept", StepConcurrencyLevel=2))
         yield endpoint, work, idle["JobFlowId"], kept["JobFlowId"]
+    finally:
+        server.stop()
 
 
 def test_running_steps_are_cancelled_with_their_processes_and_executors(site):
@@ -290,8 +300,9 @@ def test_auto_termination_ends_an_idle_cluster(site):
     assert status["State"] == "TERMINATED"
     assert status["StateChangeReason"]["Code"] == "ALL_STEPS_COMPLETED"
     assert "idle for 60 seconds" in status["StateChangeReason"]["Message"]
+    assert f"HARNESS_EMR_IDLE_SCALE={IDLE_SCALE:g}" in status["StateChangeReason"]["Message"]
     idle_for = (status["Timeline"]["EndDateTime"] - status["Timeline"]["ReadyDateTime"])
-    assert idle_for.total_seconds() >= 60
+    assert idle_for.total_seconds() >= 60 * IDLE_SCALE
 
 
 # last: it ends the kept job flow the tests above use

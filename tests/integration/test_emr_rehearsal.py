@@ -24,7 +24,7 @@ from harness.workloads import generate_fixture
 from tests.backends import CLUSTER_BACKENDS
 
 pytestmark = pytest.mark.integration
-FAST = {"Delay": 1, "MaxAttempts": 600}
+FAST = {"Delay": 0.2, "MaxAttempts": 3000}  # the local endpoint answers in milliseconds
 GROUPS = [
     {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge",
      "InstanceCount": 1},
@@ -124,7 +124,11 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     logs = {o["Key"] for o in s3.list_objects_v2(Bucket="logs", Prefix=prefix)["Contents"]}
     assert logs == {prefix + n for n in ("controller.gz", "stdout.gz", "stderr.gz",
                                          "syslog.gz")}
-    assert "running in client mode" in log_text(s3, prefix + "controller.gz")
+    controller = log_text(s3, prefix + "controller.gz")
+    assert "running in client mode" in controller
+    # the step's phases: its own bookkeeping, then the job's (from its marks, event log)
+    for phase in ("step downloads", "driver start", "session", "read", "compute", "commit"):
+        assert f"PHASE {phase}=" in controller, phase
     assert "enrichment-metrics" in log_text(s3, prefix + "stdout.gz")
     # on its release's runtime: emr-7.12.0's Spark 3.5.6, not the harness's own pyspark
     assert '"spark_version": "3.5.6"' in log_text(s3, prefix + "stdout.gz")
@@ -143,12 +147,15 @@ def test_complete_job_flow_through_boto3(aws, cascade, tmp_path_factory):
     print(f"\nrun_job_flow -> RUNNING/WAITING {ready:.1f} s; 400k step {step_s:.1f} s")
 
 
+SMALL = [GROUPS[0], {**GROUPS[1], "InstanceCount": 1}]  # where the shape does not matter
+
+
 def test_failures_follow_action_on_failure(aws):
     s3, emr = aws
     s3.put_object(Bucket="code", Key="steps/fail.py",
                   Body=b"raise RuntimeError('the job broke on purpose')\n")
     s3.put_object(Bucket="code", Key="steps/hello.sh", Body=b"#!/bin/bash\necho hello $1\n")
-    cluster_id = emr.run_job_flow(**job_flow("failures", keep_alive=True, steps=[
+    cluster_id = emr.run_job_flow(**job_flow("failures", keep_alive=True, groups=SMALL, steps=[
         step("script", ["s3://code/steps/hello.sh", "world"],
              jar="s3://us-east-1.elasticmapreduce/libs/script-runner/script-runner.jar"),
         step("shell", ["bash", "-c", "aws s3 ls s3://code/steps/ && exit 3"]),
@@ -162,7 +169,7 @@ def test_failures_follow_action_on_failure(aws):
         steps = {s["Name"]: s for s in emr.list_steps(ClusterId=cluster_id)["Steps"]}
         if all(s["Status"]["State"] not in {"PENDING", "RUNNING"} for s in steps.values()):
             break
-        time.sleep(1)
+        time.sleep(0.2)
     states = {name: s["Status"]["State"] for name, s in steps.items()}
     assert states == {"script": "COMPLETED", "shell": "FAILED", "missing script": "FAILED",
                       "raises": "FAILED", "never runs": "CANCELLED"}
@@ -187,7 +194,7 @@ def test_failures_follow_action_on_failure(aws):
     deadline = time.time() + 60
     while emr.describe_step(ClusterId=cluster_id, StepId=running)["Step"]["Status"]["State"] \
             != "RUNNING" and time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
     emr.get_waiter("cluster_terminated").wait(ClusterId=cluster_id, WaiterConfig=FAST)
     final = {s["Id"]: s["Status"]["State"] for s in emr.list_steps(ClusterId=cluster_id)["Steps"]}
@@ -197,7 +204,7 @@ def test_failures_follow_action_on_failure(aws):
 def test_step_failure_with_terminate_cluster_and_failing_bootstrap(aws):
     s3, emr = aws
     s3.put_object(Bucket="code", Key="bootstrap/fail.sh", Body=b"#!/bin/bash\nexit 7\n")
-    small = [GROUPS[0], {**GROUPS[1], "InstanceCount": 1}]
+    small = SMALL
     boot = emr.run_job_flow(**job_flow("bad bootstrap", groups=small, bootstrap=[
         {"Name": "fails", "ScriptBootstrapAction": {"Path": "s3://code/bootstrap/fail.sh"}}],
         steps=[step("x", ["bash", "-c", "true"])]))["JobFlowId"]
@@ -410,7 +417,7 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_b
     assert harness("up", "--port", str(port), "--backend", emr_backend).returncode == 0
     try:
         emr = Endpoint(url=f"http://127.0.0.1:{port}").client("emr")
-        small = [GROUPS[0], {**GROUPS[1], "InstanceCount": 1}]
+        small = SMALL
         first = emr.run_job_flow(**job_flow("first", keep_alive=True, groups=small))["JobFlowId"]
         second = emr.run_job_flow(**job_flow("second", keep_alive=True, groups=small))["JobFlowId"]
         emr.get_waiter("cluster_running").wait(ClusterId=first, WaiterConfig=FAST)

@@ -120,6 +120,23 @@ def test_idle_clock_counts_only_time_without_steps_or_applications():
     assert controls.spark_apps_running(lambda: (_ for _ in ()).throw(OSError())) is True
 
 
+def test_a_scaled_idle_clock_waits_a_part_of_idle_timeout_and_says_so():
+    """HARNESS_EMR_IDLE_SCALE: the API keeps EMR's 60 s minimum, the clock waits 6 s of it,
+    and the state-change message names both."""
+    now = [0.0]
+    clock = controls.IdleClock(lambda: False, clock=lambda: now[0], scale=0.1)
+    policy = controls.check_auto_termination_policy({"IdleTimeout": 60}, "emr-7.12.0")
+    clock.tick(steps_active=False)
+    now[0] = 5.9
+    assert not clock.expired(policy)
+    now[0] = 6.0
+    assert clock.expired(policy)
+    message = controls.idle_message(60, 0.1)
+    assert "idle for 60 seconds" in message and "waited 6 s: HARNESS_EMR_IDLE_SCALE=0.1" \
+        in message
+    assert "waited" not in controls.idle_message(60)
+
+
 def test_cluster_controls_change_the_record_and_refuse_bad_values():
     backend = RehearsalEmrBackend("us-east-1", "123456789012")
     cluster = new_cluster(backend, steps=())

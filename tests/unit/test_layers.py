@@ -21,7 +21,7 @@ HARNESS = Path(harness.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundations: no AWS, cluster, workload or benchmark knowledge",
      {"harness", "errors", "config", "net", "procs", "logs", "hashing", "plotting", "state",
-      "catalog", "db", "spark", "jars", "pricing", "allocation"}),
+      "catalog", "db", "spark", "jars", "pricing", "allocation", "jvm", "phases"}),
     ("services: storage and the endpoint, Spark clusters, workloads and their data, "
      "test servers",
      {"aws", "cluster", "workloads", "testing", "runtimes"}),

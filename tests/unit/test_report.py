@@ -316,3 +316,35 @@ def test_files_naming_different_baselines_for_a_workload_are_reported(tmp_path):
     assert report.workloads[0].baseline == "row-by-row"
     assert any("shop's baseline is 'in-memory', another file's 'row-by-row'" in w
                for w in report.warnings)
+
+
+def test_recorded_phases_become_medians_and_a_stacked_bar_per_platform(tmp_path):
+    """A Spark run's phases (extra_info["phases"]) reach report.json as medians per
+    platform and size, in run order, and phases.png; runs recorded before phases (the
+    other sizes here) are read as before."""
+    benchmarks = suite()
+    runs = [{"driver start": 1.5, "session": 2.0, "read": 0.5, "compute": 3.0, "stop": 0.2},
+            {"driver start": 2.5, "session": 1.0, "read": 0.7, "compute": 5.0, "stop": 0.4},
+            {"driver start": 2.0, "session": 3.0, "read": 0.6, "compute": 4.0, "stop": 0.3}]
+    total = next(b for b in benchmarks if b["extra_info"]["variant"] == "spark-local"
+                 and b["extra_info"]["rows"] == 400_000)
+    benchmarks.remove(total)
+    for phases in runs:
+        benchmarks.append({**total, "extra_info": {**total["extra_info"], "phases": phases}})
+    step = bench("spark-emr", 400_000, "total", 9.0, job_s=6.0,
+                 phases={"step queued": 0.1, "session": 4.0, "write": 4.5, "polling": 0.4})
+    src = write(tmp_path / "bench.json", [*benchmarks, step])
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["report", "--json", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = (out / "phases.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    report = json.loads((out / "report.json").read_text())["workloads"]["cascade"]
+    entries = {(e["variant"], e["rows"]): e["phases"] for e in report["phases"]}
+    assert set(entries) == {("spark-local", 400_000), ("spark-emr", 400_000)}
+    local = entries[("spark-local", 400_000)]
+    assert list(local) == ["driver start", "session", "read", "compute", "stop"]
+    assert local == {"driver start": 2.0, "session": 2.0, "read": 0.6, "compute": 4.0,
+                     "stop": 0.3}
+    assert list(entries[("spark-emr", 400_000)]) == ["step queued", "session", "write",
+                                                     "polling"]
