@@ -422,7 +422,7 @@ def plan(
 
     from rich.table import Table
 
-    from harness.cost import plan as pl
+    from harness.bench import plan as pl
 
     _positive("--rows", rows)
     made = pl.make_plan(rows, from_json, region, check, legacy_from, plot_path)

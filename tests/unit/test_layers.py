@@ -21,12 +21,14 @@ HARNESS = Path(harness.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundations: no AWS, cluster, workload or benchmark knowledge",
      {"harness", "errors", "config", "net", "procs", "logs", "hashing", "plotting", "state",
-      "catalog", "db", "spark", "jars", "pricing", "allocation", "jvm", "phases"}),
+      "catalog", "db", "spark", "jars", "pricing", "allocation", "jvm", "phases",
+      "verdicts"}),
     ("services: storage and the endpoint, Spark clusters, workloads and their data, "
      "test servers",
      {"aws", "cluster", "workloads", "testing", "runtimes"}),
-    ("compositions: the EMR emulation, where a job runs, benchmarks, cost, harness up/down",
-     {"emr", "targets", "bench", "cost", "runtime"}),
+    ("compositions: the EMR emulation and its console, where a job runs, benchmarks, cost, "
+     "harness up/down",
+     {"emr", "targets", "bench", "cost", "runtime", "console"}),
     ("entry points", {"cli", "pytest_plugin"}),
 ]
 

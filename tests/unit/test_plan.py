@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.cost import plan as pl
+from harness.bench import plan as pl
 
 
 def bench_json(path, rows, job_s, cores=3, session=5.0, per_row_rate=None):
