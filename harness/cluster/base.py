@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from harness import logs
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import HarnessError
 
@@ -159,6 +160,64 @@ def wait_for(ready: Callable[[], bool], nodes: list[Node], what: str, timeout_s:
         time.sleep(0.1)
     raise ClusterError(f"timed out after {timeout_s:.0f} s waiting for {what}",
                        f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
+
+
+# The master binds exactly the ports it is given (Spark would otherwise try the next ones
+# up, and a master on another port than its URL says is one no worker finds); a port taken
+# meanwhile makes it exit, and it is started again on fresh ports.
+MASTER_PORT_OPTS = "-Dspark.port.maxRetries=0"
+MASTER_START_ATTEMPTS = 3
+_PORT_CONFLICT = ("BindException", "Address already in use", "could not bind")
+
+
+def is_port_conflict(log: str) -> bool:
+    """Whether a daemon's log says it could not bind its port."""
+    return any(sign in log for sign in _PORT_CONFLICT)
+
+
+def start_master(launch: Callable[[int, int], Callable[[], str | None]],
+                 listening: Callable[[int, int], bool], timeout_s: float,
+                 choose: Callable[[], int], attempts: int = MASTER_START_ATTEMPTS,
+                 ) -> tuple[int, int]:
+    """Start a Spark master on an RPC and a UI port chosen now (after a job flow's bootstrap
+    actions, not before: another process may take a port chosen minutes earlier) and wait
+    until it listens; returns (port, ui_port). `launch(port, ui)` starts it and returns a
+    check saying whether it exited (its log since the start) or runs (None). A master that
+    exits on a port conflict is started again on fresh ports, at most `attempts` times; any
+    other exit, or the timeout, is a ClusterError."""
+    for attempt in range(1, attempts + 1):
+        port, ui = choose(), choose()
+        exited = launch(port, ui)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if listening(port, ui):
+                return port, ui
+            log = exited()
+            if log is not None:
+                if is_port_conflict(log) and attempt < attempts:
+                    break  # taken since it was chosen: fresh ports
+                raise ClusterError(f"the Spark master exited while starting "
+                                   f"({logs.error_excerpt(log) or 'no log'})",
+                                   "see the master node's log")
+            time.sleep(0.1)
+        else:
+            raise ClusterError(f"timed out after {timeout_s:.0f} s waiting for the master to "
+                               "listen", "see the master node's log")
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def master_answers(cluster_url: Callable[[int], str], ui_host: str = "127.0.0.1",
+                   ) -> Callable[[int, int], bool]:
+    """The readiness check of a master started on (port, ui): its UI answers and is the
+    master of `cluster_url(port)` (not another process that took the UI port)."""
+    def check(port: int, ui: int) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{ui_host}:{ui}/json/", timeout=1.0) as resp:
+                return json.loads(resp.read()).get("url") == cluster_url(port)
+        except (OSError, ValueError):
+            return False
+
+    return check
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -13,11 +13,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from harness import logs
 from harness.cluster.base import (
+    MASTER_PORT_OPTS,
     WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
     AddedSetup,
@@ -25,9 +27,10 @@ from harness.cluster.base import (
     NodeSetup,
     RunningCluster,
     joined,
-    port_open,
+    master_answers,
     registered,
     spot_reclaim_target,
+    start_master,
     started,
     wait_decommissioned,
     wait_for,
@@ -69,7 +72,7 @@ class ProcessBackend:
             "SPARK_DAEMON_MEMORY": self.daemon_memory,
             "SPARK_DAEMON_JAVA_OPTS": FAST_JVM_OPTS,
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
-                                 "-Dspark.deploy.retainedApplications=20",
+                                 f"-Dspark.deploy.retainedApplications=20 {MASTER_PORT_OPTS}",
             "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions a worker
             "SPARK_LOCAL_DIRS": str(node_dir / "local"),
             "SPARK_WORKER_DIR": str(node_dir / "work"),
@@ -101,20 +104,15 @@ class ProcessBackend:
         home = runtime.spark_home if runtime is not None else spark_home()
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
-        master_port, master_ui = free_port(), free_port()
-        master_url = f"spark://127.0.0.1:{master_port}"
         nodes: list[Node] = []
         for spec in (topology.master, *topology.workers):
             for sub in ("local", "work", "logs"):
                 (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
-            ui = master_ui if spec.role == "MASTER" else free_port()
-            nodes.append(Node(spec, f"http://127.0.0.1:{ui}",
-                              log=str(base / spec.name / "logs" / f"{spec.name}.log"),
-                              port=master_port if spec.role == "MASTER" else None))
+            # ports are chosen when each daemon starts (after a job flow's bootstrap actions)
+            nodes.append(Node(spec, "", log=str(base / spec.name / "logs" / f"{spec.name}.log")))
         cluster = RunningCluster(
-            id=cluster_id, backend=self.alias, master_url=master_url,
-            master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
-            nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+            id=cluster_id, backend=self.alias, master_url="", master_ui_url="",
+            work_dir=str(base), nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
             mapping=topology.mapping_lines(),
             notes=list(topology.notes),
             spark_home=str(runtime.spark_home) if runtime is not None else None,
@@ -124,21 +122,44 @@ class ProcessBackend:
             # the nodes exist (their directories) before their daemons start: the job
             # flow's bootstrap actions run here, as on EMR
             daemon_env = setup(cluster) if setup is not None else {}
-            master = nodes[0]
-            self._launch(master, [
-                MASTER_CLASS, "--host", "127.0.0.1", "--port", str(master_port),
-                "--webui-port", str(master_ui)], base, detached,
-                daemon_env.get(master.spec.name, {}), home)
-            self._wait(lambda: port_open(master_port), nodes[:1], "the master to listen")
+            self._master(cluster, base, detached, daemon_env.get(nodes[0].spec.name, {}), home)
             for node in cluster.workers:
-                self._worker(node, base, master_url, detached, daemon_env.get(node.spec.name, {}),
-                             home)
+                self._worker(node, base, cluster.master_url, detached,
+                             daemon_env.get(node.spec.name, {}), home)
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
             self._stop_nodes(nodes)
             raise
         return started(cluster, since)
+
+    def _master(self, cluster: RunningCluster, base: Path, detached: bool,
+                env: dict[str, str], home: Path) -> None:
+        """The master daemon on ports chosen now; started again on fresh ones if another
+        process took one meanwhile (base.start_master)."""
+        master = cluster.nodes[0]
+        log = Path(master.log or "")
+
+        def launch(port: int, ui: int) -> Callable[[], str | None]:
+            self._procs.pop(master.spec.name, None)
+            offset = log.stat().st_size if log.exists() else 0
+            self._launch(master, [MASTER_CLASS, "--host", "127.0.0.1", "--port", str(port),
+                                  "--webui-port", str(ui)], base, detached, env, home)
+
+            def exited() -> str | None:
+                if master.pid is not None and pid_alive(master.pid):
+                    return None
+                with log.open("rb") as fh:
+                    fh.seek(offset)
+                    return fh.read().decode(errors="replace")
+
+            return exited
+
+        port, ui = start_master(launch, master_answers(lambda p: f"spark://127.0.0.1:{p}"),
+                                self.ready_timeout_s, free_port)
+        master.port, master.ui_url = port, f"http://127.0.0.1:{ui}"
+        cluster.master_url = f"spark://127.0.0.1:{port}"
+        cluster.master_ui_url = master.ui_url
 
     def _worker(self, node: Node, base: Path, master_url: str, detached: bool,
                 env: dict[str, str], home: Path) -> None:
