@@ -310,6 +310,62 @@ NodeSetup = Callable[[RunningCluster], dict[str, dict[str, str]]]
 AddedSetup = Callable[[list[Node]], dict[str, dict[str, str]]]
 
 
+class WorkerResizes:
+    """add_workers and remove_workers of the ClusterBackend contract, once for every backend:
+    a backend says how it makes a node, starts a node's worker daemon, waits, decommissions
+    a worker (Spark's SIGPWR) and stops nodes."""
+
+    def _new_node(self, cluster: RunningCluster, spec: NodeSpec) -> Node:
+        raise NotImplementedError
+
+    def _start_worker(self, cluster: RunningCluster, node: Node, env: dict[str, str],
+                      after_setup: bool) -> None:
+        raise NotImplementedError
+
+    def _wait(self, ready: Callable[[], bool], nodes: list[Node], what: str) -> None:
+        raise NotImplementedError
+
+    def _decommission(self, node: Node) -> None:
+        raise NotImplementedError
+
+    def _stop_nodes(self, nodes: list[Node]) -> None:
+        raise NotImplementedError
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
+                    setup: AddedSetup | None = None) -> list[Node]:
+        """Start workers on the running cluster (a resize): the nodes first, then `setup`
+        on them (a job flow's node environments and bootstrap actions, as at start), then
+        their daemons, whose executors running applications get as soon as they register.
+        A failure stops them."""
+        nodes: list[Node] = []
+        try:
+            for spec in specs:
+                nodes.append(self._new_node(cluster, spec))
+            daemon_env = setup(nodes) if setup is not None else {}
+            for node in nodes:
+                self._start_worker(cluster, node, daemon_env.get(node.spec.name, {}),
+                                   setup is not None)
+            self._wait(registered(cluster, nodes), nodes,
+                       f"{', '.join(s.name for s in specs)} to register with the master")
+        except BaseException:
+            self._stop_nodes(nodes)
+            raise
+        return joined(cluster, nodes)
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """Take workers away: gracefully, Spark's decommissioning first (SIGPWR: no new
+        executors, blocks handed over; at most timeout_s for their executors to finish),
+        then stop them (unless `stop` is False: a spot notice leaves that to kill_node)."""
+        nodes = [cluster.node(name) for name in names]
+        if graceful:
+            for node in nodes:
+                self._decommission(node)
+            wait_decommissioned(nodes, timeout_s)
+        if stop:
+            self._stop_nodes(nodes)
+
+
 class ClusterBackend(Protocol):
     """What every backend implements; `alias` is what --backend names."""
 

@@ -41,18 +41,15 @@ from harness.cluster.base import (
     MASTER_START_ATTEMPTS,
     WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
-    AddedSetup,
     ClusterError,
     Node,
     NodeSetup,
     RunningCluster,
-    joined,
+    WorkerResizes,
     master_answers,
-    registered,
     spot_reclaim_target,
     start_master,
     started,
-    wait_decommissioned,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
@@ -183,7 +180,7 @@ class ContainerProcess:
             self._pump.join(5.0)
 
 
-class DockerBackend:
+class DockerBackend(WorkerResizes):
     """Every node a container of the node image (module docstring)."""
 
     alias = "docker"
@@ -269,12 +266,12 @@ class DockerBackend:
                 spark_home="/opt/emr-rehearsal/spark" if runtime is not None else None,
                 runtime=runtime.label if runtime is not None else None,
             )
-            if setup is not None:
-                setup(cluster)  # daemon variables: the containers' own environment has them
+            daemon_env = setup(cluster) if setup is not None else {}
             # the daemons, on ports chosen now (after the bootstrap actions)
             self._master(cluster, started_after_setup=setup is not None)
             for node in cluster.workers:
-                self._start_worker(cluster, node, setup is not None)
+                self._start_worker(cluster, node, daemon_env.get(node.spec.name, {}),
+                                   setup is not None)
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
@@ -338,13 +335,16 @@ class DockerBackend:
         cluster.master_url = f"spark://127.0.0.1:{port}"
         cluster.master_ui_url = master.ui_url
 
-    def _start_worker(self, cluster: RunningCluster, node: Node, after_setup: bool) -> None:
-        """The worker daemon of a node, its UI port chosen now (bridge: the published one)."""
+    def _start_worker(self, cluster: RunningCluster, node: Node, env: dict[str, str],
+                      after_setup: bool) -> None:
+        """The worker daemon of a node, its UI port chosen now (bridge: the published one);
+        `env`: the setup's variables for it, beside the container's own."""
         spec = node.spec
         master = cluster.nodes[0]
         bridge = self.network == "bridge"
         ui = self._published[spec.name][0] if bridge else free_port()
-        env = {"EMR_MASTER_URL": (f"spark://{master.spec.name}:{master.port}" if bridge
+        env = {**env,
+               "EMR_MASTER_URL": (f"spark://{master.spec.name}:{master.port}" if bridge
                                   else cluster.master_url),
                "EMR_WORKER_CORES": str(spec.cores),
                "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
@@ -365,40 +365,16 @@ class DockerBackend:
         return Node(spec, "", None, str(node_dir / "logs" / f"{spec.name}.log"),
                     container=host.container)
 
-    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
-                    setup: AddedSetup | None = None) -> list[Node]:
-        """Start worker containers on the running cluster (a resize), on its network; as at
-        start, the setup (the job flow's node files and bootstrap actions) runs on them
-        before their daemons start (the daemons' variables are the containers' own)."""
+    def _new_node(self, cluster: RunningCluster, spec: NodeSpec) -> Node:
+        """A resize's node: a container on the cluster's network, its daemon started later."""
         base = Path(cluster.work_dir)
         handle = cluster.handle or ""
         network = f"emr-rehearsal-{handle}" if self.network == "bridge" else "host"
-        mounts = self._mounts(base, base.parent.parent)
-        nodes: list[Node] = []
-        try:
-            for spec in specs:
-                nodes.append(self._run(None, spec, base, handle, cluster.id, network, mounts))
-            if setup is not None:
-                setup(nodes)
-            for node in nodes:
-                self._start_worker(cluster, node, setup is not None)
-            self._wait(registered(cluster, nodes), nodes,
-                       f"{', '.join(s.name for s in specs)} to register with the master")
-        except BaseException:
-            self._remove_nodes(nodes)
-            raise
-        return joined(cluster, nodes)
+        return self._run(None, spec, base, handle, cluster.id, network,
+                         self._mounts(base, base.parent.parent))
 
-    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
-                       timeout_s: float = 60.0, stop: bool = True) -> None:
-        """SIGPWR to the worker daemon (its pid file in the container), then remove it."""
-        nodes = [cluster.node(name) for name in names]
-        if graceful:
-            for node in nodes:
-                self._signal_daemon(node, "PWR")
-            wait_decommissioned(nodes, timeout_s)
-        if stop:
-            self._remove_nodes(nodes)
+    def _decommission(self, node: Node) -> None:
+        self._signal_daemon(node, "PWR")
 
     def _signal_daemon(self, node: Node, sig: str) -> None:
         """Send a signal to the node's Spark daemon (gone already: nothing)."""
@@ -408,7 +384,7 @@ class DockerBackend:
             api.exec_start(api.exec_create(node.container, [
                 "sh", "-c", f'[ -f {pidfile} ] && kill -{sig} "$(cat {pidfile})"'])["Id"])
 
-    def _remove_nodes(self, nodes: list[Node]) -> None:
+    def _stop_nodes(self, nodes: list[Node]) -> None:
         from docker.errors import APIError, NotFound
 
         for node in nodes:

@@ -22,17 +22,14 @@ from harness.cluster.base import (
     MASTER_PORT_OPTS,
     WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
-    AddedSetup,
     Node,
     NodeSetup,
     RunningCluster,
-    joined,
+    WorkerResizes,
     master_answers,
-    registered,
     spot_reclaim_target,
     start_master,
     started,
-    wait_decommissioned,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
@@ -47,7 +44,7 @@ MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
-class ProcessBackend:
+class ProcessBackend(WorkerResizes):
     """Every node a Spark daemon in its own process group on this machine."""
 
     alias = "process"
@@ -173,43 +170,23 @@ class ProcessBackend:
             "--memory", f"{spec.memory_mb}m", "--webui-port", node.ui_url.rsplit(":", 1)[1],
             "--work-dir", str(base / spec.name / "work"), master_url], base, detached, env, home)
 
-    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
-                    setup: AddedSetup | None = None) -> list[Node]:
-        """Start workers on the running cluster (its runtime's Spark); the master gives
-        running applications executors on them as soon as they register. `setup` (a job
-        flow's node environments and bootstrap actions) runs on them first, as at start."""
+    def _new_node(self, cluster: RunningCluster, spec: NodeSpec) -> Node:
+        """A resize's node: its directories (its worker's UI port comes when it starts)."""
         base = Path(cluster.work_dir)
-        home = Path(cluster.spark_home) if cluster.spark_home else spark_home()
-        nodes: list[Node] = []
-        try:
-            for spec in specs:
-                for sub in ("local", "work", "logs"):
-                    (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
-                nodes.append(Node(spec, f"http://127.0.0.1:{free_port()}",
-                                  log=str(base / spec.name / "logs" / f"{spec.name}.log")))
-            daemon_env = setup(nodes) if setup is not None else {}
-            for node in nodes:
-                self._worker(node, base, cluster.master_url, False,
-                             daemon_env.get(node.spec.name, {}), home)
-            self._wait(registered(cluster, nodes), nodes,
-                       f"{', '.join(s.name for s in specs)} to register with the master")
-        except BaseException:
-            self._stop_nodes(nodes)
-            raise
-        return joined(cluster, nodes)
+        for sub in ("local", "work", "logs"):
+            (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
+        return Node(spec, "", log=str(base / spec.name / "logs" / f"{spec.name}.log"))
 
-    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
-                       timeout_s: float = 60.0, stop: bool = True) -> None:
-        """SIGPWR makes a worker decommission (spark.decommission.enabled); then stop it."""
-        nodes = [cluster.node(name) for name in names]
-        if graceful:
-            for node in nodes:
-                if node.pid is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(node.pid, signal.SIGPWR)  # the worker's JVM (spark-class execs)
-            wait_decommissioned(nodes, timeout_s)
-        if stop:
-            self._stop_nodes(nodes)
+    def _start_worker(self, cluster: RunningCluster, node: Node, env: dict[str, str],
+                      after_setup: bool) -> None:
+        home = Path(cluster.spark_home) if cluster.spark_home else spark_home()
+        self._worker(node, Path(cluster.work_dir), cluster.master_url, False, env, home)
+
+    def _decommission(self, node: Node) -> None:
+        """SIGPWR to the worker's JVM (spark-class execs it): spark.decommission.enabled."""
+        if node.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(node.pid, signal.SIGPWR)
 
     def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
         def exited(node: Node) -> str | None:

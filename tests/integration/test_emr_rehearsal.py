@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from harness.aws.s3 import S3Uri, download_prefix, ensure_bucket, upload_dir
 from harness.bench.equivalence import compare_outputs
 from harness.workloads import generate_fixture
-from tests.backends import CLUSTER_BACKENDS
+from tests.backends import CLUSTER_BACKENDS, wait_state
 
 pytestmark = pytest.mark.integration
 FAST = {"Delay": 1, "MaxAttempts": 600}
@@ -205,7 +205,8 @@ def test_step_failure_with_terminate_cluster_and_failing_bootstrap(aws):
         step("fails", ["bash", "-c", "exit 1"], action="TERMINATE_CLUSTER"),
         step("after", ["bash", "-c", "true"])]))["JobFlowId"]
     for cluster_id in (boot, term):
-        _wait_terminal(emr, cluster_id)  # the cluster_terminated waiter fails on *_WITH_ERRORS
+        # (the cluster_terminated waiter fails on *_WITH_ERRORS)
+        wait_state(emr, cluster_id, timeout_s=300)
     status = emr.describe_cluster(ClusterId=boot)["Cluster"]["Status"]
     assert status["State"] == "TERMINATED_WITH_ERRORS"
     assert status["StateChangeReason"]["Code"] == "BOOTSTRAP_FAILURE"
@@ -215,16 +216,6 @@ def test_step_failure_with_terminate_cluster_and_failing_bootstrap(aws):
     assert status["StateChangeReason"]["Code"] == "STEP_FAILURE"
     states = {s["Name"]: s["Status"]["State"] for s in emr.list_steps(ClusterId=term)["Steps"]}
     assert states == {"fails": "FAILED", "after": "CANCELLED"}
-
-
-def _wait_terminal(emr, cluster_id, timeout=300):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        state = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
-        if state.startswith("TERMINATED"):
-            return state
-        time.sleep(1)
-    raise AssertionError(f"{cluster_id} did not terminate")
 
 
 @pytest.mark.parametrize(("change", "code", "needle"), [
