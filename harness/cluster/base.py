@@ -164,8 +164,10 @@ def wait_for(ready: Callable[[], bool], nodes: list[Node], what: str, timeout_s:
 
 # The master binds exactly the ports it is given (Spark would otherwise try the next ones
 # up, and a master on another port than its URL says is one no worker finds); a port taken
-# meanwhile makes it exit, and it is started again on fresh ports.
-MASTER_PORT_OPTS = "-Dspark.port.maxRetries=0"
+# meanwhile makes it exit, and it is started again on fresh ports. Its REST submission
+# server (on by default from Spark 4) is off: its fixed port, 6066, is another cluster's on
+# a shared host, and spark-submit falls back to the master's RPC gateway without it.
+MASTER_PORT_OPTS = "-Dspark.port.maxRetries=0 -Dspark.master.rest.enabled=false"
 MASTER_START_ATTEMPTS = 3
 _PORT_CONFLICT = ("BindException", "Address already in use", "could not bind")
 
@@ -208,14 +210,16 @@ def start_master(launch: Callable[[int, int], Callable[[], str | None]],
 
 def master_answers(cluster_url: Callable[[int], str], ui_host: str = "127.0.0.1",
                    ) -> Callable[[int, int], bool]:
-    """The readiness check of a master started on (port, ui): its UI answers and is the
-    master of `cluster_url(port)` (not another process that took the UI port)."""
+    """The readiness check of a master started on (port, ui): its UI answers, it is the
+    master of `cluster_url(port)` (not another process that took the UI port), and ALIVE
+    (its start finished: it takes workers)."""
     def check(port: int, ui: int) -> bool:
         try:
             with urllib.request.urlopen(f"http://{ui_host}:{ui}/json/", timeout=1.0) as resp:
-                return json.loads(resp.read()).get("url") == cluster_url(port)
+                status = json.loads(resp.read())
         except (OSError, ValueError):
             return False
+        return status.get("url") == cluster_url(port) and status.get("status") == "ALIVE"
 
     return check
 
