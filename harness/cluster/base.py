@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from harness import logs
 from harness.cluster.topology import NodeSpec, Topology
 from harness.errors import HarnessError
 
@@ -161,6 +162,68 @@ def wait_for(ready: Callable[[], bool], nodes: list[Node], what: str, timeout_s:
                        f"see the node logs under {Path(nodes[0].log or '.').parents[2]}")
 
 
+# The master binds exactly the ports it is given (Spark would otherwise try the next ones
+# up, and a master on another port than its URL says is one no worker finds); a port taken
+# meanwhile makes it exit, and it is started again on fresh ports. Its REST submission
+# server (on by default from Spark 4) is off: its fixed port, 6066, is another cluster's on
+# a shared host, and spark-submit falls back to the master's RPC gateway without it.
+MASTER_PORT_OPTS = "-Dspark.port.maxRetries=0 -Dspark.master.rest.enabled=false"
+MASTER_START_ATTEMPTS = 3
+_PORT_CONFLICT = ("BindException", "Address already in use", "could not bind")
+
+
+def is_port_conflict(log: str) -> bool:
+    """Whether a daemon's log says it could not bind its port."""
+    return any(sign in log for sign in _PORT_CONFLICT)
+
+
+def start_master(launch: Callable[[int, int], Callable[[], str | None]],
+                 listening: Callable[[int, int], bool], timeout_s: float,
+                 choose: Callable[[], int], attempts: int = MASTER_START_ATTEMPTS,
+                 ) -> tuple[int, int]:
+    """Start a Spark master on an RPC and a UI port chosen now (after a job flow's bootstrap
+    actions, not before: another process may take a port chosen minutes earlier) and wait
+    until it listens; returns (port, ui_port). `launch(port, ui)` starts it and returns a
+    check saying whether it exited (its log since the start) or runs (None). A master that
+    exits on a port conflict is started again on fresh ports, at most `attempts` times; any
+    other exit, or the timeout, is a ClusterError."""
+    for attempt in range(1, attempts + 1):
+        port, ui = choose(), choose()
+        exited = launch(port, ui)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if listening(port, ui):
+                return port, ui
+            log = exited()
+            if log is not None:
+                if is_port_conflict(log) and attempt < attempts:
+                    break  # taken since it was chosen: fresh ports
+                raise ClusterError(f"the Spark master exited while starting "
+                                   f"({logs.error_excerpt(log) or 'no log'})",
+                                   "see the master node's log")
+            time.sleep(0.1)
+        else:
+            raise ClusterError(f"timed out after {timeout_s:.0f} s waiting for the master to "
+                               "listen", "see the master node's log")
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def master_answers(cluster_url: Callable[[int], str], ui_host: str = "127.0.0.1",
+                   ) -> Callable[[int, int], bool]:
+    """The readiness check of a master started on (port, ui): its UI answers, it is the
+    master of `cluster_url(port)` (not another process that took the UI port), and ALIVE
+    (its start finished: it takes workers)."""
+    def check(port: int, ui: int) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{ui_host}:{ui}/json/", timeout=1.0) as resp:
+                status = json.loads(resp.read())
+        except (OSError, ValueError):
+            return False
+        return status.get("url") == cluster_url(port) and status.get("status") == "ALIVE"
+
+    return check
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     """Whether something accepts connections on host:port (a daemon's readiness)."""
     with socket.socket() as s:
@@ -249,6 +312,62 @@ NodeSetup = Callable[[RunningCluster], dict[str, dict[str, str]]]
 # cluster.nodes) once they exist and before their daemons start; an exception it raises
 # fails the resize, those nodes stopped.
 AddedSetup = Callable[[list[Node]], dict[str, dict[str, str]]]
+
+
+class WorkerResizes:
+    """add_workers and remove_workers of the ClusterBackend contract, once for every backend:
+    a backend says how it makes a node, starts a node's worker daemon, waits, decommissions
+    a worker (Spark's SIGPWR) and stops nodes."""
+
+    def _new_node(self, cluster: RunningCluster, spec: NodeSpec) -> Node:
+        raise NotImplementedError
+
+    def _start_worker(self, cluster: RunningCluster, node: Node, env: dict[str, str],
+                      after_setup: bool) -> None:
+        raise NotImplementedError
+
+    def _wait(self, ready: Callable[[], bool], nodes: list[Node], what: str) -> None:
+        raise NotImplementedError
+
+    def _decommission(self, node: Node) -> None:
+        raise NotImplementedError
+
+    def _stop_nodes(self, nodes: list[Node]) -> None:
+        raise NotImplementedError
+
+    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
+                    setup: AddedSetup | None = None) -> list[Node]:
+        """Start workers on the running cluster (a resize): the nodes first, then `setup`
+        on them (a job flow's node environments and bootstrap actions, as at start), then
+        their daemons, whose executors running applications get as soon as they register.
+        A failure stops them."""
+        nodes: list[Node] = []
+        try:
+            for spec in specs:
+                nodes.append(self._new_node(cluster, spec))
+            daemon_env = setup(nodes) if setup is not None else {}
+            for node in nodes:
+                self._start_worker(cluster, node, daemon_env.get(node.spec.name, {}),
+                                   setup is not None)
+            self._wait(registered(cluster, nodes), nodes,
+                       f"{', '.join(s.name for s in specs)} to register with the master")
+        except BaseException:
+            self._stop_nodes(nodes)
+            raise
+        return joined(cluster, nodes)
+
+    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
+                       timeout_s: float = 60.0, stop: bool = True) -> None:
+        """Take workers away: gracefully, Spark's decommissioning first (SIGPWR: no new
+        executors, blocks handed over; at most timeout_s for their executors to finish),
+        then stop them (unless `stop` is False: a spot notice leaves that to kill_node)."""
+        nodes = [cluster.node(name) for name in names]
+        if graceful:
+            for node in nodes:
+                self._decommission(node)
+            wait_decommissioned(nodes, timeout_s)
+        if stop:
+            self._stop_nodes(nodes)
 
 
 class ClusterBackend(Protocol):

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -36,19 +37,19 @@ from harness import logs
 from harness.catalog import instance_type
 from harness.cluster import images
 from harness.cluster.base import (
+    MASTER_PORT_OPTS,
+    MASTER_START_ATTEMPTS,
     WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
-    AddedSetup,
     ClusterError,
     Node,
     NodeSetup,
     RunningCluster,
-    joined,
-    port_open,
-    registered,
+    WorkerResizes,
+    master_answers,
     spot_reclaim_target,
+    start_master,
     started,
-    wait_decommissioned,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
@@ -73,12 +74,12 @@ _live: dict[str, DockerBackend] = {}  # handles of clusters to remove at interpr
 _live_lock = threading.Lock()
 
 
-def container_memory_mb(spec: NodeSpec) -> int:
+def container_memory_mb(spec: NodeSpec, beside: Sequence[NodeSpec] = ()) -> int:
     """A worker container's limit: Spark's share (the instance's memory, scaled) plus a
     quarter for the executor's off-heap memory (as YARN adds overhead on EMR) plus the
-    worker daemon."""
+    worker daemon; the master's, plus that of the workers `beside` it (single node)."""
     if spec.daemon == "master":
-        return MASTER_MB
+        return MASTER_MB + sum(container_memory_mb(w) for w in beside)
     return spec.memory_mb * 5 // 4 + DAEMON_MB
 
 
@@ -87,11 +88,22 @@ def container_cpus(spec: NodeSpec, topology: Topology) -> float:
     as its instance has relative to the smallest worker's, but at least 2, because it runs
     the steps' drivers beside the Spark master (a driver starving the master of CPU makes
     it miss the workers' heartbeats and drop them)."""
+    host = os.cpu_count() or 1  # the engine refuses more CPUs than the machine has
     if spec.daemon != "master":
-        return float(spec.cores)
+        return float(min(host, spec.cores))
     group = next(g for g in topology.groups if g.role == "MASTER")
     smallest = min(instance_type(w.instance_type).vcpu for w in topology.workers)
-    return float(max(MASTER_MIN_CPUS, round(group.instance_type.vcpu / smallest)))
+    cpus = max(MASTER_MIN_CPUS, round(group.instance_type.vcpu / smallest))
+    cpus += sum(w.cores for w in topology.workers if w.on_node == spec.name != w.name)
+    return float(min(host, cpus))
+
+
+HOLD = ["sleep", "infinity"]  # a node container's main process: its daemon is started in it
+
+
+def _pidfile(node: Node) -> str:
+    """Where, in its container, the pid of the node's Spark daemon is written."""
+    return f"/dev/shm/emr-daemon-{node.spec.name}.pid"
 
 
 def _entry_role(spec: NodeSpec) -> str:
@@ -170,7 +182,7 @@ class ContainerProcess:
             self._pump.join(5.0)
 
 
-class DockerBackend:
+class DockerBackend(WorkerResizes):
     """Every node a container of the node image (module docstring)."""
 
     alias = "docker"
@@ -194,6 +206,8 @@ class DockerBackend:
         self.ready_timeout_s = ready_timeout_s
         self.session = settings.docker_session
         self._client: Any = None
+        self._daemons: dict[str, str] = {}  # a node's daemon's exec id, by node name
+        self._published: dict[str, list[int]] = {}  # bridge: a daemon's ports, by node
 
     def _labels(self, kind: str, cluster_id: str, handle: str) -> dict[str, str]:
         labels = {images.LABEL: kind, CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle}
@@ -227,48 +241,26 @@ class DockerBackend:
         if not detached:  # `harness up` clusters outlive us; `harness down` removes them
             with _live_lock:
                 _live[handle] = self
-        master_port, master_ui = free_port(), free_port()
-        master_spec = topology.master
-        nodes: list[Node] = []
         try:
             network, gateway = self._network(handle, cluster_id)
             mounts = self._mounts(base, work_dir)
-            bridge = self.network == "bridge"
-            master_host = master_spec.name if bridge else "127.0.0.1"
-            # with a setup (a job flow's bootstrap actions), every container starts and its
-            # daemon waits for a start file, so the setup runs on the nodes first, as on EMR
-            start_files = {spec.name: base / spec.name / "emr" / ".start"
-                           for spec in (master_spec, *topology.workers)} if setup else {}
-
-            def waits(spec: NodeSpec) -> dict[str, str]:
-                return {"EMR_START_FILE": str(start_files[spec.name])} if start_files else {}
-
-            nodes.append(self._run(topology, master_spec, base, handle, cluster_id, network,
-                                   mounts, {
-                                       "EMR_MASTER_PORT": str(master_port),
-                                       "EMR_MASTER_UI_PORT": str(master_ui),
-                                       "SPARK_MASTER_OPTS":
-                                           f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
-                                           "-Dspark.deploy.retainedApplications=20",
-                                       **waits(master_spec),
-                                   }, master_ui, [master_port, master_ui]))
-            nodes[0].port = master_port
-            if not start_files:
-                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
-
-            def worker(spec: NodeSpec) -> Node:
-                return self._worker(topology, spec, base, handle, cluster_id, network,
-                                    mounts, f"spark://{master_host}:{master_port}", waits(spec))
-
-            # in parallel: each container takes the engine a few hundred milliseconds
+            # the node containers first (their daemons later): the master's, then in
+            # parallel the workers' own (each takes the engine a few hundred milliseconds);
+            # a worker on the master node (single node) runs in the master's container
+            nodes = [self._run(topology, topology.master, base, handle, cluster_id, network,
+                               mounts)]
+            beside = [s for s in topology.workers if s.on_node != s.name]
             with ThreadPoolExecutor(max_workers=8) as pool:
-                nodes.extend(pool.map(worker, topology.workers))
+                nodes += pool.map(lambda spec: self._run(topology, spec, base, handle,
+                                                         cluster_id, network, mounts),
+                                  [s for s in topology.workers if s not in beside])
+            nodes += [self._beside(nodes[0], spec) for spec in beside]
+            nodes = [nodes[0], *(next(n for n in nodes if n.spec == s) for s in topology.workers)]
             driver_conf = {"spark.driver.host": gateway,
                            "spark.driver.bindAddress": gateway} if gateway else {}
             cluster = RunningCluster(
-                id=cluster_id, backend=self.alias, master_url=f"spark://127.0.0.1:{master_port}",
-                master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
-                nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+                id=cluster_id, backend=self.alias, master_url="", master_ui_url="",
+                work_dir=str(base), nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
                 mapping=topology.mapping_lines(),
                 notes=[*topology.notes, f"docker, {self.network} network, image {self.image}"],
                 handle=handle, driver_conf=driver_conf,
@@ -276,12 +268,12 @@ class DockerBackend:
                 spark_home="/opt/emr-rehearsal/spark" if runtime is not None else None,
                 runtime=runtime.label if runtime is not None else None,
             )
-            if setup is not None:
-                setup(cluster)  # daemon variables: the containers' own environment has them
-                start_files[master_spec.name].touch()
-                self._wait(lambda: port_open(master_port), nodes, "the master to listen")
-                for spec in topology.workers:
-                    start_files[spec.name].touch()
+            daemon_env = setup(cluster) if setup is not None else {}
+            # the daemons, on ports chosen now (after the bootstrap actions)
+            self._master(cluster, started_after_setup=setup is not None)
+            for node in cluster.workers:
+                self._start_worker(cluster, node, daemon_env.get(node.spec.name, {}),
+                                   setup is not None)
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
@@ -289,67 +281,112 @@ class DockerBackend:
             raise
         return started(cluster, since)
 
-    def _worker(self, topology: Topology | None, spec: NodeSpec, base: Path, handle: str,
-                cluster_id: str, network: str, mounts: list[Any], master_url: str,
-                extra: dict[str, str] | None = None) -> Node:
-        ui = free_port()
-        return self._run(topology, spec, base, handle, cluster_id, network, mounts, {
-            "EMR_MASTER_URL": master_url,
-            "EMR_WORKER_CORES": str(spec.cores),
-            "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
-            "EMR_WORKER_UI_PORT": str(ui),
-            "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions it
-            **(extra or {}),
-        }, ui, [ui])
+    def _daemon(self, node: Node, role: str, env: dict[str, str], after_setup: bool) -> None:
+        """Start the node's Spark daemon (emr-node ROLE) in its container, as the leader of
+        a process group whose pid a file of the container holds (signals go there)."""
+        if after_setup:  # started already: no wait, and /usr/lib/spark is the job flow's
+            env = {**env, "EMR_START_FILE": "/"}
+        api = self.client.api
+        exec_id = api.exec_create(node.container, ["emr-node-exec", _pidfile(node), "emr-node",
+                                                   role], environment=env)["Id"]
+        api.exec_start(exec_id, detach=True)
+        self._daemons[node.spec.name] = exec_id
 
-    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
-                    setup: AddedSetup | None = None) -> list[Node]:
-        """Start worker containers on the running cluster (a resize), on its network. With
-        a setup, as at start: each container's daemon waits for its start file while the
-        setup (the job flow's node files and bootstrap actions) runs on it; the daemon's
-        variables come from the container's own environment (the setup's are not used)."""
+    def _daemon_exited(self, node: Node) -> bool:
+        exec_id = self._daemons.get(node.spec.name)
+        if exec_id is None:
+            return not self.node_alive(node)
+        try:
+            return not self.client.api.exec_inspect(exec_id).get("Running")
+        except Exception:  # noqa: BLE001 - the container is gone
+            return True
+
+    def _master(self, cluster: RunningCluster, started_after_setup: bool) -> None:
+        """The master daemon on ports chosen now, started again on fresh ones if another
+        process took one meanwhile (base.start_master). On a bridge network its ports are
+        the ones published when its container was made (nothing else binds there)."""
+        master = cluster.nodes[0]
+        bridge = self.network == "bridge"
+        host = master.spec.name if bridge else "127.0.0.1"
+        log = Path(master.log or "")
+        published = iter(self._published.get(master.spec.name, []))
+
+        def launch(port: int, ui: int) -> Callable[[], str | None]:
+            offset = log.stat().st_size if log.exists() else 0
+            self._daemon(master, "master", {
+                "EMR_MASTER_PORT": str(port), "EMR_MASTER_UI_PORT": str(ui),
+                "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
+                                     f"-Dspark.deploy.retainedApplications=20 "
+                                     f"{MASTER_PORT_OPTS}"}, started_after_setup)
+
+            def exited() -> str | None:
+                if not self._daemon_exited(master):
+                    return None
+                with contextlib.suppress(OSError), log.open("rb") as fh:
+                    fh.seek(offset)
+                    return fh.read().decode(errors="replace")
+                return "(no log)"
+
+            return exited
+
+        port, ui = start_master(launch, master_answers(lambda p: f"spark://{host}:{p}"),
+                                self.ready_timeout_s,
+                                (lambda: next(published)) if bridge else free_port,
+                                attempts=1 if bridge else MASTER_START_ATTEMPTS)
+        master.port, master.ui_url = port, f"http://127.0.0.1:{ui}"
+        cluster.master_url = f"spark://127.0.0.1:{port}"
+        cluster.master_ui_url = master.ui_url
+
+    def _start_worker(self, cluster: RunningCluster, node: Node, env: dict[str, str],
+                      after_setup: bool) -> None:
+        """The worker daemon of a node, its UI port chosen now (bridge: the published one);
+        `env`: the setup's variables for it, beside the container's own."""
+        spec = node.spec
+        master = cluster.nodes[0]
+        bridge = self.network == "bridge"
+        ui = self._published[spec.name][0] if bridge else free_port()
+        env = {**env,
+               "EMR_MASTER_URL": (f"spark://{master.spec.name}:{master.port}" if bridge
+                                  else cluster.master_url),
+               "EMR_WORKER_CORES": str(spec.cores),
+               "EMR_WORKER_MEMORY": f"{spec.memory_mb}m",
+               "EMR_WORKER_UI_PORT": str(ui),
+               "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS}  # SIGPWR decommissions it
+        if spec.on_node != spec.name:  # beside the master, in its container: its own dirs
+            env.update({"EMR_NODE_NAME": spec.name,
+                        "EMR_NODE_DIR": str(Path(cluster.work_dir) / spec.name)})
+        self._daemon(node, _entry_role(spec), env, after_setup)
+        node.ui_url = f"http://127.0.0.1:{ui}"
+
+    def _beside(self, host: Node, spec: NodeSpec) -> Node:
+        """A worker on another node's container (a single node's executors run on the
+        master node, as YARN runs a NodeManager there)."""
+        node_dir = Path(host.log or "").parents[2] / spec.name
+        for sub in ("local", "work", "logs"):
+            (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        return Node(spec, "", None, str(node_dir / "logs" / f"{spec.name}.log"),
+                    container=host.container)
+
+    def _new_node(self, cluster: RunningCluster, spec: NodeSpec) -> Node:
+        """A resize's node: a container on the cluster's network, its daemon started later."""
         base = Path(cluster.work_dir)
         handle = cluster.handle or ""
-        bridge = self.network == "bridge"
-        network = f"emr-rehearsal-{handle}" if bridge else "host"
-        master = cluster.nodes[0]
-        master_url = (f"spark://{master.spec.name}:{master.port}" if bridge
-                      else cluster.master_url)
-        mounts = self._mounts(base, base.parent.parent)
-        start_files = {spec.name: base / spec.name / "emr" / ".start"
-                       for spec in specs} if setup else {}
-        nodes: list[Node] = []
-        try:
-            for spec in specs:
-                waits = {"EMR_START_FILE": str(start_files[spec.name])} if start_files else {}
-                nodes.append(self._worker(None, spec, base, handle, cluster.id, network,
-                                          mounts, master_url, waits))
-            if setup is not None:
-                setup(nodes)
-                for path in start_files.values():
-                    path.touch()
-            self._wait(registered(cluster, nodes), nodes,
-                       f"{', '.join(s.name for s in specs)} to register with the master")
-        except BaseException:
-            self._remove_nodes(nodes)
-            raise
-        return joined(cluster, nodes)
+        network = f"emr-rehearsal-{handle}" if self.network == "bridge" else "host"
+        return self._run(None, spec, base, handle, cluster.id, network,
+                         self._mounts(base, base.parent.parent))
 
-    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
-                       timeout_s: float = 60.0, stop: bool = True) -> None:
-        """SIGPWR to the worker (the container's init passes it on), then remove it."""
-        from docker.errors import APIError, NotFound
+    def _decommission(self, node: Node) -> None:
+        self._signal_daemon(node, "PWR")
 
-        nodes = [cluster.node(name) for name in names]
-        if graceful:
-            for node in nodes:
-                with contextlib.suppress(NotFound, APIError):
-                    self.client.containers.get(node.container).kill(signal="SIGPWR")
-            wait_decommissioned(nodes, timeout_s)
-        if stop:
-            self._remove_nodes(nodes)
+    def _signal_daemon(self, node: Node, sig: str) -> None:
+        """Send a signal to the node's Spark daemon (gone already: nothing)."""
+        api = self.client.api
+        pidfile = _pidfile(node)
+        with contextlib.suppress(Exception):
+            api.exec_start(api.exec_create(node.container, [
+                "sh", "-c", f'[ -f {pidfile} ] && kill -{sig} "$(cat {pidfile})"'])["Id"])
 
-    def _remove_nodes(self, nodes: list[Node]) -> None:
+    def _stop_nodes(self, nodes: list[Node]) -> None:
         from docker.errors import APIError, NotFound
 
         for node in nodes:
@@ -396,8 +433,8 @@ class DockerBackend:
         return mounts
 
     def _run(self, topology: Topology | None, spec: NodeSpec, base: Path, handle: str,
-             cluster_id: str, network: str, mounts: list[Any], env: dict[str, str],
-             ui_port: int, ports: list[int]) -> Node:
+             cluster_id: str, network: str, mounts: list[Any]) -> Node:
+        """A node's container, holding on until its daemon is started in it (_daemon)."""
         from docker.types import Mount
 
         node_dir = base / spec.name
@@ -423,11 +460,18 @@ class DockerBackend:
             # host network: executors and block managers on loopback only; bridge: UIs
             # link to the ports published on the host's loopback
             **({"SPARK_PUBLIC_DNS": "127.0.0.1"} if bridge else {"SPARK_LOCAL_IP": "127.0.0.1"}),
-            **env,
         }
-        mb = container_memory_mb(spec)
+        beside = [w for w in topology.workers if w.on_node == spec.name != w.name] \
+            if topology is not None else []
+        ports: list[int] = []
+        if bridge:  # published now: the daemons' ports (the master's two, a worker's UI)
+            for each in (spec, *beside):
+                self._published[each.name] = [free_port() for _ in
+                                              range(2 if each.daemon == "master" else 1)]
+                ports += self._published[each.name]
+        mb = container_memory_mb(spec, beside)
         container = self.client.containers.run(
-            self.image, [_entry_role(spec)], detach=True,
+            self.image, HOLD, detach=True,
             init=True,
             name=f"emr-{handle}-{spec.name}", environment=environment,
             labels={**self._labels("node", cluster_id, handle), NODE_LABEL: spec.name,
@@ -436,31 +480,23 @@ class DockerBackend:
             network_mode="host" if not bridge else None,
             hostname=spec.name if bridge else None,
             ports={f"{p}/tcp": ("127.0.0.1", p) for p in ports} if bridge else None,
-            nano_cpus=int((container_cpus(spec, topology) if topology else spec.cores) * 1e9),
+            nano_cpus=int((container_cpus(spec, topology) if topology
+                           else min(os.cpu_count() or 1, spec.cores)) * 1e9),
             mem_limit=f"{mb}m", memswap_limit=f"{mb}m",
             mounts=mounts, user=f"{os.getuid()}:{os.getgid()}", working_dir=str(node_dir),
         )
-        return Node(spec, f"http://127.0.0.1:{ui_port}", None,
-                    str(node_dir / "logs" / f"{spec.name}.log"), container=container.id)
+        return Node(spec, "", None, str(node_dir / "logs" / f"{spec.name}.log"),
+                    container=container.id)
 
     def _wait(self, ready: Any, nodes: list[Node], what: str) -> None:
         def exited(node: Node) -> str | None:
-            if self.node_alive(node):
+            if not self._daemon_exited(node):
                 return None
             return (f"{node.spec.name} (container {(node.container or '')[:12]}: "
-                    f"{self._log_excerpt(node)})")
+                    f"{logs.tail(Path(node.log or ''))})")
 
         # asking the engine costs more than a port: once a second
         wait_for(ready, nodes, what, self.ready_timeout_s, exited, check_every_s=1.0)
-
-    def _log_excerpt(self, node: Node, lines: int = 3) -> str:
-        """The telling lines of the end of a container's log (logs.error_excerpt)."""
-        try:
-            text = self.client.containers.get(node.container).logs(tail=40).decode(
-                errors="replace")
-        except Exception:  # noqa: BLE001 - the container or the engine is gone
-            return "(no log)"
-        return logs.error_excerpt(text, lines)
 
     # -- the rest of the contract ------------------------------------------------------------
 

@@ -13,23 +13,23 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from harness import logs
 from harness.cluster.base import (
+    MASTER_PORT_OPTS,
     WORKER_DECOMMISSION_OPTS,
     WORKER_TIMEOUT_S,
-    AddedSetup,
     Node,
     NodeSetup,
     RunningCluster,
-    joined,
-    port_open,
-    registered,
+    WorkerResizes,
+    master_answers,
     spot_reclaim_target,
+    start_master,
     started,
-    wait_decommissioned,
     wait_for,
 )
 from harness.cluster.topology import NodeSpec, Topology
@@ -45,7 +45,7 @@ MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
-class ProcessBackend:
+class ProcessBackend(WorkerResizes):
     """Every node a Spark daemon in its own process group on this machine."""
 
     alias = "process"
@@ -72,7 +72,7 @@ class ProcessBackend:
             # class path is the driver's: conf/ and jars/ of the same distribution)
             "SPARK_DAEMON_JAVA_OPTS": driver_opts(home, java),
             "SPARK_MASTER_OPTS": f"-Dspark.worker.timeout={WORKER_TIMEOUT_S} "
-                                 "-Dspark.deploy.retainedApplications=20",
+                                 f"-Dspark.deploy.retainedApplications=20 {MASTER_PORT_OPTS}",
             "SPARK_WORKER_OPTS": WORKER_DECOMMISSION_OPTS,  # SIGPWR decommissions a worker
             "SPARK_LOCAL_DIRS": str(node_dir / "local"),
             "SPARK_WORKER_DIR": str(node_dir / "work"),
@@ -104,20 +104,15 @@ class ProcessBackend:
         home = runtime.spark_home if runtime is not None else spark_home()
         base = (work_dir / "clusters" / cluster_id).resolve()
         base.mkdir(parents=True, exist_ok=True)
-        master_port, master_ui = free_port(), free_port()
-        master_url = f"spark://127.0.0.1:{master_port}"
         nodes: list[Node] = []
         for spec in (topology.master, *topology.workers):
             for sub in ("local", "work", "logs"):
                 (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
-            ui = master_ui if spec.role == "MASTER" else free_port()
-            nodes.append(Node(spec, f"http://127.0.0.1:{ui}",
-                              log=str(base / spec.name / "logs" / f"{spec.name}.log"),
-                              port=master_port if spec.role == "MASTER" else None))
+            # ports are chosen when each daemon starts (after a job flow's bootstrap actions)
+            nodes.append(Node(spec, "", log=str(base / spec.name / "logs" / f"{spec.name}.log")))
         cluster = RunningCluster(
-            id=cluster_id, backend=self.alias, master_url=master_url,
-            master_ui_url=f"http://127.0.0.1:{master_ui}", work_dir=str(base),
-            nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
+            id=cluster_id, backend=self.alias, master_url="", master_ui_url="",
+            work_dir=str(base), nodes=nodes, executor_memory_mb=topology.executor_memory_mb,
             mapping=topology.mapping_lines(),
             notes=list(topology.notes),
             spark_home=str(runtime.spark_home) if runtime is not None else None,
@@ -127,21 +122,44 @@ class ProcessBackend:
             # the nodes exist (their directories) before their daemons start: the job
             # flow's bootstrap actions run here, as on EMR
             daemon_env = setup(cluster) if setup is not None else {}
-            master = nodes[0]
-            self._launch(master, [
-                MASTER_CLASS, "--host", "127.0.0.1", "--port", str(master_port),
-                "--webui-port", str(master_ui)], base, detached,
-                daemon_env.get(master.spec.name, {}), home)
-            self._wait(lambda: port_open(master_port), nodes[:1], "the master to listen")
+            self._master(cluster, base, detached, daemon_env.get(nodes[0].spec.name, {}), home)
             for node in cluster.workers:
-                self._worker(node, base, master_url, detached, daemon_env.get(node.spec.name, {}),
-                             home)
+                self._worker(node, base, cluster.master_url, detached,
+                             daemon_env.get(node.spec.name, {}), home)
             self._wait(cluster.workers_registered, nodes,
                        "every worker to register with the master")
         except BaseException:
             self._stop_nodes(nodes)
             raise
         return started(cluster, since)
+
+    def _master(self, cluster: RunningCluster, base: Path, detached: bool,
+                env: dict[str, str], home: Path) -> None:
+        """The master daemon on ports chosen now; started again on fresh ones if another
+        process took one meanwhile (base.start_master)."""
+        master = cluster.nodes[0]
+        log = Path(master.log or "")
+
+        def launch(port: int, ui: int) -> Callable[[], str | None]:
+            self._procs.pop(master.spec.name, None)
+            offset = log.stat().st_size if log.exists() else 0
+            self._launch(master, [MASTER_CLASS, "--host", "127.0.0.1", "--port", str(port),
+                                  "--webui-port", str(ui)], base, detached, env, home)
+
+            def exited() -> str | None:
+                if master.pid is not None and pid_alive(master.pid):
+                    return None
+                with log.open("rb") as fh:
+                    fh.seek(offset)
+                    return fh.read().decode(errors="replace")
+
+            return exited
+
+        port, ui = start_master(launch, master_answers(lambda p: f"spark://127.0.0.1:{p}"),
+                                self.ready_timeout_s, free_port)
+        master.port, master.ui_url = port, f"http://127.0.0.1:{ui}"
+        cluster.master_url = f"spark://127.0.0.1:{port}"
+        cluster.master_ui_url = master.ui_url
 
     def _worker(self, node: Node, base: Path, master_url: str, detached: bool,
                 env: dict[str, str], home: Path) -> None:
@@ -155,43 +173,23 @@ class ProcessBackend:
             "--memory", f"{spec.memory_mb}m", "--webui-port", node.ui_url.rsplit(":", 1)[1],
             "--work-dir", str(base / spec.name / "work"), master_url], base, detached, env, home)
 
-    def add_workers(self, cluster: RunningCluster, specs: list[NodeSpec],
-                    setup: AddedSetup | None = None) -> list[Node]:
-        """Start workers on the running cluster (its runtime's Spark); the master gives
-        running applications executors on them as soon as they register. `setup` (a job
-        flow's node environments and bootstrap actions) runs on them first, as at start."""
+    def _new_node(self, cluster: RunningCluster, spec: NodeSpec) -> Node:
+        """A resize's node: its directories (its worker's UI port comes when it starts)."""
         base = Path(cluster.work_dir)
-        home = Path(cluster.spark_home) if cluster.spark_home else spark_home()
-        nodes: list[Node] = []
-        try:
-            for spec in specs:
-                for sub in ("local", "work", "logs"):
-                    (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
-                nodes.append(Node(spec, f"http://127.0.0.1:{free_port()}",
-                                  log=str(base / spec.name / "logs" / f"{spec.name}.log")))
-            daemon_env = setup(nodes) if setup is not None else {}
-            for node in nodes:
-                self._worker(node, base, cluster.master_url, False,
-                             daemon_env.get(node.spec.name, {}), home)
-            self._wait(registered(cluster, nodes), nodes,
-                       f"{', '.join(s.name for s in specs)} to register with the master")
-        except BaseException:
-            self._stop_nodes(nodes)
-            raise
-        return joined(cluster, nodes)
+        for sub in ("local", "work", "logs"):
+            (base / spec.name / sub).mkdir(parents=True, exist_ok=True)
+        return Node(spec, "", log=str(base / spec.name / "logs" / f"{spec.name}.log"))
 
-    def remove_workers(self, cluster: RunningCluster, names: list[str], graceful: bool = True,
-                       timeout_s: float = 60.0, stop: bool = True) -> None:
-        """SIGPWR makes a worker decommission (spark.decommission.enabled); then stop it."""
-        nodes = [cluster.node(name) for name in names]
-        if graceful:
-            for node in nodes:
-                if node.pid is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(node.pid, signal.SIGPWR)  # the worker's JVM (spark-class execs)
-            wait_decommissioned(nodes, timeout_s)
-        if stop:
-            self._stop_nodes(nodes)
+    def _start_worker(self, cluster: RunningCluster, node: Node, env: dict[str, str],
+                      after_setup: bool) -> None:
+        home = Path(cluster.spark_home) if cluster.spark_home else spark_home()
+        self._worker(node, Path(cluster.work_dir), cluster.master_url, False, env, home)
+
+    def _decommission(self, node: Node) -> None:
+        """SIGPWR to the worker's JVM (spark-class execs it): spark.decommission.enabled."""
+        if node.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(node.pid, signal.SIGPWR)
 
     def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
         def exited(node: Node) -> str | None:

@@ -111,6 +111,9 @@ class JobFlow:
         except nodeenv.SetupStopped as exc:
             return self._end(exc.code, exc.problem) if exc.code else self._end()
         self.daemons_up = True
+        # Spark's configuration once the master has its ports, which it takes after the
+        # bootstrap actions (as EMR writes /etc/spark/conf when it installs Spark)
+        self.plane.write_spark_conf(self)
         self.capacity.request()  # groups or fleets changed while the nodes started
         self._observe()
         self.plane.record(self)
@@ -128,7 +131,6 @@ class JobFlow:
         for node in cluster.nodes:
             node.emr_instances = ids.get(node.spec.name, [])
         self.plane.record(self)
-        self.plane.write_spark_conf(self)
         self.nodes = self.plane.prepare_nodes(self)
         if self.terminating:
             raise nodeenv.SetupStopped("terminated while starting")

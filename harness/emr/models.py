@@ -393,6 +393,13 @@ class RehearsalEmrBackend(ElasticMapReduceBackend):
             raise FleetClusterError("AddInstanceGroups")
         cluster.check_modifiable()
         roles = [str(spec.get("InstanceRole")) for spec in requested]
+        # EMR's exact text for these two refusals is not published: searched the EMR API
+        # reference (AddInstanceGroups: no errors beyond the common ones), botocore's
+        # service model and docs, moto's emr (no such check), aws-cli's emr customisations
+        # and issues, terraform-provider-aws issues (#7931, #22116: the only EMR texts quoted
+        # are other ValidationExceptions) and the fidelity review of 2026-12-01. The code,
+        # ValidationException, is EMR's for a request it refuses on a cluster's shape (as
+        # "An instance group must have at least one instance."); the words are ours.
         if "MASTER" in roles:
             raise validation.validation("A MASTER instance group cannot be added to an "
                                         "existing cluster; its master group is set when it "

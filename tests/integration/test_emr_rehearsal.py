@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from harness.aws.s3 import S3Uri, download_prefix, ensure_bucket, upload_dir
 from harness.bench.equivalence import compare_outputs
 from harness.workloads import generate_fixture
-from tests.backends import CLUSTER_BACKENDS
+from tests.backends import CLUSTER_BACKENDS, wait_state
 
 pytestmark = pytest.mark.integration
 FAST = {"Delay": 0.2, "MaxAttempts": 3000}  # the local endpoint answers in milliseconds
@@ -212,7 +212,8 @@ def test_step_failure_with_terminate_cluster_and_failing_bootstrap(aws):
         step("fails", ["bash", "-c", "exit 1"], action="TERMINATE_CLUSTER"),
         step("after", ["bash", "-c", "true"])]))["JobFlowId"]
     for cluster_id in (boot, term):
-        _wait_terminal(emr, cluster_id)  # the cluster_terminated waiter fails on *_WITH_ERRORS
+        # (the cluster_terminated waiter fails on *_WITH_ERRORS)
+        wait_state(emr, cluster_id, timeout_s=300)
     status = emr.describe_cluster(ClusterId=boot)["Cluster"]["Status"]
     assert status["State"] == "TERMINATED_WITH_ERRORS"
     assert status["StateChangeReason"]["Code"] == "BOOTSTRAP_FAILURE"
@@ -237,8 +238,9 @@ def test_an_exception_in_a_bootstrap_action_fails_the_flow_with_it_in_the_node_l
         "bootstrap raises", groups=[GROUPS[0]], steps=[step("never", ["bash", "-c", "true"])],
         bootstrap=[{"Name": "raises", "ScriptBootstrapAction": {
             "Path": "s3://code/bootstrap/ok.sh", "Args": ["fine", "not\x00fine"]}}]))["JobFlowId"]
-    assert _wait_terminal(emr, cluster_id) == "TERMINATED_WITH_ERRORS"
-    reason = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["StateChangeReason"]
+    status = wait_state(emr, cluster_id, timeout_s=300)
+    assert status["State"] == "TERMINATED_WITH_ERRORS"
+    reason = status["StateChangeReason"]
     assert reason["Code"] == "BOOTSTRAP_FAILURE", reason
     assert "bootstrap action 1 (raises) could not run: ValueError" in reason["Message"]
     (only,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
@@ -247,16 +249,6 @@ def test_an_exception_in_a_bootstrap_action_fails_the_flow_with_it_in_the_node_l
     log = log_text(s3, f"emr/{cluster_id}/node/{instance['Ec2InstanceId']}/"
                        "bootstrap-actions/1/stderr.gz")
     assert "Traceback" in log and "ValueError" in log and "null byte" in log
-
-
-def _wait_terminal(emr, cluster_id, timeout=300):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        state = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
-        if state.startswith("TERMINATED"):
-            return state
-        time.sleep(1)
-    raise AssertionError(f"{cluster_id} did not terminate")
 
 
 @pytest.mark.parametrize(("change", "code", "needle"), [

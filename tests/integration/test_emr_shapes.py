@@ -5,7 +5,9 @@ on the 1 + 11 flow an EMR-sized step completes with its resource arguments scale
 oversized one fails at once with YARN's message, and two concurrent Spark steps
 (StepConcurrencyLevel 2) run their tasks at the same time. The four flows run at once, on
 an endpoint of their own whose job flows get 1280 MB each (two workers at most), to keep
-the module cheap."""
+the module cheap. On the container backends, a leaner test starts the master-only, 3
+master and 1 + 11 flows together; the master-only flow's executors run in the master
+node's container and see what its bootstrap action installed there."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.aws.s3 import ensure_bucket
+from tests.backends import CONTAINER_BACKENDS, wait_state
+from tests.integration.test_fleets_resize import BOOTSTRAP as MARKER
 
 pytestmark = pytest.mark.integration
 FAST = {"Delay": 1, "MaxAttempts": 600}
@@ -58,17 +62,34 @@ def flow(name, instances, steps, **extra):
                     "Path": "s3://code/shapes/hello.sh"}}], **extra)
 
 
-@pytest.fixture(scope="module")
-def aws(tmp_path_factory):
-    """S3 and EMR clients of an endpoint of this module's own: 1280 MB per job flow (two
-    workers at most), so the four flows run at once within the endpoint's 8192 MB."""
+# where the tasks ran (the executor's node directory) and what the bootstrap left there
+PROBE = b"""from pathlib import Path
+from pyspark.sql import SparkSession
+def where(_):
+    try:
+        import bootstrapped
+        marker = bootstrapped.NODE
+    except ImportError:
+        marker = None
+    parts = Path.cwd().parts
+    yield (parts[len(parts) - 1 - parts[::-1].index("work") - 1], marker)
+spark = SparkSession.builder.getOrCreate()
+print("PROBE", sorted(set(spark.sparkContext.parallelize(range(4), 4).mapPartitions(where)
+                          .collect())))
+"""
+
+
+@contextlib.contextmanager
+def shapes_endpoint(tmp_path_factory, backend, bootstrap=b"#!/bin/bash\necho hello\n"):
+    """S3 and EMR clients of an endpoint of its own on `backend`: 1280 MB per job flow (two
+    workers at most), so several flows run at once within the endpoint's 8192 MB."""
     from harness.aws import EmbeddedEndpoint
 
-    work = tmp_path_factory.mktemp("shapes-endpoint")
+    work = tmp_path_factory.mktemp(f"shapes-{backend}")
     with pytest.MonkeyPatch.context() as env, contextlib.ExitStack() as stack:
         env.setenv("HARNESS_EMR_JOBFLOW_MEMORY_MB", "1280")
         env.setenv("HARNESS_EMR_CAPACITY_MB", "8192")
-        env.setenv("HARNESS_EMR_BACKEND", "process")
+        env.setenv("HARNESS_EMR_BACKEND", backend)
         endpoint = stack.enter_context(EmbeddedEndpoint(port=0, work_dir=work,
                                                         log=work / "endpoint.log"))
         env.undo()
@@ -76,22 +97,26 @@ def aws(tmp_path_factory):
         for bucket in ("code", "logs"):
             ensure_bucket(s3, bucket, endpoint.region)
         s3.put_object(Bucket="code", Key="shapes/job.py", Body=JOB)
-        s3.put_object(Bucket="code", Key="shapes/hello.sh", Body=b"#!/bin/bash\necho hello\n")
+        s3.put_object(Bucket="code", Key="shapes/probe.py", Body=PROBE)
+        s3.put_object(Bucket="code", Key="shapes/hello.sh", Body=bootstrap)
         yield s3, emr
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory):
+    with shapes_endpoint(tmp_path_factory, "process") as clients:
+        yield clients
+
+
+@pytest.fixture(scope="module", params=CONTAINER_BACKENDS)
+def aws_containers(request, tmp_path_factory):
+    # the bootstrap action leaves a module in the node's own Python naming the node
+    with shapes_endpoint(tmp_path_factory, request.param, bootstrap=MARKER.encode()) as clients:
+        yield clients
 
 
 def log_text(s3, key):
     return gzip.decompress(s3.get_object(Bucket="logs", Key=key)["Body"].read()).decode()
-
-
-def wait_state(emr, cluster_id, states, timeout=600):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
-        if status["State"] in states:
-            return status
-        time.sleep(0.5)
-    raise AssertionError(f"{cluster_id} never reached {states}: {status}")
 
 
 def test_every_shape_runs_and_the_instance_calls_tell_the_truth(aws):
@@ -210,6 +235,54 @@ def test_every_shape_runs_and_the_instance_calls_tell_the_truth(aws):
     masters = emr.list_instances(ClusterId=ids["ha"], InstanceGroupTypes=["MASTER"])["Instances"]
     assert sorted("standing by" in m["Status"]["StateChangeReason"]["Message"]
                   for m in masters) == [False, True, True]
+    emr.set_termination_protection(JobFlowIds=[ids["ha"]], TerminationProtected=False)
+    emr.terminate_job_flows(JobFlowIds=[ids["ha"]])
+    emr.get_waiter("cluster_terminated").wait(ClusterId=ids["ha"], WaiterConfig=FAST)
+
+
+def test_master_only_ha_and_1_plus_11_flows_on_containers(aws_containers):
+    """The shapes, started together, on nodes that are containers: a master-only flow (its
+    worker runs in the master node's container), 3 masters, 1 + 11 r5.2xlarge."""
+    s3, emr = aws_containers
+    probe = {"Name": "probe", "ActionOnFailure": "CONTINUE", "HadoopJarStep": {
+        "Jar": "command-runner.jar", "Args": ["spark-submit", "s3://code/shapes/probe.py"]}}
+    flows = {
+        "single": flow("single", {"MasterInstanceType": "m5.xlarge", "InstanceCount": 1},
+                       [probe]),
+        # no step: its one local master is the master-only flow's (the process test runs one)
+        "ha": flow("ha", {"InstanceGroups": [group("MASTER", "m5.xlarge", 3),
+                                             group("CORE", "m5.xlarge", 1)]}, []),
+        "big": flow("big", {"InstanceGroups": [group("MASTER", "m5.xlarge", 1),
+                                               group("CORE", "r5.2xlarge", 11)]},
+                    [spark_step("plain")]),
+    }
+    ids = {name: emr.run_job_flow(**request)["JobFlowId"] for name, request in flows.items()}
+    ends = {name: wait_state(emr, cid, {"TERMINATED", "TERMINATED_WITH_ERRORS", "WAITING"})
+            for name, cid in ids.items()}
+    assert ends["ha"]["State"] == "WAITING"  # 3 masters: kept alive and protected
+    for name in ("single", "big"):
+        assert (ends[name]["State"], ends[name]["StateChangeReason"]["Code"]) == (
+            "TERMINATED", "ALL_STEPS_COMPLETED"), (name, ends[name])
+    steps = {name: emr.list_steps(ClusterId=ids[name])["Steps"][0] for name in ("single", "big")}
+    assert all(s["Status"]["State"] == "COMPLETED" for s in steps.values()), steps
+
+    # single node: the executors ran on the master node, where its bootstrap action ran
+    out = log_text(s3, f"emr/{ids['single']}/steps/{steps['single']['Id']}/stdout.gz")
+    assert "PROBE [('master-1-worker', 'master-1')]" in out, out
+    (master,) = emr.list_instances(ClusterId=ids["single"])["Instances"]
+    assert "with executors on master-1-worker" in master["Status"]["StateChangeReason"]["Message"]
+    # 1 + 11: consolidated, each instance listed; the step's result
+    prefix = f"emr/{ids['big']}/steps/{steps['big']['Id']}/"
+    assert "RESULT 499500" in log_text(s3, prefix + "stdout.gz")
+    assert "MAPPING 11 r5.2xlarge core instances rehearsed as 2 workers" in log_text(
+        s3, prefix + "controller.gz")
+    assert len(emr.list_instances(ClusterId=ids["big"])["Instances"]) == 12
+    # 3 masters: one rehearses, two stand by
+    masters = emr.list_instances(ClusterId=ids["ha"], InstanceGroupTypes=["MASTER"])["Instances"]
+    assert sorted("standing by" in m["Status"]["StateChangeReason"]["Message"]
+                  for m in masters) == [False, True, True]
+    core = emr.list_instances(ClusterId=ids["ha"], InstanceGroupTypes=["CORE"])["Instances"]
+    assert [i["Status"]["State"] for i in core] == ["RUNNING"]
     emr.set_termination_protection(JobFlowIds=[ids["ha"]], TerminationProtected=False)
     emr.terminate_job_flows(JobFlowIds=[ids["ha"]])
     emr.get_waiter("cluster_terminated").wait(ClusterId=ids["ha"], WaiterConfig=FAST)

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from harness.aws.s3 import ensure_bucket
 from harness.runtimes import install, runtime_for
-from tests.integration.test_emr_rehearsal import _wait_terminal as wait_terminal
+from tests.backends import wait_state
 from tests.integration.test_emr_rehearsal import log_text
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,7 @@ def test_steps_and_configurations_run_as_on_emr(endpoint, tmp_path):
         step("hive", ["hive-script", "--run-hive-script", "--args", "-f", "s3://code/q.sql"]),
     ]
     cluster_id = emr.run_job_flow(**job_flow("steps", steps, CONFIGURATIONS))["JobFlowId"]
-    assert wait_terminal(emr, cluster_id, timeout=600) == "TERMINATED"
+    assert wait_state(emr, cluster_id)["State"] == "TERMINATED"
 
     listed = {s["Name"]: s for s in emr.list_steps(ClusterId=cluster_id)["Steps"]}
     states = {name: s["Status"]["State"] for name, s in listed.items()}

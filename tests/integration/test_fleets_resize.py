@@ -2,10 +2,13 @@
 (process backend): a fleet flow created with `aws emr create-cluster --instance-fleets`
 runs a Spark step and shrinks its task fleet; a task group added to a WAITING cluster gets
 a node whose executors a step then uses; that node, reclaimed mid-step with a notice,
-leaves the output equal and its instance TERMINATED in ListInstances, and is replaced."""
+leaves the output equal and its instance TERMINATED in ListInstances, and is replaced.
+On the container backends: a task group added to a WAITING cluster is a container that
+ran the bootstrap action, a step's executors use it, and shrinking the group removes it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -17,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.aws.s3 import ensure_bucket
+from tests.backends import CONTAINER_BACKENDS
 
 pytestmark = pytest.mark.integration
 FAST = {"Delay": 1, "MaxAttempts": 300}
@@ -68,17 +72,17 @@ echo "NODE = '$HARNESS_NODE_NAME'" > "$site/bootstrapped.py"
 EXPECTED = {d: sum(n for n in range(1, ROWS + 1) if n % 10 == d) for d in range(10)}
 
 
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory):
-    """An endpoint of its own whose modelled EMR time runs 100x fast (spot capacity's two
-    minutes are waited as 1.2 s)."""
+@contextlib.contextmanager
+def fast_endpoint(tmp_path_factory, backend):
+    """An endpoint of its own on `backend` whose modelled EMR time runs 100x fast (spot
+    capacity's two minutes are waited as 1.2 s)."""
     from harness.aws import EmbeddedEndpoint
 
-    work = tmp_path_factory.mktemp("fleet-endpoint")
+    work = tmp_path_factory.mktemp(f"fleet-endpoint-{backend}")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARNESS_EMR_TIME_SCALE", "0.01")
         with EmbeddedEndpoint(port=0, work_dir=work, log=work / "endpoint.log",
-                              emr_backend="process") as ep:
+                              emr_backend=backend) as ep:
             s3 = ep.client("s3")
             for bucket in ("code", "logs", "curated"):
                 ensure_bucket(s3, bucket, ep.region)
@@ -86,6 +90,18 @@ def endpoint(tmp_path_factory):
             s3.put_object(Bucket="code", Key="probe.py", Body=PROBE.encode())
             s3.put_object(Bucket="code", Key="bootstrap.sh", Body=BOOTSTRAP.encode())
             yield ep, work
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    with fast_endpoint(tmp_path_factory, "process") as ep:
+        yield ep
+
+
+@pytest.fixture(scope="module", params=CONTAINER_BACKENDS)
+def container_endpoint(request, tmp_path_factory):
+    with fast_endpoint(tmp_path_factory, request.param) as ep:
+        yield ep
 
 
 def spark_step(name, output, sleep_s, partitions):
@@ -192,9 +208,8 @@ def test_fleet_flow_through_the_aws_cli(endpoint, tmp_path):
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
 
 
-def test_task_group_added_then_reclaimed_mid_step(endpoint):
-    endpoint, work = endpoint
-    emr, s3 = endpoint.client("emr"), endpoint.client("s3")
+def waiting_flow(emr):
+    """A 1 + 1 m5.xlarge job flow whose bootstrap action marks its nodes, WAITING."""
     cluster_id = emr.run_job_flow(
         Name="resize", ReleaseLabel="emr-7.12.0", Applications=[{"Name": "Spark"}],
         JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
@@ -207,27 +222,25 @@ def test_task_group_added_then_reclaimed_mid_step(endpoint):
             {"Name": "Core", "InstanceRole": "CORE", "InstanceType": "m5.xlarge",
              "InstanceCount": 1}]})["JobFlowId"]
     emr.get_waiter("cluster_running").wait(ClusterId=cluster_id, WaiterConfig=FAST)
+    return cluster_id
 
-    group_id = emr.add_instance_groups(JobFlowId=cluster_id, InstanceGroups=[
-        {"Name": "Spot tasks", "InstanceRole": "TASK", "InstanceType": "m5.xlarge",
-         "InstanceCount": 1, "Market": "SPOT"}])["InstanceGroupIds"][0]
+
+def resized(emr, cluster_id, group_id, done):
+    """The group's states while it resizes, until done(group) holds: (states, group)."""
     states, deadline = [], time.monotonic() + 120
     while time.monotonic() < deadline:
         group = next(g for g in emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
                      if g["Id"] == group_id)
         if not states or states[-1] != group["Status"]["State"]:
             states.append(group["Status"]["State"])
-        if group["Status"]["State"] == "RUNNING":
+        if done(group):
             break
         time.sleep(0.2)
-    assert states[0] != "RUNNING" and states[-1] == "RUNNING", states
-    assert (group["RequestedInstanceCount"], group["RunningInstanceCount"]) == (1, 1)
-    task = next(i for i in emr.list_instances(ClusterId=cluster_id)["Instances"]
-                if i.get("InstanceGroupId") == group_id)
-    assert task["Status"]["State"] == "RUNNING" and task["Market"] == "SPOT"
+    return states, group
 
-    # the added node is a node of the job flow: its own python3, the bootstrap action run
-    # on it; steps are sized against the cluster as it is now (the task group's 4 vCPUs)
+
+def probe_step(emr, cluster_id, work):
+    """A step whose tasks say where they ran: {node: (python3, the bootstrap's marker)}."""
     probe_id = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[{
         "Name": "probe", "ActionOnFailure": "CONTINUE", "HadoopJarStep": {
             "Jar": "command-runner.jar",
@@ -238,7 +251,67 @@ def test_task_group_added_then_reclaimed_mid_step(endpoint):
     step_dir = next(work.glob(f"**/jobflows/{cluster_id}/steps/{probe_id}"))
     line = next(x for x in (step_dir / "stdout").read_text().splitlines()
                 if x.startswith("PROBE "))
-    ran = {node: (python, marker) for node, python, marker in json.loads(line[6:])}
+    return {node: (python, marker) for node, python, marker in json.loads(line[6:])}, step_dir
+
+
+def running(group):
+    return group["Status"]["State"] == "RUNNING"
+
+
+def test_a_task_group_added_then_shrunk_on_containers(container_endpoint):
+    endpoint, work = container_endpoint
+    emr = endpoint.client("emr")
+    cluster_id = waiting_flow(emr)
+    group_id = emr.add_instance_groups(JobFlowId=cluster_id, InstanceGroups=[
+        {"Name": "Tasks", "InstanceRole": "TASK", "InstanceType": "m5.xlarge",
+         "InstanceCount": 1}])["InstanceGroupIds"][0]
+    states, group = resized(emr, cluster_id, group_id, running)
+    assert states[0] != "RUNNING" and states[-1] == "RUNNING", states
+    assert (group["RequestedInstanceCount"], group["RunningInstanceCount"]) == (1, 1)
+
+    # the added container ran the job flow's bootstrap action; the step's tasks ran there
+    ran, _ = probe_step(emr, cluster_id, work)
+    assert set(ran) == {"core-1", "task-1"}, ran
+    assert ran["task-1"][1] == "task-1" and ran["core-1"][1] == "core-1", ran
+    task = _node(work, cluster_id, "task-1")
+    assert task.container and task.container != _node(work, cluster_id, "core-1").container
+
+    # shrinking decommissions it and removes its container
+    emr.modify_instance_groups(ClusterId=cluster_id, InstanceGroups=[
+        {"InstanceGroupId": group_id, "InstanceCount": 0}])
+    states, group = resized(emr, cluster_id, group_id,
+                            lambda g: running(g) and g["RunningInstanceCount"] == 0)
+    assert states[0] == "RESIZING" and states[-1] == "RUNNING", states
+    instances = emr.list_instances(ClusterId=cluster_id, InstanceGroupId=group_id)["Instances"]
+    assert [i["Status"]["State"] for i in instances] == ["TERMINATED"]
+    from docker.errors import NotFound
+
+    from harness.cluster import images
+
+    with pytest.raises(NotFound):
+        images.client().containers.get(task.container)
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    emr.get_waiter("cluster_terminated").wait(ClusterId=cluster_id, WaiterConfig=FAST)
+
+
+def test_task_group_added_then_reclaimed_mid_step(endpoint):
+    endpoint, work = endpoint
+    emr, s3 = endpoint.client("emr"), endpoint.client("s3")
+    cluster_id = waiting_flow(emr)
+
+    group_id = emr.add_instance_groups(JobFlowId=cluster_id, InstanceGroups=[
+        {"Name": "Spot tasks", "InstanceRole": "TASK", "InstanceType": "m5.xlarge",
+         "InstanceCount": 1, "Market": "SPOT"}])["InstanceGroupIds"][0]
+    states, group = resized(emr, cluster_id, group_id, running)
+    assert states[0] != "RUNNING" and states[-1] == "RUNNING", states
+    assert (group["RequestedInstanceCount"], group["RunningInstanceCount"]) == (1, 1)
+    task = next(i for i in emr.list_instances(ClusterId=cluster_id)["Instances"]
+                if i.get("InstanceGroupId") == group_id)
+    assert task["Status"]["State"] == "RUNNING" and task["Market"] == "SPOT"
+
+    # the added node is a node of the job flow: its own python3, the bootstrap action run
+    # on it; steps are sized against the cluster as it is now (the task group's 4 vCPUs)
+    ran, step_dir = probe_step(emr, cluster_id, work)
     assert set(ran) == {"core-1", "task-1"}, ran
     assert ran["task-1"][1] == "task-1" and ran["core-1"][1] == "core-1", ran
     assert "/task-1/" in ran["task-1"][0] and ran["task-1"][0] != sys.executable, ran

@@ -4,11 +4,10 @@ would, and labels the harness cannot run are refused at RunJobFlow."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.backends import wait_state
 from tests.integration import test_emr_rehearsal as rehearsal
 from tests.integration.test_emr_rehearsal import GROUPS, job_flow, log_text, step
 
@@ -16,7 +15,6 @@ pytestmark = pytest.mark.integration
 # the endpoint (per backend) and its buckets, as the job-flow tests get them
 emr_backend = rehearsal.emr_backend
 aws = rehearsal.aws
-TERMINAL = {"TERMINATED", "TERMINATED_WITH_ERRORS"}
 PROBE = b"""from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName("probe").getOrCreate()
 print("PROBE spark", spark.version, flush=True)
@@ -32,23 +30,13 @@ def _probe_flow(label):
     return {**flow, "ReleaseLabel": label}
 
 
-def _wait_terminal(emr, cluster_id, timeout_s=600):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        status = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
-        if status["State"] in TERMINAL:
-            return status
-        time.sleep(1)
-    raise AssertionError(f"{cluster_id} did not end within {timeout_s} s")
-
-
 def test_each_release_label_runs_its_own_spark_side_by_side(aws):
     s3, emr = aws
     s3.put_object(Bucket="code", Key="probe/probe.py", Body=PROBE)
     emr7 = emr.run_job_flow(**_probe_flow("emr-7.12.0"))["JobFlowId"]
     emr8 = emr.run_job_flow(**_probe_flow("emr-spark-8.0.0"))["JobFlowId"]
     for cluster_id in (emr7, emr8):
-        status = _wait_terminal(emr, cluster_id)
+        status = wait_state(emr, cluster_id)
         assert status["StateChangeReason"]["Code"] == "ALL_STEPS_COMPLETED", status
     clusters = {c: emr.describe_cluster(ClusterId=c)["Cluster"] for c in (emr7, emr8)}
     # side by side: each was up while the other ran

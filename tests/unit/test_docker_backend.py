@@ -72,3 +72,19 @@ def test_no_engine_gives_one_line_with_the_remedy(monkeypatch, tmp_path):
     assert "no Docker engine is reachable" in err.value.problem
     assert "scripts/ensure-docker" in err.value.remedy and "dockerd" in err.value.remedy
     assert "\n" not in err.value.one_line()
+
+
+def test_a_single_node_master_container_holds_its_worker(monkeypatch):
+    """A master-only cluster's worker runs in the master's container: its limits add the
+    worker's share, within the machine's CPUs (the engine refuses more)."""
+    from harness.cluster.docker import MASTER_MB
+
+    topology = build_topology([{"InstanceRole": "MASTER", "InstanceType": "m5.4xlarge",
+                                "InstanceCount": 1}], memory_budget_mb=2048, host_cores=8)
+    master, (worker,) = topology.master, topology.workers
+    assert worker.on_node == master.name
+    assert container_memory_mb(master, [worker]) == MASTER_MB + container_memory_mb(worker)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert container_cpus(master, topology) == 2.0 + worker.cores
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert container_cpus(master, topology) == 2.0
