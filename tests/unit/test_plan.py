@@ -8,8 +8,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from harness.cli import app
 from harness.bench import plan as pl
+from harness.cli import app
 
 
 def bench_json(path, rows, job_s, cores=3, session=5.0, per_row_rate=None):

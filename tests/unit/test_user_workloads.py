@@ -147,9 +147,8 @@ def test_the_baseline_is_the_legacy_variant_the_workload_names(example):
     the column with it, and harness report and harness plan read it from the file."""
     from rich.console import Console
 
-    from harness.bench import report_analysis, report_html, results
+    from harness.bench import plan, report_analysis, report_html, results
     from harness.bench.table import render_table, write_json
-    from harness.bench import plan
 
     workload, fixture, work = example
     report = bench(_row_by_row(workload, baseline="row-by-row"), fixture, work,
