@@ -1,9 +1,8 @@
 """The local EMR console's page times with 10 job flows and 200 steps present (issue #20's
 closing note: each page under 300 ms at the server).
 
-NEEDS THE CONSOLE (branch `console`, `harness.console` behind the endpoint's `/console`
-prefix); without it the benchmarks fail at once, before any job flow, saying so. Run it
-after the merge:
+The one tool that times the console's pages (the README's figures come from it); an
+endpoint without the console fails at once, before any job flow, saying so:
 
     .venv/bin/python -m pytest benchmarks/test_console_pages.py -s -p no:cacheprovider
 
@@ -40,8 +39,10 @@ def _steps(flow: int) -> list[dict]:
     steps = []
     for n in range(STEPS_PER_FLOW):
         fails = n == STEPS_PER_FLOW // 2  # one failed step per flow: its page shows the error
-        command = f"echo 'flow {flow} step {n}'" + ("; echo 'bad input' >&2; exit 3" if fails
-                                                    else "")
+        # the failed step's page is the heavy one: 5,000 lines in stdout and in stderr
+        command = f"echo 'flow {flow} step {n}'" + (
+            f"; seq -f 'flow {flow} line %g' 5000; seq -f 'warning %g' 5000 >&2; "
+            "echo 'bad input' >&2; exit 3" if fails else "")
         steps.append({"Name": f"step-{n:02d}", "ActionOnFailure": "CONTINUE",
                       "HadoopJarStep": {"Jar": "command-runner.jar",
                                         "Args": ["bash", "-c", command]}})
@@ -134,6 +135,12 @@ PAGES = {
     "step-completed": lambda c: _step_page(c, "COMPLETED"),
     "step-failed": lambda c: _step_page(c, "FAILED"),
     "benchmarks": lambda c: ("/benchmarks", []),
+    "create-cluster": lambda c: ("/clusters/new", []),
+    # what a page's live refresh asks every 2 s
+    "api-clusters": lambda c: ("/api/clusters", c["waiting"] + c["terminated"]),
+    "api-cluster": lambda c: (f"/api/clusters/{c['waiting'][0]}", [c["waiting"][0]]),
+    "api-step-failed": lambda c: ("/api" + _step_page(c, "FAILED")[0],
+                                  [c["steps"][c["terminated"][0]]["FAILED"]]),
 }
 
 

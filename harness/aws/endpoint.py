@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,20 @@ DEFAULT_PORT = 4566  # LocalStack's port: tools built for LocalStack find us unc
 # what the embedded endpoint runs: a name, not an import (the EMR layer composes the server
 # on top of this one; aws/ never imports emr/)
 SERVER_MODULE = "harness.emr.server"
+
+
+def empty_profiles() -> str:
+    """An empty regular file for AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, so that no
+    profile of the user's can override the dummy credentials. Not /dev/null: the AWS SDK for
+    Java v1 (S3A's, in Spark) refuses a path that is not a regular file and logs a WARN with
+    a stack trace on every step. Under the temp dir, which the docker backend's nodes mount
+    at the same path; rewritten if anything put content in it."""
+    path = Path(tempfile.gettempdir()) / "emr-rehearsal-aws-profiles-empty"
+    if not path.is_file() or path.stat().st_size:
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text("")
+        os.replace(partial, path)
+    return str(path)
 
 
 @dataclass(frozen=True)
@@ -52,8 +67,8 @@ class Endpoint:
                 # no stray profile or session token may override the dummy credentials
                 "AWS_SESSION_TOKEN": "",
                 "AWS_PROFILE": "",
-                "AWS_CONFIG_FILE": os.devnull,
-                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_CONFIG_FILE": empty_profiles(),
+                "AWS_SHARED_CREDENTIALS_FILE": empty_profiles(),
                 "AWS_EC2_METADATA_DISABLED": "true",
             })
         return env
@@ -159,6 +174,12 @@ class EmbeddedEndpoint:
         return Endpoint(url=f"http://{self.host}:{self.port}", region=self.region,
                         provider="moto")
 
+    def command(self) -> list[str]:
+        """The server process's command line: its address and the region it serves (its
+        console's and its job flows' steps')."""
+        return [sys.executable, "-m", SERVER_MODULE, "--host", self.host,
+                "--port", str(self.port), "--region", self.region]
+
     def start(self) -> Endpoint:
         check_endpoint(f"http://{self.host}:{self.port}")
         if not port_free(self.host, self.port):
@@ -170,11 +191,8 @@ class EmbeddedEndpoint:
             env["HARNESS_WORK_DIR"] = str(self.work_dir.resolve())
         if self.emr_backend is not None:  # where its EMR job flows start their clusters
             env["HARNESS_EMR_BACKEND"] = self.emr_backend
-        self.process = OwnedProcess(
-            [sys.executable, "-m", SERVER_MODULE, "--host", self.host,
-             "--port", str(self.port)],
-            log=self.log, detached=self.detached, env=env,
-        )
+        self.process = OwnedProcess(self.command(), log=self.log, detached=self.detached,
+                                    env=env)
         try:
             self.endpoint.wait_healthy(process=self.process, log=self.log)
         except BaseException:

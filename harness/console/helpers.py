@@ -11,7 +11,7 @@ import shlex
 from datetime import datetime
 from typing import Any
 
-from harness.logs import is_error
+from harness.logs import failure
 
 ACTIONS_ON_FAILURE = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER")
 CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING",
@@ -19,7 +19,6 @@ CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATIN
 ACTIVE_CLUSTER_STATES = {"STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"}
 ACTIVE_STEP_STATES = {"PENDING", "CANCEL_PENDING", "RUNNING"}
 SPARK_JAR = "command-runner.jar"
-_TRACEBACK = "Traceback (most recent call last):"
 _APP_ID = re.compile(r"\bapp-\d{14}-\d{4}\b")
 
 
@@ -53,18 +52,11 @@ def elapsed(start: datetime | None, end: datetime | None, now: datetime) -> floa
 # -- logs -----------------------------------------------------------------------------------
 
 def failure_line(text: str) -> int | None:
-    """The index of the line that says why a step failed: the exception line closing the
-    last Python traceback (PySpark's driver prints it on stdout), else the last line that
-    looks like an error (harness.logs' rule); None when no line does."""
-    lines = text.splitlines()
-    start = max((n for n, line in enumerate(lines) if line.startswith(_TRACEBACK)),
-                default=None)
-    if start is not None:
-        for n in range(start + 1, len(lines)):
-            line = lines[n]
-            if line and not line[0].isspace():  # frames and source lines are indented
-                return n
-    return max((n for n, line in enumerate(lines) if is_error(line)), default=None)
+    """The index of the line that says why a step failed (harness.logs.failure: the end of
+    the last uncaught error, else the last ERROR record, never a WARN record's stack
+    trace); None when no line looks like an error."""
+    found = failure(text)
+    return found.index if found is not None else None
 
 
 def application_ids(*texts: str) -> list[str]:

@@ -437,11 +437,20 @@ class JobFlow:
                 reason = "Step failed with a non-zero exit code"
                 # PySpark's driver prints the Python traceback on stdout (Spark's
                 # PythonRunner merges the Python process's streams), other tools on stderr.
-                found = [(name, logs.tail(step_dir / name, 1, missing="")[:500])
-                         for name in ("stderr", "stdout")]
-                errors = [(name, text) for name, text in found if logs.is_error(text)]
-                error_log, message = (errors or found)[0]
-                message = message or f"exit code {rc}"
+                # The surest failure line of the two wins (an uncaught error over an ERROR
+                # record over an error-looking line), stderr on a tie; WARN records' stack
+                # traces never count. Without one, the end of stderr, else of stdout.
+                found = [(name, _read(step_dir / name)) for name in ("stderr", "stdout")]
+                picked = [(failure.rank, -n, name, failure.line)
+                          for n, (name, text) in enumerate(found)
+                          if (failure := logs.failure(text)) is not None]
+                if picked:
+                    _, _, error_log, message = max(picked)
+                else:
+                    error_log, message = next(((name, logs.error_excerpt(text, 1))
+                                               for name, text in found if text.strip()),
+                                              ("stderr", ""))
+                message = message[:500] or f"exit code {rc}"
         except _PythonTooNew as exc:
             rc, reason, message = 1, "Step failed with a non-zero exit code", str(exc)
             lines.append(f"INFO exit code {rc}: {message}")
@@ -531,3 +540,11 @@ def gzip_file(src: Path, dest: Path) -> Path:
         shutil.copyfileobj(fin, fout)
     return dest
 
+
+
+def _read(log: Path) -> str:
+    """A step's log as text ('' when it is missing or unreadable)."""
+    try:
+        return log.read_text(errors="replace")
+    except OSError:
+        return ""

@@ -50,11 +50,12 @@ def install_emr_backend(plane: ControlPlane) -> Callable[[], None]:
     return restore
 
 
-def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
+def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
+               region: str = DEFAULT_REGION) -> Any:
     """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
     refusing what AWS refuses (harness.aws.wire), /_harness/ to the admin route
     (harness.emr.admin: spot reclaims of job flows) and /console/ to the console
-    (harness.console: pages over this endpoint's EMR and S3)."""
+    (harness.console: pages over this endpoint's EMR and S3, in `region`, the endpoint's)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from harness import console
@@ -65,9 +66,11 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None) -> Any:
         running = plane()
         return running.work_dir if running is not None else Settings().work_dir
 
-    pages = console.Console(work_dir, DEFAULT_REGION)
+    pages = console.Console(work_dir, region)
 
     class Dispatcher(DomainDispatcherApplication):
+        console = pages
+
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
             path = environ.get("PATH_INFO", "")
             if path.startswith(admin.PREFIX):
@@ -101,8 +104,9 @@ class EndpointServer:
     """moto's WSGI application served by werkzeug on host:port from a daemon thread; with
     `emr`, EMR job flows really run (the control plane), else moto's own EMR answers."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, emr: bool = True) -> None:
-        self.host, self.requested_port = host, port
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, emr: bool = True,
+                 region: str = DEFAULT_REGION) -> None:
+        self.host, self.requested_port, self.region = host, port, region
         self.emr = emr
         self.plane: ControlPlane | None = None
         self._restore_emr: Callable[[], None] | None = None
@@ -125,7 +129,7 @@ class EndpointServer:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        app = self._app = dispatcher(lambda: self.plane)
+        app = self._app = dispatcher(lambda: self.plane, self.region)
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,
                                        request_handler=MotoRequestHandler)
@@ -139,6 +143,7 @@ class EndpointServer:
             try:
                 self.plane = ControlPlane(
                     self.url, settings.work_dir, backend=settings.emr_backend,
+                    region=self.region,
                     java_home=settings.java_home,
                     jar_cache=settings.jar_cache,
                     jobflow_memory_mb=settings.emr_jobflow_memory_mb,
@@ -187,14 +192,20 @@ class EndpointServer:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
-    args = parser.parse_args(argv)
+    parser.add_argument("--region", default=DEFAULT_REGION,
+                        help="the endpoint's region: its console's and its job flows' steps'")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     install_signal_handlers()
     try:
-        server = EndpointServer(args.host, args.port).start()
+        server = EndpointServer(args.host, args.port, region=args.region).start()
     except HarnessError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr, flush=True)
         return 98 if "in use" in exc.problem else 1

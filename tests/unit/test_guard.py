@@ -3,6 +3,9 @@ anything is sent. Hosts under the reserved `.invalid` domain stand in for remote
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from harness.aws import Endpoint
@@ -59,3 +62,14 @@ def test_child_env_binds_children_to_the_endpoint_and_drops_profiles():
     assert env["AWS_ACCESS_KEY_ID"] == "testing" and env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
     assert env["PATH"] == "/bin"
+
+
+def test_children_read_an_empty_real_profiles_file_not_dev_null():
+    # /dev/null is no regular file: the AWS SDK for Java v1 (S3A's) logs a WARN stack
+    # trace on every step for it; an empty file gives no profile and no warning
+    env = Endpoint(url="http://127.0.0.1:4566").env()
+    config = Path(env["AWS_CONFIG_FILE"])
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == str(config) != os.devnull
+    assert config.is_file() and config.read_text() == ""
+    config.write_text("[default]\naws_access_key_id = AKIAREAL\n")  # a stray write is undone
+    assert Path(Endpoint(url="http://127.0.0.1:4566").env()["AWS_CONFIG_FILE"]).read_text() == ""
