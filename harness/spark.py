@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harness import logs
 from harness.errors import SparkError
-from harness.procs import stop_group
+from harness.procs import OwnedProcess
 
 # Start-up matters more than peak throughput for jobs of seconds: C1 only and the serial
 # collector cut a local job's wall time by about a third on 2 cores.
@@ -119,17 +119,16 @@ def spark_submit(
         **(env or {}),
     }
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env,
-        start_new_session=True,  # its own process group, so we can stop the JVM with it
-    )
+    # owned (harness.procs): its own process group, stopped with the JVM on every exit path,
+    # and reaped by the next harness command if we are killed
+    proc = OwnedProcess(cmd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        text=True)
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except BaseException:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us
-        stop_group(proc.pid, grace_s=10.0, proc=proc)
-        raise
+        stdout, stderr = proc.proc.communicate(timeout=timeout)
+    finally:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us; done: its leftovers do
+        proc.stop(grace_s=10.0)
     seconds = time.perf_counter() - started
-    return SubmitResult(proc.returncode, seconds, stdout, stderr, parse_metrics(stdout))
+    return SubmitResult(proc.proc.returncode, seconds, stdout, stderr, parse_metrics(stdout))
 
 
 def parse_metrics(stdout: str) -> dict:

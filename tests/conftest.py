@@ -77,14 +77,28 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session_id = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     session.config.stash[_DOCKER_SESSION] = session_id
     os.environ["HARNESS_DOCKER_SESSION"] = session_id  # children inherit it
+    from harness.procs import reap
+    from harness.testing.leaks import LeakCheck
+
+    reap()  # what killed runs left: not this run's to blame
+    session.config.stash[_LEAKS] = LeakCheck(session_id)
     # spot capacity's modelled wait (harness.emr.capacity) is the subject of the fleet
     # tests, which set their own scale; in every other job flow it would only add seconds
     os.environ.setdefault("HARNESS_EMR_TIME_SCALE", "0")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run when it left containers, networks or volumes behind (and remove them,
-    so the next run starts clean)."""
+    """Fail the run when it left processes, containers, networks or volumes behind (and
+    stop or remove them, so the next run starts clean)."""
+    leaks = session.config.stash.get(_LEAKS, None)
+    if leaks is not None:
+        from harness.testing.leaks import stop_leaked
+
+        left = leaks.leaked({})
+        stop_leaked(left)
+        if left:
+            _fail_session(session, f"the test run left {len(left)} process(es) or "
+                          f"cluster(s) behind: {'; '.join(left.values())}")
     session_id = session.config.stash.get(_DOCKER_SESSION, None)
     left = _docker_leftovers(session_id) if session_id else None
     if not left:
@@ -94,11 +108,65 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     with contextlib.suppress(Exception):
         remove_labelled(images.client(timeout=10), f"{SESSION_LABEL}={session_id}")
+    _fail_session(session, f"the test run left {len(left)} docker object(s) behind: "
+                  f"{', '.join(left)}")
+
+
+def _fail_session(session: pytest.Session, message: str) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    message = f"the test run left {len(left)} docker object(s) behind: {', '.join(left)}"
     if reporter is not None:
         reporter.write_line(f"ERROR: {message}", red=True, bold=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# -- nor may a test leave a process of its own (harness.testing.leaks) -----------------------
+# Checked around each test, after its teardown; what a module- or session-scoped fixture
+# starts is that fixture's until it is finalized, and must be gone then.
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+    leaks = request.config.stash.get(_LEAKS, None)
+    if leaks is None or fixturedef.scope == "function":
+        return (yield)
+    before = leaks.snapshot()
+    try:
+        return (yield)
+    finally:
+        leaks.fixture_started(fixturedef, before)
+
+
+def pytest_fixture_post_finalizer(fixturedef: pytest.FixtureDef,
+                                  request: pytest.FixtureRequest) -> None:
+    leaks = request.config.stash.get(_LEAKS, None)
+    if leaks is not None and fixturedef.scope != "function":
+        leaks.fixture_finalized(fixturedef)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    leaks = item.config.stash.get(_LEAKS, None)
+    if leaks is not None:
+        item.stash[_BEFORE] = leaks.snapshot()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    result = yield
+    leaks = item.config.stash.get(_LEAKS, None)
+    before = item.stash.get(_BEFORE, None)
+    if leaks is not None and before is not None:
+        from harness.testing.leaks import stop_leaked
+
+        left = leaks.leaked(before)
+        if left:
+            stop_leaked(left)
+            pytest.fail(f"{item.nodeid} left {len(left)} process(es) or cluster(s) of its "
+                        f"own running (stopped now): {'; '.join(left.values())}",
+                        pytrace=False)
+    return result
+
+
 _DOCKER_SESSION = pytest.StashKey[str]()
+_LEAKS = pytest.StashKey[object]()
+_BEFORE = pytest.StashKey[dict]()
