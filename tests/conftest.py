@@ -57,6 +57,49 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory):
         yield ep
 
 
+# -- a test of the --target aws path can never reach real AWS -----------------------------------
+
+@pytest.fixture
+def no_real_aws(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every AWS credential source botocore's chain knows of disabled, and every socket to a
+    host outside the loopback refused (and recorded: the test fails if one was tried).
+    For tests of the --target aws path; moto's mock_aws may run inside it (they set their
+    own fake keys after it). Yields the list of refused addresses."""
+    import socket
+
+    for var in [v for v in os.environ if v.startswith("AWS_")]:
+        # keys, profiles, web identity (IRSA), container credentials (ECS, CodeBuild), ...
+        monkeypatch.delenv(var)
+    empty = tmp_path_factory.mktemp("no-aws") / "empty"
+    empty.write_text("")
+    for var in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BOTO_CONFIG"):
+        monkeypatch.setenv(var, str(empty))  # BOTO_CONFIG: not /etc/boto.cfg nor ~/.boto
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance metadata service
+    refused: list[str] = []
+
+    def guarded(connect):  # noqa: ANN001, ANN202
+        def call(sock, address, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+                refused.append(f"{address[0]}:{address[1]}")
+                raise ConnectionRefusedError(f"test refused a connection to {address[0]}")
+            return connect(sock, address, *args, **kwargs)
+        return call
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(socket.socket.connect_ex))
+    yield refused
+    assert refused == [], f"the test tried to reach {', '.join(refused)}"
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 # -- nothing of the docker backend may outlive the suite --------------------------------------
 # Every container and network this run's clusters make (in this process, in `harness up`
 # children, in endpoints' job flows) carries emr-rehearsal.session=<this run's id>, so the
