@@ -528,8 +528,9 @@ def run(cmd: Sequence[str], timeout: float | None = None, grace_s: float = 30.0,
         **kwargs: Any) -> subprocess.CompletedProcess:
     """`subprocess.run` for a child that may start servers or clusters (pytest, harness):
     owned, and on a timeout (or Ctrl-C) SIGTERM then SIGKILL to its group, so it can stop
-    what it started; subprocess.run would SIGKILL it alone. `capture_output`, `text`,
-    `env`, `cwd`, `check` as subprocess.run."""
+    what it started; subprocess.run would SIGKILL it alone (what a SIGKILL leaves, the
+    reaper stops here). `capture_output`, `text`, `env`, `cwd`, `check` as subprocess.run;
+    output not captured goes to `stdout` / `stderr` if given, else nowhere."""
     capture = kwargs.pop("capture_output", False)
     check = kwargs.pop("check", False)
     stdin_input = kwargs.pop("input", None)
@@ -546,9 +547,11 @@ def run(cmd: Sequence[str], timeout: float | None = None, grace_s: float = 30.0,
     except subprocess.TimeoutExpired as exc:
         proc.stop(grace_s)
         stdout, stderr = proc.proc.communicate()
+        reap()  # had it to be SIGKILLed, what it started is an orphan now
         raise subprocess.TimeoutExpired(proc.cmd, timeout or 0, stdout, stderr) from exc
     except BaseException:
         proc.stop(grace_s)
+        reap()
         raise
     proc.stop(grace_s)  # anything it left in its group
     done = subprocess.CompletedProcess(proc.cmd, proc.proc.returncode, stdout, stderr)
