@@ -174,6 +174,7 @@ class EmbeddedEndpoint:
             [sys.executable, "-m", SERVER_MODULE, "--host", self.host,
              "--port", str(self.port)],
             log=self.log, detached=self.detached, env=env,
+            grace_s=60.0,  # the reaper's wait too: its control plane stops job flows first
         )
         try:
             self.endpoint.wait_healthy(process=self.process, log=self.log)
