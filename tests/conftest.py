@@ -121,10 +121,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_DOCKER_SESSION] = session_id
     os.environ["HARNESS_DOCKER_SESSION"] = session_id  # children inherit it
     from harness.procs import reap
-    from harness.testing.leaks import LeakCheck
+    from harness.testing.leaks import LeakPlugin
 
     reap()  # what killed runs left: not this run's to blame
-    session.config.stash[_LEAKS] = LeakCheck(session_id)
+    # nor may a test leave a process or cluster of its own (harness.testing.leaks); a
+    # plugin, not hooks here, since session fixtures' hooks never see this conftest
+    leaks = LeakPlugin(session_id)
+    session.config.pluginmanager.register(leaks, "harness-leaks")
+    session.config.stash[_LEAKS] = leaks.check
     # spot capacity's modelled wait (harness.emr.capacity) is the subject of the fleet
     # tests, which set their own scale; in every other job flow it would only add seconds
     os.environ.setdefault("HARNESS_EMR_TIME_SCALE", "0")
@@ -162,54 +166,5 @@ def _fail_session(session: pytest.Session, message: str) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# -- nor may a test leave a process of its own (harness.testing.leaks) -----------------------
-# Checked around each test, after its teardown; what a module- or session-scoped fixture
-# starts is that fixture's until it is finalized, and must be gone then.
-
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
-    leaks = request.config.stash.get(_LEAKS, None)
-    if leaks is None or fixturedef.scope == "function":
-        return (yield)
-    before = leaks.snapshot()
-    try:
-        return (yield)
-    finally:
-        leaks.fixture_started(fixturedef, before)
-
-
-def pytest_fixture_post_finalizer(fixturedef: pytest.FixtureDef,
-                                  request: pytest.FixtureRequest) -> None:
-    leaks = request.config.stash.get(_LEAKS, None)
-    if leaks is not None and fixturedef.scope != "function":
-        leaks.fixture_finalized(fixturedef)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item):
-    leaks = item.config.stash.get(_LEAKS, None)
-    if leaks is not None:
-        item.stash[_BEFORE] = leaks.snapshot()
-    return (yield)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
-    result = yield
-    leaks = item.config.stash.get(_LEAKS, None)
-    before = item.stash.get(_BEFORE, None)
-    if leaks is not None and before is not None:
-        from harness.testing.leaks import stop_leaked
-
-        left = leaks.leaked(before)
-        if left:
-            stop_leaked(left)
-            pytest.fail(f"{item.nodeid} left {len(left)} process(es) or cluster(s) of its "
-                        f"own running (stopped now): {'; '.join(left.values())}",
-                        pytrace=False)
-    return result
-
-
 _DOCKER_SESSION = pytest.StashKey[str]()
 _LEAKS = pytest.StashKey[object]()
-_BEFORE = pytest.StashKey[dict]()

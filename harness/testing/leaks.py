@@ -18,6 +18,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from harness import procs
 
 
@@ -65,6 +67,47 @@ class LeakCheck:
             time.sleep(0.1)
         self._finalized = {}
         return left
+
+
+class LeakPlugin:
+    """The check as pytest hooks, registered as a plugin (tests/conftest.py): around each
+    test, after its teardown; a wide fixture's setup is attributed to that fixture."""
+
+    def __init__(self, session: str | None) -> None:
+        self.check = LeakCheck(session)
+        self._before = pytest.StashKey[dict]()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: object):
+        if fixturedef.scope == "function":
+            return (yield)
+        before = self.check.snapshot()
+        try:
+            return (yield)
+        finally:
+            self.check.fixture_started(fixturedef, before)
+
+    def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef) -> None:
+        if fixturedef.scope != "function":
+            self.check.fixture_finalized(fixturedef)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item):
+        item.stash[self._before] = self.check.snapshot()
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item):
+        result = yield
+        before = item.stash.get(self._before, None)
+        if before is not None:
+            left = self.check.leaked(before)
+            if left:
+                stop_leaked(left)
+                pytest.fail(f"{item.nodeid} left {len(left)} process(es) or cluster(s) of "
+                            f"its own running (stopped now): {'; '.join(left.values())}",
+                            pytrace=False)
+        return result
 
 
 def stop_leaked(leaked: dict[str, str]) -> None:

@@ -253,3 +253,45 @@ def test_spark_submit_is_an_owned_process(monkeypatch: pytest.MonkeyPatch,
     assert result.returncode == 0 and result.metrics == {"job_s": 1}
     assert len(seen) == 1 and seen[0].identity.start is not None
     assert not list(procs._registry()[0].glob(f"*/{procs._record_name(seen[0].identity)}"))
+
+
+def test_the_suite_fails_a_test_that_leaves_a_process_and_names_it(
+        pytester: pytest.Pytester) -> None:
+    """The plugin tests/conftest.py registers, in a suite of its own: a test that leaves a
+    process fails at teardown naming it (which is stopped), a module fixture's process is
+    that fixture's until its teardown."""
+    pytester.makeconftest(
+        "import os\n"
+        "from harness.testing.leaks import LeakPlugin\n"
+        "def pytest_configure(config):\n"
+        "    config.pluginmanager.register(\n"
+        "        LeakPlugin(os.environ.get('HARNESS_DOCKER_SESSION')), 'leaks')\n")
+    pytester.makepyfile(test_leaky="""
+import subprocess
+import pytest
+from harness.procs import OwnedProcess
+
+@pytest.fixture(scope="module")
+def wide():
+    proc = OwnedProcess(["sleep", "600"])
+    yield proc
+    proc.stop()
+
+def test_uses_the_module_fixture(wide):
+    assert wide.alive()
+
+def test_leaves_an_owned_process():
+    OwnedProcess(["sleep", "601"])
+
+def test_leaves_a_bare_child():
+    subprocess.Popen(["sleep", "602"])
+
+def test_uses_the_module_fixture_again(wide):
+    assert wide.alive()
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines([
+        "*test_leaves_an_owned_process left 1 process(es)*(sleep 601)*",
+        "*test_leaves_a_bare_child left 1 process(es)*(sleep 602)*"])
+    assert "sleep 600" not in result.stdout.str()
