@@ -295,3 +295,33 @@ def test_uses_the_module_fixture_again(wide):
         "*test_leaves_an_owned_process left 1 process(es)*(sleep 601)*",
         "*test_leaves_a_bare_child left 1 process(es)*(sleep 602)*"])
     assert "sleep 600" not in result.stdout.str()
+
+
+RESOURCE_OWNER = """
+import sys, time
+from harness import procs
+procs.register_resource("marker", "tests.unit.test_owner:remove_marker", sys.argv[1])
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def remove_marker(path: str) -> None:
+    """A resource's remover, as the docker backend's removes a cluster's containers."""
+    Path(path).unlink()
+
+
+def test_a_killed_owners_resources_are_removed_by_their_remover(owners: Path,
+                                                               tmp_path: Path) -> None:
+    marker = tmp_path / "cluster"
+    marker.write_text("running")
+    owner = subprocess.Popen([sys.executable, "-c", RESOURCE_OWNER, str(marker)],
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+                             env={**os.environ, "HARNESS_OWNERS_DIR": str(owners)})
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+    finally:
+        owner.kill()
+        owner.wait()
+    assert [r.what for r in procs.reap(owners)] == ["marker"]
+    assert not marker.exists() and not any(owners.iterdir())
