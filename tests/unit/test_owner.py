@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -325,3 +326,26 @@ def test_a_killed_owners_resources_are_removed_by_their_remover(owners: Path,
         owner.wait()
     assert [r.what for r in procs.reap(owners)] == ["marker"]
     assert not marker.exists() and not any(owners.iterdir())
+
+
+def test_an_owner_that_exits_stops_what_was_handed_to_it(owners: Path) -> None:
+    """`harness down` SIGTERMs the endpoint; at its exit it stops what `harness up` handed
+    it, even though it never started a child itself."""
+    env = {**os.environ, "HARNESS_OWNERS_DIR": str(owners)}
+    new_owner = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nimport harness.config\n"
+         "from harness.procs import install_signal_handlers\ninstall_signal_handlers()\n"
+         "print('ready', flush=True)\ntime.sleep(600)\n"],
+        stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert new_owner.stdout is not None and new_owner.stdout.readline().strip() == "ready"
+        done = subprocess.run([sys.executable, "-c", HANDED, str(new_owner.pid)],
+                              capture_output=True, text=True, env=env, timeout=60)
+        child, moved = map(int, done.stdout.split())
+        assert moved == 1 and procs.pid_alive(child)
+        new_owner.terminate()  # its signal policy unwinds it: atexit runs
+        assert new_owner.wait(timeout=30) == 128 + signal.SIGTERM
+        assert _gone(child) and not any(owners.iterdir())
+    finally:
+        new_owner.kill()
+        new_owner.wait()
