@@ -155,14 +155,21 @@ def up(
     out.print(f"EMR console {console_url(result.endpoint.url or '')} (harness console)",
               markup=False, highlight=False)
     if cluster is not None:
-        running, already = runtime.up_cluster(settings.work_dir, cluster, backend,
-                                              settings.cluster_memory_mb, settings.java_home)
+        try:
+            running, already = runtime.up_cluster(settings.work_dir, cluster, backend,
+                                                  settings.cluster_memory_mb,
+                                                  settings.java_home)
+        except BaseException:  # all or nothing: no endpoint left from a failed `up`
+            if not result.already_running:
+                runtime.down(settings.work_dir)
+            raise
         if already:
             out.print(f"already running: cluster {running.id} at {running.master_url}")
         else:
             out.print(f"cluster {running.id} ready at {running.master_url} in "
                       f"{running.startup_s} s (UI {running.master_ui_url})")
         _print_cluster(runtime.status(settings.work_dir)["clusters"][-1])
+    runtime.hand_over(settings.work_dir)  # from now on the endpoint owns what we started
     out.print("for another shell:")
     print(result.endpoint.exports())
 
@@ -257,8 +264,16 @@ def down(
     --force, as EMR refuses to terminate them)."""
     from harness import runtime
 
-    stopped = runtime.down(Settings().work_dir, force=force)
-    out.print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
+    result = runtime.down(Settings().work_dir, force=force)
+    if result.stopped:
+        out.print("stopped " + ", ".join(result.stopped))
+    elif not result.failed:
+        out.print("nothing was running")
+    for failure in result.failed:
+        err.print(f"error: could not stop {failure}", markup=False, highlight=False,
+                  soft_wrap=True)
+    if result.failed:
+        raise typer.Exit(1)
 
 
 @fixtures_app.command("upload")
@@ -609,11 +624,28 @@ def jvm_archive(force: bool = typer.Option(False, help="build it again"),
     typer.echo(f"{'built' if built else 'up to date'}: {path}")
 
 
+def _reap() -> None:
+    """Stop what harness processes killed earlier left behind (harness.procs.reap)."""
+    from harness.procs import reap
+
+    try:
+        reaped = reap()
+    except Exception as exc:  # noqa: BLE001 - never in the way of the command itself
+        err.print(f"warning: could not check for processes left by a killed harness: {exc}",
+                  markup=False, highlight=False)
+        return
+    if reaped:
+        err.print(f"stopped {len(reaped)} process(es) or cluster(s) left by a harness that "
+                  f"was killed: {'; '.join(map(str, reaped))}", markup=False, highlight=False,
+                  soft_wrap=True)
+
+
 def main() -> None:
     from harness.procs import install_signal_handlers
 
     debug = "--debug" in sys.argv
     install_signal_handlers()
+    _reap()
     try:
         # Outside standalone mode click hands back a command's exit code (typer.Exit(3))
         # instead of exiting with it: exit with it here, or `harness gate` says 0.

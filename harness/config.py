@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,3 +107,6 @@ class Settings(BaseSettings):
     docker_session: str | None = Field(default=None, description="also label the docker "
                                        "backend's containers and networks with "
                                        "emr-rehearsal.session=<this> (a test run's own)")
+    owners_dir: Path = Field(default=Path(f"/tmp/emr-rehearsal-{os.getuid()}") / "owners",
+                             description="the registry of child processes and containers "
+                             "by owner, which the reaper reads (harness.procs)")

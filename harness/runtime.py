@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import procs
 from harness.aws import EmbeddedEndpoint, Endpoint
 from harness.aws.endpoint import DEFAULT_REGION
 from harness.cluster import BACKENDS, ClusterError, RunningCluster, build_topology, load_groups
 from harness.errors import HarnessError
 from harness.net import port_free
-from harness.procs import stop_group
 from harness.state import EndpointRecord, RuntimeState
 
 
@@ -48,7 +49,8 @@ def up(work_dir: Path, port: int, region: str = DEFAULT_REGION,
     assert embedded.process is not None
     state.endpoint = EndpointRecord(url=endpoint.url or "", port=embedded.port,
                                     pid=embedded.process.pid, provider="moto", region=region,
-                                    log=str(log), emr_backend=backend)
+                                    log=str(log), emr_backend=backend,
+                                    pid_start=embedded.process.identity.start)
     state.save()
     return UpResult(endpoint, already_running=False, emr_backend=backend)
 
@@ -71,6 +73,17 @@ def up_cluster(work_dir: Path, source: str, backend: str = "process",
     state.clusters.append(cluster.to_dict())
     state.save()
     return cluster, False
+
+
+def hand_over(work_dir: Path) -> int:
+    """The end of a successful `harness up`: what it started detached (the endpoint, a
+    cluster's daemons or containers) now belongs to the endpoint process (harness.procs),
+    which stops it when it stops; until then, a killed `up` leaves it to the reaper."""
+    record = RuntimeState.load(work_dir).endpoint
+    if record is None or record.pid is None or not record.alive:
+        return 0
+    start = record.pid_start if record.pid_start is not None else procs.start_time(record.pid)
+    return procs.hand_over(procs.Identity(record.pid, start, procs.cmdline(record.pid)))
 
 
 def check_cluster(source: str, backend: str, memory_budget_mb: int | None,
@@ -165,38 +178,71 @@ def status(work_dir: Path) -> dict[str, Any]:
     return data
 
 
-def down(work_dir: Path, force: bool = False) -> list[str]:
-    """Stop everything `up` recorded; return what was stopped. Raises if a port stays busy,
-    or, unless `force` (which removes the protection), if a job flow is termination
-    protected (harness.emr.controls)."""
+@dataclass
+class DownResult:
+    """What `down` stopped, and what it could not stop (each with its error)."""
+
+    stopped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def attempt(self, what: str, stop: Callable[[], object]) -> bool:
+        try:
+            stop()
+        except Exception as exc:  # noqa: BLE001 - reported, and the rest is still stopped
+            detail = exc.one_line() if isinstance(exc, HarnessError) else \
+                f"{type(exc).__name__}: {exc}"
+            self.failed.append(f"{what}: {detail}")
+            return False
+        self.stopped.append(what)
+        return True
+
+
+def down(work_dir: Path, force: bool = False) -> DownResult:
+    """Stop everything `up` recorded, carrying on past a failure: returns what was stopped
+    and what failed (whose records stay in the state file, for another try). Raises,
+    stopping nothing, if a job flow is termination protected, unless `force` (which
+    removes the protection; harness.emr.controls)."""
     state = RuntimeState.load(work_dir)
-    stopped = []
+    result = DownResult()
     if state.endpoint is not None and state.endpoint.alive:
         from harness.emr.controls import release_protection
 
         endpoint = Endpoint(url=state.endpoint.url, region=state.endpoint.region)
         if endpoint.healthy():
             released = release_protection(endpoint.client("emr"), force)
-            stopped += [f"termination protection of {', '.join(released)}"] if released else []
+            if released:
+                result.stopped.append(f"termination protection of {', '.join(released)}")
+    left = []
     for raw in state.clusters:
         cluster = RunningCluster.from_dict(raw)
-        _stop_cluster_nodes(cluster)
-        stopped.append(f"cluster {cluster.id} ({len(cluster.nodes)} nodes)")
-    if state.endpoint is not None:
-        _stop_endpoint(state.endpoint)  # its EMR control plane terminates its job flows
+        if not result.attempt(f"cluster {cluster.id} ({len(cluster.nodes)} nodes)",
+                              lambda c=cluster: _stop_cluster_nodes(c)):
+            left.append(raw)
+    state.clusters = left
+    record = state.endpoint
+    if record is not None:
+        # its EMR control plane terminates its job flows
+        stopped = result.attempt(f"endpoint {record.url} (pid {record.pid})",
+                                 lambda: _stop_endpoint(record))
         # a control plane killed hard leaves its clusters: stop them too
+        jobflows_left = False
         for cluster in _jobflow_clusters(work_dir):
-            _stop_cluster_nodes(cluster)
-            stopped.append(f"job flow {cluster.id}")
-        (work_dir / "jobflows.json").unlink(missing_ok=True)
-        if not port_free("127.0.0.1", state.endpoint.port):
-            raise HarnessError(f"port {state.endpoint.port} is still in use after stopping "
-                               "the endpoint", "find the process with `ss -ltnp` and stop it")
-        stopped.append(f"endpoint {state.endpoint.url} (pid {state.endpoint.pid})")
-    state.clear()
-    return stopped
+            jobflows_left |= not result.attempt(f"job flow {cluster.id}",
+                                                lambda c=cluster: _stop_cluster_nodes(c))
+        if not jobflows_left:
+            (work_dir / "jobflows.json").unlink(missing_ok=True)
+        if stopped:
+            state.endpoint = None
+    if state.empty:
+        state.clear()
+    else:
+        state.save()
+    return result
 
 
 def _stop_endpoint(record: EndpointRecord) -> None:
-    if record.pid is not None and record.alive:
-        stop_group(record.pid, grace_s=60.0)  # lets its control plane stop job flows
+    if record.identity is not None:  # only if the pid is still that endpoint
+        procs.stop_identified([record.identity], grace_s=60.0)  # job flows stop first
+    if not port_free("127.0.0.1", record.port):
+        raise HarnessError(f"port {record.port} is still in use after stopping the endpoint",
+                           "find the process with `ss -ltnp` and stop it")

@@ -17,7 +17,7 @@ from harness import logs
 from harness.errors import SparkError
 from harness.jvm import FAST_JVM_OPTS
 from harness.phases import parse_metrics  # noqa: F401  (callers find it here too)
-from harness.procs import stop_group
+from harness.procs import OwnedProcess
 
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
@@ -135,19 +135,17 @@ def spark_submit(
         **(env or {}),
     }
     started, launched_at = time.perf_counter(), time.time()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env,
-        start_new_session=True,  # its own process group, so we can stop the JVM with it
-    )
+    # owned (harness.procs): its own process group, stopped with the JVM on every exit path,
+    # and reaped by the next harness command if we are killed
+    proc = OwnedProcess(cmd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        text=True)
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except BaseException:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us
-        stop_group(proc.pid, grace_s=10.0, proc=proc)
-        raise
+        stdout, stderr = proc.proc.communicate(timeout=timeout)
+    finally:  # a timeout, Ctrl-C, SIGTERM: the JVM goes with us; done: its leftovers do
+        proc.stop(grace_s=10.0)
     seconds, ended_at = time.perf_counter() - started, time.time()
     metrics = parse_metrics(stdout)
     from harness.phases import event_log_file, spark_phases
-
     event_log = event_log_file(event_log_dir, metrics.get("app_id")) if event_log_dir else None
-    return SubmitResult(proc.returncode, seconds, stdout, stderr, metrics,
+    return SubmitResult(proc.proc.returncode, seconds, stdout, stderr, metrics,
                         spark_phases(metrics, launched_at, ended_at, event_log))

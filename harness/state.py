@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.procs import cmdline, pid_alive
+from harness.procs import Identity
+
+ENDPOINT_MODULE = "harness.emr.server"  # in the endpoint's command line (identity fallback)
 
 
 @dataclass
@@ -20,13 +22,18 @@ class EndpointRecord:
     region: str
     log: str | None = None
     emr_backend: str = "process"  # the cluster backend its EMR job flows use
+    pid_start: int | None = None  # with pid, its identity (harness.procs.Identity)
+
+    @property
+    def identity(self) -> Identity | None:
+        if self.pid is None:
+            return None
+        return Identity(self.pid, self.pid_start, cmd_hint=ENDPOINT_MODULE)
 
     @property
     def alive(self) -> bool:
         """Still our endpoint process (a reused pid running something else is not)."""
-        if self.pid is None:
-            return True
-        return pid_alive(self.pid) and "harness.emr.server" in cmdline(self.pid)
+        return self.identity is None or self.identity.running()
 
 
 @dataclass

@@ -191,8 +191,10 @@ class EmbeddedEndpoint:
             env["HARNESS_WORK_DIR"] = str(self.work_dir.resolve())
         if self.emr_backend is not None:  # where its EMR job flows start their clusters
             env["HARNESS_EMR_BACKEND"] = self.emr_backend
-        self.process = OwnedProcess(self.command(), log=self.log, detached=self.detached,
-                                    env=env)
+        self.process = OwnedProcess(
+            self.command(), log=self.log, detached=self.detached, env=env,
+            grace_s=60.0,  # the reaper's wait too: its control plane stops job flows first
+        )
         try:
             self.endpoint.wait_healthy(process=self.process, log=self.log)
         except BaseException:

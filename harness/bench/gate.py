@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import procs
 from harness.bench.results import Benchmark, ResultsError, SuiteRun, read_suite
 from harness.errors import HarnessError
 
@@ -439,8 +440,9 @@ def rerun(report: GateReport, baseline_paths: Path | Sequence[Path], current_pat
            *ordered, *suite.get("options", []), "-q", "-p", "no:cacheprovider",
            "--benchmark-json", str(rerun_json)]
     try:
-        proc = subprocess.run(cmd, cwd=suite.get("rootdir") or None, capture_output=True,
-                              text=True, timeout=timeout_s, check=False)
+        # owned: on the timeout it gets SIGTERM first, so it stops the clusters it started
+        proc = procs.run(cmd, cwd=suite.get("rootdir") or None, capture_output=True,
+                         text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         raise GateError(f"re-running the slower benchmarks took longer than {timeout_s:.0f} s",
                         f"run by hand: {' '.join(cmd)}") from None

@@ -50,18 +50,21 @@ class Node:
     container: str | None = None
     # the EMR (EC2) instance ids this node rehearses, for a job flow's node
     emr_instances: list[str] = field(default_factory=list)
+    # the process's start time (harness.procs.Identity): with `pid`, which process is ours
+    pid_start: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.spec.to_dict(), "ui_url": self.ui_url, "pid": self.pid,
                 "log": self.log, "state": self.state, "port": self.port,
-                "container": self.container, "emr_instances": list(self.emr_instances)}
+                "container": self.container, "emr_instances": list(self.emr_instances),
+                "pid_start": self.pid_start}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:
         spec = NodeSpec.from_dict(data)
         return cls(spec, data["ui_url"], data.get("pid"), data.get("log"),
                    data.get("state", "RUNNING"), data.get("port"), data.get("container"),
-                   list(data.get("emr_instances") or []))
+                   list(data.get("emr_instances") or []), data.get("pid_start"))
 
 
 @dataclass

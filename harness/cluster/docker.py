@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from harness import logs
+from harness import logs, procs
 from harness.catalog import instance_type
 from harness.cluster import images
 from harness.cluster.base import (
@@ -65,6 +65,7 @@ HANDLE_LABEL = f"{images.LABEL}.handle"
 NODE_LABEL = f"{images.LABEL}.node"
 ROLE_LABEL = f"{images.LABEL}.role"
 SESSION_LABEL = f"{images.LABEL}.session"  # HARNESS_DOCKER_SESSION: whose run made it
+OWNER_LABEL = f"{images.LABEL}.owner"  # the harness process that made it (harness.procs)
 NETWORKS = ("host", "bridge")
 DAEMON_MB = 384  # a Spark daemon with SPARK_DAEMON_MEMORY=256m, as resident memory
 MASTER_MB = 3072  # the master daemon plus step drivers (spark-submit's 1 GiB heap, Python)
@@ -210,7 +211,8 @@ class DockerBackend(WorkerResizes):
         self._published: dict[str, list[int]] = {}  # bridge: a daemon's ports, by node
 
     def _labels(self, kind: str, cluster_id: str, handle: str) -> dict[str, str]:
-        labels = {images.LABEL: kind, CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle}
+        labels = {images.LABEL: kind, CLUSTER_LABEL: cluster_id, HANDLE_LABEL: handle,
+                  OWNER_LABEL: procs.owner_key()}
         if self.session:
             labels[SESSION_LABEL] = self.session
         return labels
@@ -241,6 +243,10 @@ class DockerBackend(WorkerResizes):
         if not detached:  # `harness up` clusters outlive us; `harness down` removes them
             with _live_lock:
                 _live[handle] = self
+        # before any container exists: if we are killed, the next harness command removes it
+        procs.register_resource(f"docker-{handle}", "harness.cluster.docker:remove_handle",
+                                handle, detached=detached)
+        nodes: list[Node] = []
         try:
             network, gateway = self._network(handle, cluster_id)
             mounts = self._mounts(base, work_dir)
@@ -534,6 +540,7 @@ class DockerBackend(WorkerResizes):
         remove_labelled(self.client, f"{HANDLE_LABEL}={handle}")
         with _live_lock:
             _live.pop(handle, None)
+        procs.unregister_resource(f"docker-{handle}")
 
     def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
               cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> ContainerProcess:
@@ -584,6 +591,11 @@ def remove_labelled(docker_client: Any, label: str) -> list[str]:
             volume.remove(force=True)
             removed.append(f"volume {volume.name}")
     return removed
+
+
+def remove_handle(handle: str) -> None:
+    """Remove what a cluster made (the reaper's remover for a gone owner's clusters)."""
+    remove_labelled(images.client(timeout=30), f"{HANDLE_LABEL}={handle}")
 
 
 def leftovers(docker_client: Any, label: str = images.LABEL) -> list[str]:

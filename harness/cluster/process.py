@@ -35,13 +35,14 @@ from harness.cluster.base import (
 from harness.cluster.topology import NodeSpec, Topology
 from harness.jvm import driver_opts
 from harness.net import free_port
-from harness.procs import OwnedProcess, pid_alive, stop_group
+from harness.procs import Identity, OwnedProcess, pid_alive, stop_identified
 from harness.spark import java_executable, spark_home
 
 if TYPE_CHECKING:
     from harness.runtimes import InstalledRuntime
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
+DAEMON_PACKAGE = "org.apache.spark.deploy."  # in a daemon's command line (identity fallback)
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
@@ -94,7 +95,7 @@ class ProcessBackend(WorkerResizes):
                             log=Path(node.log or node_dir / "logs" / "daemon.log"),
                             detached=detached)
         self._procs[node.spec.name] = proc
-        node.pid = proc.pid
+        node.pid, node.pid_start = proc.pid, proc.identity.start
 
     def start(self, topology: Topology, work_dir: Path, cluster_id: str,
               detached: bool = False, runtime: InstalledRuntime | None = None,
@@ -187,13 +188,13 @@ class ProcessBackend(WorkerResizes):
 
     def _decommission(self, node: Node) -> None:
         """SIGPWR to the worker's JVM (spark-class execs it): spark.decommission.enabled."""
-        if node.pid is not None:
+        if node.pid is not None and _identity(node).running():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(node.pid, signal.SIGPWR)
 
     def _wait(self, ready, nodes: list[Node], what: str) -> None:  # noqa: ANN001
         def exited(node: Node) -> str | None:
-            if node.pid is None or pid_alive(node.pid):
+            if node.pid is None or _identity(node).running():
                 return None
             return f"{node.spec.name} ({logs.tail(Path(node.log or ''))})"
 
@@ -205,8 +206,8 @@ class ProcessBackend(WorkerResizes):
             proc = self._procs.pop(node.spec.name, None)
             if proc is not None:
                 proc.stop(grace_s=5.0)
-            elif node.pid is not None and pid_alive(node.pid):
-                stop_group(node.pid, grace_s=5.0)
+            elif node.pid is not None:  # another process's (harness up): only if still it
+                stop_identified([_identity(node)], grace_s=5.0)
             node.state = "TERMINATED"
 
     def stop(self, cluster: RunningCluster) -> None:
@@ -217,15 +218,16 @@ class ProcessBackend(WorkerResizes):
         period, SIGKILL the worker and its executors (no graceful shutdown)."""
         target = spot_reclaim_target(cluster, node, notice_s)
         if target.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(target.pid, signal.SIGKILL)
             proc = self._procs.pop(node, None)
             if proc is not None:
-                proc.proc.wait()
+                proc.signal(signal.SIGKILL)
+                proc.stop()
+            else:  # a node of another process (harness up): only if the pid is still it
+                _identity(target).signal_group(signal.SIGKILL)
         target.state = "LOST"
 
     def node_alive(self, node: Node) -> bool:
-        return node.pid is not None and pid_alive(node.pid)
+        return node.pid is not None and _identity(node).running()
 
     def spawn(self, cluster: RunningCluster, node: Node, argv: list[str], env: dict[str, str],
               cwd: Path, stdout: IO[bytes], stderr: IO[bytes]) -> OwnedProcess:
@@ -251,3 +253,10 @@ class ProcessBackend(WorkerResizes):
         runner = merged.pop("HARNESS_NODE_RUNNER", None)
         return OwnedProcess([runner, *argv] if runner else argv, env=merged, cwd=cwd,
                             stdout=stdout, stderr=stderr)
+
+
+def _identity(node: Node) -> Identity:
+    """The node's daemon as a process: its pid and start time (a record without the start
+    time: a Spark daemon's command line), so a reused pid is never taken for it."""
+    assert node.pid is not None
+    return Identity(node.pid, node.pid_start, cmd_hint=DAEMON_PACKAGE)

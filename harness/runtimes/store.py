@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+from harness.procs import OwnedProcess
 from harness.runtimes.catalog import EMBEDDED, Runtime, check_runnable
 
 if TYPE_CHECKING:
@@ -183,20 +184,26 @@ def _pip(args: list[str], stage: str, say: Progress) -> tuple[int, str]:
     """Run pip, passing its download progress on; returns (bytes downloaded, output)."""
     cmd = [sys.executable, "-m", "pip", *args, "--no-input", "--disable-pip-version-check",
            "--progress-bar", "raw"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PIP_NO_INPUT": "1"})
+    owned = OwnedProcess(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, "PIP_NO_INPUT": "1"})
+    proc = owned.proc
     lines, total = [], 0
     assert proc.stdout is not None
-    for line in proc.stdout:
-        found = _PROGRESS.search(line)
-        if found:
-            done, total = int(found.group(1)), int(found.group(2))
-            say(stage, done, total)
-            continue
-        lines.append(line.rstrip())
-        if line.strip().startswith(("Downloading", "Building", "Installing", "Collecting")):
-            say(line.strip(), None, None)
-    if proc.wait() != 0:
+    try:
+        for line in proc.stdout:
+            found = _PROGRESS.search(line)
+            if found:
+                done, total = int(found.group(1)), int(found.group(2))
+                say(stage, done, total)
+                continue
+            lines.append(line.rstrip())
+            if line.strip().startswith(("Downloading", "Building", "Installing",
+                                        "Collecting")):
+                say(line.strip(), None, None)
+        proc.wait()
+    finally:  # Ctrl-C mid-download: pip goes too
+        owned.stop()
+    if proc.returncode != 0:
         tail = " | ".join(x for x in lines[-4:] if x)
         raise RuntimeInstallError(f"pip {' '.join(args[:1])} failed ({tail})",
                                   "check that PyPI is reachable, then install again "

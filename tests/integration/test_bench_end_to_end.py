@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
+from harness import procs
 from harness.bench.equivalence import compare_outputs
 from harness.bench.runner import BenchOptions, BenchRun
 from harness.config import get_profile
@@ -67,7 +67,7 @@ def test_legacy_variants_on_postgres_equal_sqlite_and_reference(
 
 def test_harness_bench_runs_every_variant_and_writes_json(tmp_path):
     target = tmp_path / "bench.json"
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-m", "harness.cli", "bench", "--rows", "1500", "--sample", "500",
          "--json", str(target)],
         capture_output=True, text=True, cwd=tmp_path, timeout=600, check=False,
@@ -108,7 +108,7 @@ def test_harness_bench_runs_the_job_as_an_emr_step_and_verifies_it(tmp_path, bac
     endpoint started for the run, its outputs downloaded and verified like every variant's;
     the endpoint (and with it the job flow) is gone afterwards."""
     target = tmp_path / "bench.json"
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-m", "harness.cli", "bench", "--rows", "1500",
          "--variants", "vectorised,spark-emr", "--json", str(target)],
         capture_output=True, text=True, cwd=tmp_path, timeout=900, check=False,

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness import procs
 from harness.bench.equivalence import compare_outputs
 from harness.cluster import BACKENDS, PRESETS, Node, build_topology, running
 from harness.spark import spark_submit
@@ -116,7 +117,7 @@ def test_no_node_is_left_after_a_failure_inside_the_block(tmp_path, backend):
 
 def _harness(*args: str, work: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HARNESS_WORK_DIR": str(work / ".harness")}
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+    return procs.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
                           text=True, cwd=work, env=env, timeout=300, check=False)
 
 

@@ -9,7 +9,6 @@ import contextlib
 import copy
 import gzip
 import os
-import subprocess
 import sys
 import time
 
@@ -18,6 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from harness import procs
 from harness.aws.s3 import S3Uri, download_prefix, ensure_bucket, upload_dir
 from harness.bench.equivalence import compare_outputs
 from harness.workloads import generate_fixture
@@ -370,7 +370,7 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     env = {**os.environ, "HARNESS_WORK_DIR": str(tmp_path / ".harness"),
            "HARNESS_EMR_BACKEND": emr_backend}
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-m", "harness.cli", "rehearse", "flow.json", "--upload",
          "jobs=s3://code/jobs"], capture_output=True, text=True, cwd=tmp_path, timeout=600,
         check=False, env=env)
@@ -383,7 +383,7 @@ def test_harness_rehearse_runs_a_job_flow_file(tmp_path, emr_backend):
         in proc.stdout
     flow["Steps"][1]["HadoopJarStep"]["Args"] = ["s3://code/jobs/missing.sh"]
     (tmp_path / "flow.json").write_text(json.dumps(flow))
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-m", "harness.cli", "rehearse", "flow.json"], capture_output=True,
         text=True, cwd=tmp_path, timeout=600, check=False, env=env)
     assert proc.returncode != 0 and "not every step completed: hello" in proc.stderr
@@ -403,7 +403,7 @@ def test_job_flows_wait_for_capacity_and_show_in_status_and_down(tmp_path, emr_b
            "HARNESS_EMR_CAPACITY_MB": "3072"}  # room for one job flow at a time
 
     def harness(*args):
-        return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=tmp_path,
+        return procs.run([sys.executable, "-m", "harness.cli", *args], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=300, check=False)
 
     assert harness("up", "--port", str(port), "--backend", emr_backend).returncode == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import procs
 from harness.aws.s3 import S3Error, S3Uri, download_prefix, ensure_bucket, upload_dir
 from harness.net import port_free
 from harness.procs import cmdline, pid_alive
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 def harness(*args: str, work: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "HARNESS_WORK_DIR": str(work / ".harness"), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+    return procs.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
                           text=True, cwd=work, env=full_env, timeout=180, check=False)
 
 

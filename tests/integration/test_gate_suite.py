@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import procs
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +57,7 @@ CHANGED = dataclasses.replace(CASCADE, vectorised=shifted_vectorised)
 
 def suite(tmp_path: Path, name: str, workload: str = "cascade") -> tuple[Path, int]:
     out = tmp_path / f"{name}.json"
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-m", "pytest", "benchmarks/test_suite.py", "-q",
          "-p", "no:cacheprovider", "--bench-sizes=2000", "--bench-variants=batched,vectorised",
          f"--bench-workload={workload}", "--benchmark-json", str(out)],
@@ -66,7 +68,7 @@ def suite(tmp_path: Path, name: str, workload: str = "cascade") -> tuple[Path, i
 
 
 def gate(baseline: Path, current: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return procs.run(
         [sys.executable, "-m", "harness.cli", "gate", "--baseline", str(baseline),
          "--current", str(current), "--threshold", "30", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,

@@ -13,6 +13,7 @@ import sys
 import pandas as pd
 import pytest
 
+from harness import procs
 from harness.aws.s3 import S3Uri, download_prefix, ensure_bucket, upload_dir
 from harness.aws.s3a import resolve_jars, spark_conf
 from harness.bench.equivalence import compare_outputs
@@ -62,7 +63,7 @@ def test_400k_job_s3_to_s3_equals_the_local_run(endpoint, cascade, tmp_path_fact
 
 
 def _harness(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+    return procs.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=300, check=False,
                           env={**os.environ, "HARNESS_WORK_DIR": str(cwd / ".harness")})
 

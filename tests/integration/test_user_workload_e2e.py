@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
+from harness import procs
 from tests.readme_example import write_example
 
 pytestmark = pytest.mark.integration
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 def test_readme_workload_runs_with_one_command(tmp_path):
     write_example(tmp_path)
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-m", "harness.cli", "bench", "--workload", "store_revenue:WORKLOAD",
          "--rows", "20000", "--json", "out.json"],
         capture_output=True, text=True, cwd=tmp_path, timeout=600, check=False,

@@ -251,7 +251,7 @@ def test_a_re_run_judges_by_the_better_of_two_runs(tmp_path, monkeypatch):
         run_json(tmp_path / "c-rerun.json", {"test_vectorised": 0.2, "test_spark": 40.0})
         return type("Proc", (), {"returncode": 0, "stdout": "", "stderr": ""})()
 
-    monkeypatch.setattr("harness.bench.gate.subprocess.run", fake_run)
+    monkeypatch.setattr("harness.bench.gate.procs.run", fake_run)
     report = rerun(compare(base, cur), base, cur, 0.10, 0.002)
     names = seen["cmd"][seen["cmd"].index("pytest") + 1:]
     assert names[:4] == [REF, "test_vectorised", "test_spark", "--bench-sizes=2000"]

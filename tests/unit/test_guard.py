@@ -11,6 +11,8 @@ import pytest
 from harness.aws import Endpoint
 from harness.aws.guard import GuardError, check_endpoint, check_local, looks_real
 
+pytestmark = pytest.mark.usefixtures("no_real_aws")  # nothing real is reachable
+
 
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1:4566", "http://localhost:4566", "http://127.8.9.10:1", "http://[::1]:4566",

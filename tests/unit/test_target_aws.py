@@ -30,6 +30,37 @@ FLOW = {
 }
 
 
+pytestmark = pytest.mark.usefixtures("no_real_aws")  # nothing real is reachable
+
+
+def test_no_credential_source_is_reachable_in_these_tests(no_real_aws):
+    """What every test here runs under (tests/conftest.py): each provider of botocore's
+    credential chain finds nothing, the chain resolves to None, a client call fails on
+    credentials before anything is sent, and no socket to a host outside the loopback
+    was opened (a connection to one is refused and recorded)."""
+    import socket
+
+    import boto3
+    import botocore.session
+    from botocore.exceptions import NoCredentialsError
+
+    session = botocore.session.get_session()
+    resolver = session.get_component("credential_provider")
+    assert [p.METHOD for p in resolver.providers] and all(
+        p.load() is None for p in resolver.providers), [p.METHOD for p in resolver.providers
+                                                       if p.load() is not None]
+    assert session.get_credentials() is None
+    assert boto3.Session(region_name="us-east-1").get_credentials() is None
+    with pytest.raises(NoCredentialsError):
+        boto3.client("sts", region_name="us-east-1").get_caller_identity()
+    assert no_real_aws == []
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("192.0.2.1", 443),
+                                                                         timeout=1):
+        pass  # TEST-NET-1: the guard refuses it without a packet sent
+    assert no_real_aws == ["192.0.2.1:443"]
+    no_real_aws.clear()
+
+
 @pytest.fixture
 def flow_dir(tmp_path, monkeypatch):
     (tmp_path / "code").mkdir()

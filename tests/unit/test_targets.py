@@ -93,7 +93,8 @@ def test_a_command_that_needs_a_running_endpoint_says_so(tmp_path):
 
 
 @pytest.fixture
-def mocked_aws(monkeypatch):
+def mocked_aws(no_real_aws, monkeypatch):
+    """moto's mock_aws, inside a test setup where no real credential or host is reachable."""
     from moto import mock_aws
 
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
