@@ -54,8 +54,9 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
                region: str = DEFAULT_REGION) -> Any:
     """moto's WSGI dispatcher, routing unsigned EMR requests to EMR (see the module doc),
     refusing what AWS refuses (harness.aws.wire), /_harness/ to the admin route
-    (harness.emr.admin: spot reclaims of job flows) and /console/ to the console
-    (harness.console: pages over this endpoint's EMR and S3, in `region`, the endpoint's)."""
+    (harness.emr.admin: spot reclaims of job flows) and unsigned /console/ to the console
+    (harness.console: pages over this endpoint's EMR and S3, in `region`, the endpoint's);
+    a signed /console is S3's, path-style, for a bucket named `console`."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from harness import console
@@ -75,7 +76,8 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
             path = environ.get("PATH_INFO", "")
             if path.startswith(admin.PREFIX):
                 return admin.handle(plane(), environ, start_response)
-            if path == console.PREFIX or path.startswith(console.PREFIX + "/"):
+            if (path == console.PREFIX or path.startswith(console.PREFIX + "/")) \
+                    and wire.signing_scope(environ) is None:  # browsers never sign; S3 does
                 return pages(environ, start_response)
             refused = wire.refusal(environ)  # what AWS refuses and moto does not
             if refused is not None:

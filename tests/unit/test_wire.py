@@ -86,3 +86,31 @@ def test_other_services_answer_an_unknown_region_as_aws_does_not_with_a_500():
         "Authorization": signed("eu-west-1", "sqs"),
         "Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200
+
+
+def test_a_bucket_named_console_is_s3_s_and_the_unsigned_console_is_the_consoles():
+    """Path-style S3 clients of 127.0.0.1 sign; browsers never do: only an unsigned
+    /console request is the console's."""
+    client = Client(dispatcher())
+    auth = {"Authorization": s3_auth()}
+    created = client.put("/console", headers=auth)
+    assert created.status_code == 200, created.get_data(as_text=True)
+    try:
+        put = client.put("/console/key.txt", data=b"kept", headers=auth)
+        assert put.status_code == 200, put.get_data(as_text=True)
+        got = client.get("/console/key.txt", headers=auth)
+        assert got.status_code == 200 and got.get_data() == b"kept"
+        # a presigned URL is signed too (X-Amz-Credential in the query)
+        presigned = client.get("/console/key.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+                               "X-Amz-Credential=testing%2F20261202%2Fus-east-1%2Fs3%2F"
+                               "aws4_request&X-Amz-Signature=0")
+        assert presigned.get_data() == b"kept"
+        unsigned = client.get("/console/static/console.js",
+                              environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert unsigned.status_code == 200 and b"function" in unsigned.get_data()
+        bad_state = client.get("/console/?state=SLEEPING",
+                               environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert bad_state.status_code == 400 and "SLEEPING" in bad_state.text
+    finally:
+        client.delete("/console/key.txt", headers=auth)
+        client.delete("/console", headers=auth)
