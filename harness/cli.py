@@ -131,7 +131,8 @@ def workloads() -> None:
 @app.command()
 def up(
     port: Annotated[int, typer.Option(help="endpoint port on 127.0.0.1")] = 4566,
-    region: Annotated[str, typer.Option(help="AWS region the endpoint claims")] = "us-east-1",
+    region: Annotated[str | None, typer.Option(
+        help="AWS region the endpoint claims [default: us-east-1]")] = None,
     cluster: Annotated[str | None, typer.Option(
         help="also start a cluster: preset 'small' or an InstanceGroups JSON file")] = None,
     backend: Annotated[str, typer.Option(

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import procs
-from harness.aws import EmbeddedEndpoint, Endpoint
+from harness.aws import EmbeddedEndpoint, Endpoint, wire
 from harness.aws.endpoint import DEFAULT_REGION
 from harness.cluster import BACKENDS, ClusterError, RunningCluster, build_topology, load_groups
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.net import port_free
 from harness.state import EndpointRecord, RuntimeState
 
@@ -27,22 +27,31 @@ class UpResult:
     emr_backend: str = "process"  # where the endpoint's EMR job flows run their clusters
 
 
-def up(work_dir: Path, port: int, region: str = DEFAULT_REGION,
+def up(work_dir: Path, port: int, region: str | None = None,
        backend: str = "process") -> UpResult:
-    """Start the embedded endpoint in the background, unless one `up` started still runs;
+    """Start the embedded endpoint in the background in `region` (us-east-1 unless given),
+    unless one `up` started still runs (then a `region` other than its own is refused);
     its EMR job flows start their clusters on `backend`."""
+    if region is not None:
+        wire.check_region(region)  # else the endpoint refuses its own health check
     work_dir.mkdir(parents=True, exist_ok=True)
     state = RuntimeState.load(work_dir)
     record = state.endpoint
     if record is not None and record.alive:
         endpoint = Endpoint(url=record.url, region=record.region, provider=record.provider)
         if endpoint.healthy():
+            if region is not None and region != record.region:
+                raise UsageError(f"an endpoint already runs on {record.url} in region "
+                                 f"{record.region}, not {region}",
+                                 f"`harness down` first to start one in {region}, or "
+                                 f"`harness up --region {record.region}`")
             return UpResult(endpoint, already_running=True, emr_backend=record.emr_backend)
     if record is not None:  # stale: its process died; forget it
         _stop_endpoint(record)
         state.clear()
     _backend(backend).preflight()  # job flows will need it: fail now, not at run_job_flow
     log = work_dir / "logs" / "endpoint.log"
+    region = region or DEFAULT_REGION
     embedded = EmbeddedEndpoint(port=port, region=region, log=log, detached=True,
                                 emr_backend=backend)
     endpoint = embedded.start()

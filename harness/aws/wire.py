@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from harness.errors import UsageError
+
 _SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # prefixes and suffixes S3 reserves (S3's bucket naming rules, general purpose buckets)
@@ -42,6 +44,20 @@ def aws_regions() -> frozenset[str]:
 
     return frozenset(region for partition in Loader().load_data("endpoints")["partitions"]
                      for region in partition["regions"])
+
+
+def check_region(region: str) -> str:
+    """The region when AWS has it, else a UsageError naming it and the nearest names: an
+    endpoint claiming it would refuse every request signed for it, its health check too."""
+    known = aws_regions()
+    if region in known:
+        return region
+    import difflib
+
+    nearest = difflib.get_close_matches(region, sorted(known), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(nearest)}?" if nearest else "such as us-east-1"
+    raise UsageError(f"--region {region!r} is not an AWS region",
+                     f"give one AWS has: {hint}")
 
 
 @cache

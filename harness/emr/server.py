@@ -25,6 +25,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from harness.aws import wire
 from harness.aws.endpoint import DEFAULT_REGION, port_in_use_error
 from harness.config import Settings
 from harness.emr.controlplane import ControlPlane
@@ -60,7 +61,6 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from harness import console
-    from harness.aws import wire
     from harness.emr import admin
 
     def work_dir() -> Path:
@@ -200,11 +200,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--region", default=DEFAULT_REGION,
                         help="the endpoint's region: its console's and its job flows' steps'")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    wire.check_region(args.region)  # a UsageError naming it and the nearest AWS has
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except HarnessError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr, flush=True)
+        return 2
     install_signal_handlers()
     try:
         server = EndpointServer(args.host, args.port, region=args.region).start()

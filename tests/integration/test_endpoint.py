@@ -39,6 +39,10 @@ def test_up_status_down_leaves_no_process_and_frees_the_port(tmp_path):
     assert status["endpoint"]["state"] == "running" and pid_alive(pid)
     second = harness("up", "--port", str(port), work=tmp_path)
     assert second.returncode == 0 and "already running" in second.stdout
+    elsewhere = harness("up", "--port", str(port), "--region", "eu-west-1", work=tmp_path)
+    assert elsewhere.returncode != 0 and "Traceback" not in elsewhere.stderr
+    assert "in region us-east-1, not eu-west-1" in elsewhere.stderr + elsewhere.stdout
+    assert "harness down" in elsewhere.stderr + elsewhere.stdout
     assert json.loads(harness("status", "--json", work=tmp_path).stdout)["endpoint"]["pid"] \
         == pid  # not a second server
     down = harness("down", work=tmp_path)

@@ -37,6 +37,8 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
         (["bench", "--profile", "mars"], ["unknown latency profile 'mars'", "use one of"]),
         (["bench", "--rows", "10", "--fixture", "x"], ["exclude each other"]),
         (["fixtures", "generate", "--bad-share", "2"], ["--bad-share must be between 0 and 1"]),
+        (["up", "--region", "eu-west-9", "--port", "1"],  # refused before anything starts
+         ["--region 'eu-west-9' is not an AWS region", "did you mean", "eu-west-1"]),
     ],
 )
 def test_bad_options_give_a_one_line_error(tmp_path, args, needles):
