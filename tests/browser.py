@@ -4,8 +4,12 @@ README.
 
     def test_console(browser_page, endpoint):
         browser_page.page.goto(f"{endpoint.url}/console/")
-        browser_page.screenshot("console-clusters")       # docs/screenshots/console-clusters.png
+        browser_page.screenshot("console-clusters")       # console-clusters.png
         assert browser_page.outside_hosts() == []          # nothing left 127.0.0.1
+
+Screenshots go to the test's tmp_path, and to the README's docs/screenshots/ only with
+HARNESS_SCREENSHOTS=1 (so `make test` leaves the committed images alone). HARNESS_CHROMIUM
+names another Chromium binary than Debian's /usr/bin/chromium.
 
 Requests to any host but the loopback are logged and then aborted, so a page that would
 load something from the internet fails its test instead of reaching the internet.
@@ -27,6 +31,14 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
 
 
+def screenshots_dir(tmp_path: Path) -> Path:
+    """Where a test's screenshots go: docs/screenshots/ with HARNESS_SCREENSHOTS=1 (to
+    refresh the README's), else under the test's own tmp_path."""
+    if os.environ.get("HARNESS_SCREENSHOTS") == "1":
+        return SCREENSHOTS
+    return tmp_path / "screenshots"
+
+
 def is_loopback(url: str) -> bool:
     """True for a URL that stays on this machine (127.0.0.1, or no network at all)."""
     parts = urlsplit(url)
@@ -40,7 +52,7 @@ class BrowserPage:
 
     page: object  # playwright.sync_api.Page
     requests: list[str] = field(default_factory=list)
-    screenshots: Path = SCREENSHOTS
+    screenshots: Path = SCREENSHOTS  # the fixture gives screenshots_dir(tmp_path)
 
     def outside_hosts(self) -> list[str]:
         """The requests made to a host outside 127.0.0.1 (empty when the page kept to the
@@ -48,7 +60,7 @@ class BrowserPage:
         return [url for url in self.requests if not is_loopback(url)]
 
     def screenshot(self, name: str, *, full_page: bool = True) -> Path:
-        """Write the page as it is now to docs/screenshots/NAME.png."""
+        """Write the page as it is now to NAME.png in `screenshots`."""
         self.screenshots.mkdir(parents=True, exist_ok=True)
         path = self.screenshots / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=full_page)
@@ -72,13 +84,14 @@ def chromium():
 
 
 @pytest.fixture
-def browser_page(chromium) -> BrowserPage:
+def browser_page(chromium, tmp_path) -> BrowserPage:
     """A fresh headless page (its own context: no cookies or storage from another test)
-    whose every request is logged; requests to hosts outside 127.0.0.1 are aborted."""
+    whose every request is logged; requests to hosts outside 127.0.0.1 are aborted; its
+    screenshots go where screenshots_dir says."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(30_000)
     page = context.new_page()
-    logged = BrowserPage(page=page)
+    logged = BrowserPage(page=page, screenshots=screenshots_dir(tmp_path))
     # The context sees the requests of every page it holds (a link opened in a new tab
     # too), including those its service and web workers make; WebSockets are not requests.
     context.on("request", lambda request: logged.requests.append(request.url))
