@@ -40,6 +40,14 @@ class S3Uri:
         return f"s3://{self.bucket}/{self.key}" if self.key else f"s3://{self.bucket}"
 
 
+def cluster_log_base(log_uri: str | None, cluster_id: str) -> S3Uri | None:
+    """Where EMR puts a cluster's logs: <LogUri>/<cluster-id>/ (s3n:// read as s3://);
+    None without a LogUri."""
+    if not log_uri:
+        return None
+    return S3Uri.parse(log_uri.replace("s3n://", "s3://")).child(cluster_id)
+
+
 def s3_failures() -> tuple[type[Exception], ...]:
     """What an S3 call raises when S3 or the way to it failed, as opposed to a bug: S3's
     answer (ClientError, or boto3's upload wrapper of one), and botocore's connection and

@@ -14,13 +14,14 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import harness.emr.runtimes as runtimes
 import harness.emr.validation as validation
 from harness.aws.endpoint import Endpoint
-from harness.aws.s3 import S3Error, S3Uri
+from harness.aws.s3 import S3Error, S3Uri, cluster_log_base
 from harness.catalog import instance_types
 from harness.cluster import BACKENDS, Topology, build_topology
 from harness.cluster.topology import default_memory_budget_mb
@@ -35,6 +36,48 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.runtimes import InstalledRuntime
+
+class LogUpload:
+    """One directory's logs, gzipped as EMR puts them, to an S3 prefix. While a step runs,
+    `push()` sends only the files whose size changed since they were last sent, and after a
+    failed upload (a LogUri bucket that does not exist) sends nothing more; `upload()` at
+    the end sends every file once. Each failing call logs its failure once."""
+
+    def __init__(self, s3: Any, base: S3Uri, local: Path, names: tuple[str, ...],
+                 log: Callable[[str], None]) -> None:
+        self.s3, self.base, self.local, self.names, self.log = s3, base, local, names, log
+        self.sent: dict[str, int] = {}  # name -> its size when last sent
+        self.failed = False
+
+    def push(self) -> bool:
+        """Send the files that changed; False once an upload failed (nothing is sent then)."""
+        if self.failed:
+            return False
+        changed = [name for name in self._present()
+                   if (self.local / name).stat().st_size != self.sent.get(name)]
+        self.failed = not self._send(changed)
+        return not self.failed
+
+    def upload(self) -> bool:
+        """Send every file (the final upload); False when one failed."""
+        return self._send(self._present())
+
+    def _present(self) -> list[str]:
+        return [name for name in self.names if (self.local / name).exists()]
+
+    def _send(self, names: list[str]) -> bool:
+        for name in names:
+            src = self.local / name
+            size = src.stat().st_size  # before packing: a file still growing is sent again
+            packed = gzip_file(src, self.local / f"{name}.gz")
+            try:
+                self.s3.upload_file(str(packed), self.base.bucket, f"{self.base.key}/{name}.gz")
+            except Exception as exc:  # noqa: BLE001 - a missing log bucket must not kill the step
+                self.log(f"cannot upload {name} to {self.base}: {exc}")
+                return False  # the others would fail alike
+            self.sent[name] = size
+        return True
+
 
 DEFAULT_JOBFLOW_MEMORY_MB = 3072  # workers of one job flow: 3 x ~1 GiB for the small preset
 
@@ -168,21 +211,21 @@ class ControlPlane:
     def upload_logs(self, jobflow: JobFlow, local: Path, relative: str,
                     names: tuple[str, ...] = ("stdout", "stderr")) -> str | None:
         """Gzip the named log files and put them under <LogUri>/<cluster-id>/<relative>/."""
-        if not jobflow.log_uri:
+        logs = self.log_upload(jobflow, local, relative, names)
+        if logs is None:
             return None
-        base = S3Uri.parse(jobflow.log_uri.replace("s3n://", "s3://")).child(jobflow.id,
-                                                                              relative)
-        s3 = self.endpoint.client("s3")
-        for name in names:
-            src = local / name
-            if not src.exists():
-                continue
-            packed = gzip_file(src, local / f"{name}.gz")
-            try:
-                s3.upload_file(str(packed), base.bucket, f"{base.key}/{name}.gz")
-            except Exception as exc:  # noqa: BLE001 - a missing log bucket must not kill the step
-                self.log(f"{jobflow.id}: cannot upload {name} to {base}: {exc}")
-        return str(base)
+        logs.upload()
+        return str(logs.base)
+
+    def log_upload(self, jobflow: JobFlow, local: Path, relative: str,
+                   names: tuple[str, ...]) -> LogUpload | None:
+        """The uploads of `local`'s named logs to <LogUri>/<cluster-id>/<relative>/; None
+        without a LogUri."""
+        base = cluster_log_base(jobflow.log_uri, jobflow.id)
+        if base is None:
+            return None
+        return LogUpload(self.endpoint.client("s3"), base.child(relative), local, names,
+                         lambda line: self.log(f"{jobflow.id}: {line}"))
 
     def node_env(self, jobflow: JobFlow, node: Any) -> dict[str, str]:
         """What a step or bootstrap action finds on a node: the endpoint's credentials, the

@@ -30,7 +30,7 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.emr.configurations import AppliedConfigurations
-    from harness.emr.controlplane import ControlPlane
+    from harness.emr.controlplane import ControlPlane, LogUpload
     from harness.runtimes import InstalledRuntime
 
 TERMINATE_ACTIONS = {"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"}
@@ -380,6 +380,7 @@ class JobFlow:
         observe.syslog(step_dir, f"Starting step {step.id} ({step.name}): {step.jar} {args}")
         process: NodeProcess | None = None
         pusher: threading.Thread | None = None
+        step_logs: LogUpload | None = None
         rc: int | None = None
         reason = message = None
         error_log = "stderr"
@@ -400,7 +401,11 @@ class JobFlow:
                 observe.syslog(step_dir, note)
             observe.syslog(step_dir, f"startExec '{' '.join(command.argv)}'")
             controller.write_text("\n".join(lines) + "\n")
-            pusher = self._push_logs_while_running(step, step_dir)
+            step_logs = self.plane.log_upload(self, step_dir, f"steps/{step.id}",
+                                              names=("controller", "stdout", "stderr",
+                                                     observe.SYSLOG))
+            if step_logs is not None:
+                pusher = self._push_logs_while_running(step, step_logs)
             # on the master node, as EMR runs steps: a local process, or inside the master's
             # container (the driver then runs there and its executors in the workers')
             started = time.time()
@@ -472,9 +477,10 @@ class JobFlow:
             (step_dir / name).touch()
         if pusher is not None:  # its last upload done before the final one replaces it
             pusher.join(timeout=60)
-        log_uri = self.plane.upload_logs(self, step_dir, f"steps/{step.id}",
-                                         names=("controller", "stdout", "stderr",
-                                                observe.SYSLOG))
+        log_uri = None
+        if step_logs is not None:  # tried even after a failed push; a failure logged once
+            step_logs.upload()
+            log_uri = str(step_logs.base)
         with self.emr.lock:
             self._processes.pop(step.id, None)
             if step.state == "CANCEL_PENDING":  # no ActionOnFailure for a cancelled step
@@ -497,17 +503,16 @@ class JobFlow:
 
 
     def _push_logs_while_running(self, step: RehearsalStep,
-                                 step_dir: Path) -> threading.Thread:
-        """Upload a running step's logs to LogUri every LOG_PUSH_S until its process exits
-        (EMR pushes them every five minutes; here sooner, so a console can follow)."""
+                                 step_logs: LogUpload) -> threading.Thread:
+        """Push a running step's changed logs to LogUri every LOG_PUSH_S until its process
+        exits or an upload fails (EMR pushes them every five minutes; here sooner, so a
+        console can follow)."""
         exited = self._exited[step.id]
 
         def push() -> None:
             try:
-                while not exited.wait(LOG_PUSH_S):
-                    self.plane.upload_logs(self, step_dir, f"steps/{step.id}",
-                                           names=("controller", "stdout", "stderr",
-                                                  observe.SYSLOG))
+                while not exited.wait(LOG_PUSH_S) and step_logs.push():
+                    pass
             except Exception:  # noqa: BLE001 - the step goes on; its logs arrive at its end
                 self.plane.log(f"{self.id}: pushing {step.id}'s logs: "
                                f"{traceback.format_exc()}")
