@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import socket
 
@@ -44,3 +45,11 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def is_loopback(address: str) -> bool:
+    """True for a loopback IP address (127.0.0.0/8, ::1); False for any other text."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -4,7 +4,6 @@ was recorded and checks that nothing is left."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from harness.aws.endpoint import DEFAULT_REGION
 from harness.cluster import BACKENDS, ClusterError, RunningCluster, build_topology, load_groups
 from harness.errors import HarnessError, UsageError
 from harness.net import port_free
-from harness.state import EndpointRecord, RuntimeState
+from harness.state import JOBFLOWS, EndpointRecord, RuntimeState, jobflow_records
 
 
 @dataclass
@@ -144,11 +143,7 @@ def _backend(name: str, java_home: Path | None = None):  # noqa: ANN202
 
 def _jobflow_clusters(work_dir: Path) -> list[RunningCluster]:
     """Job-flow clusters the endpoint's EMR control plane recorded as running."""
-    try:
-        recorded = json.loads((work_dir / "jobflows.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return []
-    return [RunningCluster.from_dict(raw) for raw in recorded.values()]
+    return [RunningCluster.from_dict(raw) for raw in jobflow_records(work_dir).values()]
 
 
 def _cluster_status(cluster: RunningCluster, notes: list[str]) -> dict[str, Any]:
@@ -239,7 +234,7 @@ def down(work_dir: Path, force: bool = False) -> DownResult:
             jobflows_left |= not result.attempt(f"job flow {cluster.id}",
                                                 lambda c=cluster: _stop_cluster_nodes(c))
         if not jobflows_left:
-            (work_dir / "jobflows.json").unlink(missing_ok=True)
+            (work_dir / JOBFLOWS).unlink(missing_ok=True)
         if stopped:
             state.endpoint = None
     if state.empty:

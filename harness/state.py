@@ -11,6 +11,18 @@ from typing import Any
 from harness.procs import Identity
 
 ENDPOINT_MODULE = "harness.emr.server"  # in the endpoint's command line (identity fallback)
+JOBFLOWS = "jobflows.json"  # the EMR control plane's running job flows' clusters, by id
+
+
+def jobflow_records(work_dir: Path) -> dict[str, dict[str, Any]]:
+    """The clusters (RunningCluster.to_dict) of the job flows the endpoint's EMR control
+    plane recorded as running, by cluster id; empty when none is recorded or the record
+    is unreadable."""
+    try:
+        recorded = json.loads((work_dir / JOBFLOWS).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 @dataclass

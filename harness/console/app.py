@@ -7,7 +7,6 @@ origin (a page elsewhere cannot make the browser terminate a cluster)."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import mimetypes
@@ -28,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from harness.console import helpers, views
 from harness.console.opening import PREFIX
 from harness.console.reads import Reads
+from harness.net import is_loopback
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -53,13 +53,6 @@ _RULES = Map([
     Rule("/console/api/clusters/<cluster_id>", endpoint="api_cluster"),
     Rule("/console/api/clusters/<cluster_id>/steps/<step_id>", endpoint="api_step"),
 ], strict_slashes=False)
-
-
-def _loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def _templates() -> Environment:
@@ -120,7 +113,7 @@ class Console:
         request = Request(environ)
         started = time.perf_counter()
         try:
-            if not _loopback(request.remote_addr or ""):
+            if not is_loopback(request.remote_addr or ""):
                 response = Response("the console answers loopback clients only", 403)
             elif request.method == "POST" and not self._same_origin(request):
                 response = Response("a console action must come from the console's own page",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
-import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.aws.s3 import S3Uri
+from harness.aws.s3 import S3Uri, cluster_log_base
+from harness.state import jobflow_records
 
 LOG_NAMES = ("controller", "stdout", "stderr", "syslog")
 LOG_LIMIT = 2_000_000  # characters of a log shown in a page (its tail)
@@ -38,13 +38,6 @@ def spark_version(label: str | None) -> str:
 
     runtime = catalog().get(label or "")
     return runtime.spark if runtime is not None else "?"
-
-
-def log_base(log_uri: str | None, cluster_id: str) -> S3Uri | None:
-    """Where EMR puts a cluster's logs: <LogUri>/<cluster-id>/."""
-    if not log_uri:
-        return None
-    return S3Uri.parse(log_uri.replace("s3n://", "s3://")).child(cluster_id)
 
 
 class Reads:
@@ -137,7 +130,7 @@ class Reads:
                   step_id: str) -> dict[str, str | None]:
         """The step's controller, stdout, stderr and syslog from <LogUri>/<id>/steps/<step>/
         (gunzipped; None for one not there yet: EMR uploads them as the step ends)."""
-        base = log_base(log_uri, cluster_id)
+        base = cluster_log_base(log_uri, cluster_id)
         if base is None:
             return dict.fromkeys(LOG_NAMES)
         where = base.child("steps", step_id)
@@ -163,7 +156,7 @@ class Reads:
     def log_objects(self, log_uri: str | None, cluster_id: str,
                     prefix: str) -> tuple[S3Uri | None, list[dict[str, Any]]]:
         """The objects under <LogUri>/<cluster-id>/<prefix> (a node's log folder)."""
-        base = log_base(log_uri, cluster_id)
+        base = cluster_log_base(log_uri, cluster_id)
         if base is None:
             return None, []
         where = base.child(prefix)
@@ -184,10 +177,7 @@ class Reads:
         once it ended."""
         from harness.cluster.base import RunningCluster
 
-        try:
-            recorded = json.loads((self.work_dir / "jobflows.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return None
+        recorded = jobflow_records(self.work_dir)
         if cluster_id not in recorded:
             return None
         cluster = RunningCluster.from_dict(recorded[cluster_id])

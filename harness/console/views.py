@@ -14,8 +14,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from harness.aws.s3 import cluster_log_base
 from harness.console import helpers
-from harness.console.reads import LOG_NAMES, Reads, log_base, now
+from harness.console.reads import LOG_NAMES, Reads, now
 from harness.errors import HarnessError
 from harness.verdicts import last_verdict
 
@@ -183,7 +184,7 @@ def cluster_page(reads: Reads, cluster_id: str) -> dict[str, Any]:
         "cost": cost(cluster, data["groups"], data["instances"], reads.region),
         "clone_json": json.dumps(request, indent=2, default=str),
         "clone_cli": helpers.create_cluster_command(request, reads.endpoint_url),
-        "logs": str(log_base(cluster.get("LogUri"), cluster_id) or ""),
+        "logs": str(cluster_log_base(cluster.get("LogUri"), cluster_id) or ""),
     }
 
 
@@ -235,7 +236,7 @@ def step_page(reads: Reads, cluster_id: str, step_id: str) -> dict[str, Any]:
         "history_url": history, "applications": apps,
         "app_ui": ui.group(1) if ui else None,
         "master_ui_url": (local or {}).get("master_ui_url"),
-        "log_prefix": str(log_base(fixed.get("LogUri"), cluster_id) or ""),
+        "log_prefix": str(cluster_log_base(fixed.get("LogUri"), cluster_id) or ""),
     }
 
 

@@ -11,7 +11,6 @@ It answers loopback clients only, under /_harness/, a path no AWS API uses.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
+from harness.net import is_loopback
 
 if TYPE_CHECKING:
     from harness.emr.controlplane import ControlPlane
@@ -32,13 +32,6 @@ class ReclaimError(HarnessError):
     """A reclaim the endpoint refused, or could not be asked for."""
 
 
-def _loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 def handle(plane: ControlPlane | None, environ: dict[str, Any],
            start_response: Callable[..., Any]) -> Iterable[bytes]:
     """The WSGI answer to a request under PREFIX."""
@@ -50,7 +43,7 @@ def handle(plane: ControlPlane | None, environ: dict[str, Any],
                                 ("Content-Length", str(len(data)))])
         return [data]
 
-    if not _loopback(environ.get("REMOTE_ADDR", "")):
+    if not is_loopback(environ.get("REMOTE_ADDR", "")):
         return answer("403 Forbidden", {"error": "the admin route answers loopback only"})
     if environ.get("PATH_INFO") != RECLAIM or environ.get("REQUEST_METHOD") != "POST":
         return answer("404 Not Found", {"error": f"no admin route {environ.get('PATH_INFO')}"})

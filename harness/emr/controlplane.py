@@ -33,6 +33,7 @@ from harness.emr.resources import DEFAULT_EXECUTOR_WAIT_S
 from harness.emr.states import TERMINAL
 from harness.emr.steps import StepContext, StepDefinitionError, is_s3
 from harness.errors import HarnessError
+from harness.state import JOBFLOWS
 
 if TYPE_CHECKING:
     from harness.runtimes import InstalledRuntime
@@ -119,7 +120,7 @@ class ControlPlane:
         self._in_use: dict[str, int] = {}
         self._log_path = self.work_dir / "logs" / "emr-control-plane.log"
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._records = self.work_dir / "jobflows.json"
+        self._records = self.work_dir / JOBFLOWS  # harness.state.jobflow_records reads it
         self._records_lock = threading.Lock()
 
     # -- bookkeeping ---------------------------------------------------------------------

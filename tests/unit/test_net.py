@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from harness.net import _ephemeral_floor, free_port, port_free
+from harness.net import _ephemeral_floor, free_port, is_loopback, port_free
 
 
 def test_free_ports_are_bindable_and_below_the_ephemeral_range():
@@ -22,3 +22,10 @@ def test_a_listening_port_is_not_free():
         s.bind(("127.0.0.1", 0))
         s.listen()
         assert not port_free("127.0.0.1", s.getsockname()[1])
+
+
+def test_loopback_addresses_are_the_loopbacks_and_nothing_else():
+    """What the admin route and the console answer: loopback clients only."""
+    assert all(is_loopback(a) for a in ("127.0.0.1", "127.1.2.3", "::1"))
+    assert not any(is_loopback(a) for a in ("192.0.2.7", "10.0.0.1", "::", "", "localhost",
+                                            "not an address"))
