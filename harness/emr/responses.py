@@ -31,6 +31,7 @@ from harness.emr.refusals import refusal
 
 log = logging.getLogger(__name__)
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+ENDPOINT_REGION = "harness.endpoint_region"  # the WSGI environ's: the endpoint's --region
 
 
 class RehearsalEmrResponse(ElasticMapReduceResponse):
@@ -40,9 +41,13 @@ class RehearsalEmrResponse(ElasticMapReduceResponse):
 
     def get_region_from_url(self, request: Any, full_url: str) -> str:
         # moto's EMR reads the region from an amazonaws.com host name; behind 127.0.0.1 the
-        # SigV4 credential scope says which region the client addresses
+        # SigV4 credential scope says which region the client addresses, and an unsigned
+        # request addresses the endpoint's own (harness.emr.server puts it in the environ)
         match = _SCOPE.search(request.headers.get("Authorization", ""))
-        return match.group(1) if match else super().get_region_from_url(request, full_url)
+        if match:
+            return match.group(1)
+        endpoint_region = getattr(request, "environ", {}).get(ENDPOINT_REGION)
+        return endpoint_region or super().get_region_from_url(request, full_url)
 
     @property
     def backend(self) -> RehearsalEmrBackend:

@@ -62,6 +62,7 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
 
     from harness import console
     from harness.emr import admin
+    from harness.emr.responses import ENDPOINT_REGION
 
     def work_dir() -> Path:
         running = plane()
@@ -73,6 +74,7 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
         console = pages
 
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+            environ[ENDPOINT_REGION] = region  # an unsigned EMR request's (RehearsalEmrResponse)
             path = environ.get("PATH_INFO", "")
             if path.startswith(admin.PREFIX):
                 return admin.handle(plane(), environ, start_response)
@@ -96,7 +98,7 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
         def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target.startswith("ElasticMapReduce.") and not environ.get("HTTP_AUTHORIZATION"):
-                return f"elasticmapreduce.{DEFAULT_REGION}.amazonaws.com"
+                return f"elasticmapreduce.{region}.amazonaws.com"  # the endpoint's
             return super().infer_service_region_host(environ, path)
 
     return Dispatcher(create_backend_app)
