@@ -67,9 +67,11 @@ class BrowserPage:
         return path
 
 
-@pytest.fixture(scope="session")
+# module scope, not session: while Playwright's sync API is open it runs an asyncio loop in
+# the main thread, and every later test calling asyncio.run() would fail
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium, launched headless once for the session through Playwright."""
+    """Debian's Chromium, launched headless once per test module through Playwright."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not found; remedy: run scripts/ensure-browser "
                     "(make test and make integration run it)", pytrace=False)

@@ -4,6 +4,7 @@ design says it makes."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pyarrow as pa
@@ -32,6 +33,17 @@ def test_legacy_variant_matches_reference_including_quarantine(
     assert result.rows_enriched + result.rows_quarantined == 1_000
     assert result.rows_quarantined == 50  # 5% of 1,000
     assert not result.projected and result.seconds > 0
+
+
+def test_async_variant_runs_where_an_event_loop_already_runs(cascade, small_fixture, work_dir):
+    """A host with its own loop in the thread (Playwright's sync API, pytest-asyncio, a
+    notebook) used to fail the async variant: asyncio.run() refuses to nest."""
+    async def inside_a_running_loop():
+        return _run_bench(cascade, small_fixture, work_dir, ["async"], sample=0)
+
+    (result,) = asyncio.run(inside_a_running_loop()).results
+    assert result.output_equal, result.mismatch
+    assert result.rows_enriched + result.rows_quarantined == 1_000
 
 
 def test_per_row_makes_six_round_trips_per_good_order(cascade, small_fixture, tmp_path):

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -174,4 +175,13 @@ async def _run_async(ctx: LegacyContext, concurrency: int) -> None:
 
 def async_(ctx: LegacyContext) -> None:
     """Concurrent lookups (default 8 tasks) feeding one writer with a commit per order."""
-    asyncio.run(_run_async(ctx, int(ctx.options.get("async_concurrency", 8))))
+    concurrency = int(ctx.options.get("async_concurrency", 8))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no event loop in this thread
+        asyncio.run(_run_async(ctx, concurrency))
+        return
+    # a host runs its own loop in this thread (pytest with Playwright's sync API or
+    # pytest-asyncio, a notebook): asyncio.run refuses to nest, so ours gets a thread
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(_run_async(ctx, concurrency))).result()
