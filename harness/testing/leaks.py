@@ -46,7 +46,11 @@ class LeakCheck:
         return found
 
     def fixture_started(self, fixture: object, before: dict[str, str]) -> None:
-        started = {k: v for k, v in self.snapshot().items() if k not in before}
+        # a wider fixture set up inside this one's setup (a module fixture asking for the
+        # session endpoint) finished first and claimed what it started: not this one's
+        claimed = set().union(*self._fixtures.values()) if self._fixtures else set()
+        started = {k: v for k, v in self.snapshot().items()
+                   if k not in before and k not in claimed}
         if started:
             self._fixtures.setdefault(fixture, {}).update(started)
 
@@ -61,7 +65,7 @@ class LeakCheck:
         while True:
             now = self.snapshot()
             left = {k: v for k, v in now.items()
-                    if (k not in before and k not in kept) or k in self._finalized}
+                    if k not in kept and (k not in before or k in self._finalized)}
             if not left or time.monotonic() >= deadline:
                 break
             time.sleep(0.1)

@@ -260,20 +260,31 @@ def test_the_suite_fails_a_test_that_leaves_a_process_and_names_it(
         pytester: pytest.Pytester) -> None:
     """The plugin tests/conftest.py registers, in a suite of its own: a test that leaves a
     process fails at teardown naming it (which is stopped), a module fixture's process is
-    that fixture's until its teardown."""
+    that fixture's until its teardown, and a session fixture first set up inside a module
+    fixture's setup is the session fixture's."""
     pytester.makeconftest(
         "import os\n"
         "from harness.testing.leaks import LeakPlugin\n"
         "def pytest_configure(config):\n"
         "    config.pluginmanager.register(\n"
-        "        LeakPlugin(os.environ.get('HARNESS_DOCKER_SESSION')), 'leaks')\n")
+        "        LeakPlugin(os.environ.get('HARNESS_DOCKER_SESSION')), 'leaks')\n"
+        "import pytest\n"
+        "from harness.procs import OwnedProcess\n"
+        "@pytest.fixture(scope='session')\n"
+        "def widest():\n"
+        "    proc = OwnedProcess(['sleep', '599'])\n"
+        "    yield proc\n"
+        "    proc.stop()\n")
     pytester.makepyfile(test_leaky="""
 import subprocess
 import pytest
 from harness.procs import OwnedProcess
 
 @pytest.fixture(scope="module")
-def wide():
+def wide(request):
+    # the session fixture first set up inside this module fixture's setup: still alive
+    # when this one is finalized, and not this one's
+    request.getfixturevalue("widest")
     proc = OwnedProcess(["sleep", "600"])
     yield proc
     proc.stop()
@@ -289,13 +300,17 @@ def test_leaves_a_bare_child():
 
 def test_uses_the_module_fixture_again(wide):
     assert wide.alive()
+""", test_zlater="""
+def test_the_session_fixture_outlived_the_module_fixture(widest):
+    assert widest.alive()
 """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4, errors=2)
+    result.assert_outcomes(passed=5, errors=2)
     result.stdout.fnmatch_lines([
         "*test_leaves_an_owned_process left 1 process(es)*(sleep 601)*",
         "*test_leaves_a_bare_child left 1 process(es)*(sleep 602)*"])
     assert "sleep 600" not in result.stdout.str()
+    assert "sleep 599" not in result.stdout.str()
 
 
 RESOURCE_OWNER = """
