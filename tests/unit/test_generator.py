@@ -8,6 +8,7 @@ import collections
 import itertools
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -135,3 +136,20 @@ def test_manifest_records_rows_seed_schema_and_hashes(small_fixture):
     assert {"name": "quantity", "type": "int64"} in orders["schema"]
     assert set(orders["files"]) == {"parquet", "csv"}
     assert len(orders["files"]["parquet"]["sha256"]) == 64
+
+
+def test_the_spark_job_reads_the_schema_the_generator_writes():
+    # The Spark job gives its reader these schemas instead of reading the files' footers: a
+    # column renamed, retyped or added here without it would read as null or fail there.
+    from pyspark.sql import types as T
+
+    from harness.workloads.cascade.spark_job import SCHEMAS
+    from tests import golden
+
+    spark_type = {pa.int64(): T.LongType(), pa.float64(): T.DoubleType(),
+                  pa.string(): T.StringType(), pa.date32(): T.DateType()}
+    for tables in (generator.generate(2_000, seed=5, bad_share=0.05), golden.TABLES):
+        assert set(tables) == set(SCHEMAS)
+        for name, table in tables.items():
+            assert [(f.name, spark_type[f.type]) for f in table.schema] == \
+                [(f.name, f.dataType) for f in SCHEMAS[name].fields], name

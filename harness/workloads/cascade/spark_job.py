@@ -16,8 +16,37 @@ PYTHON_STARTED = time.time()  # before pyspark's import: the driver's Python is 
 
 from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql.types import (  # noqa: E402
+    DateType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 DIMENSIONS = ("customers", "regions", "products", "categories")
+
+
+def _schema(**columns):
+    return StructType([StructField(name, kind, nullable=True) for name, kind in columns.items()])
+
+
+# The input's schema, as the fixture generator writes it. Given to the reader, Spark plans
+# each scan at once; without it, every table costs a Spark job that reads its Parquet
+# footer on an executor (on a cluster the first one also waits for executors, and on S3
+# each is a round of requests). A column the files lack would read as null, so the
+# tables' columns are this contract: the generator's test checks them against it.
+SCHEMAS = {
+    "orders": _schema(order_id=LongType(), order_date=DateType(), customer_id=LongType(),
+                      product_id=LongType(), quantity=LongType(), discount=DoubleType()),
+    "customers": _schema(customer_id=LongType(), customer_name=StringType(),
+                         segment=StringType(), region_id=LongType()),
+    "regions": _schema(region_id=LongType(), region_name=StringType(), tax_rate=DoubleType()),
+    "products": _schema(product_id=LongType(), product_name=StringType(),
+                        category_id=LongType(), unit_price=DoubleType()),
+    "categories": _schema(category_id=LongType(), category_name=StringType()),
+}
 
 
 def enrich(orders, customers, regions, products, categories):
@@ -63,7 +92,7 @@ def main(argv):
     session_ready = time.time()
 
     def table(name):
-        return spark.read.parquet(f"{input_uri}/parquet/{name}.parquet")
+        return spark.read.schema(SCHEMAS[name]).parquet(f"{input_uri}/parquet/{name}.parquet")
 
     enriched, quarantine = enrich(table("orders"), *(table(d) for d in DIMENSIONS))
     read = time.time()
