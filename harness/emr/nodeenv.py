@@ -38,6 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from harness import procs
 from harness.errors import HarnessError
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -203,13 +204,16 @@ def copy_venv(src: Path, dest: Path) -> None:
     replaces files, never rewrites them in place, so a node's installs leave the template
     alone); scripts in bin/ are rewritten, unlinked first, to name the copy's interpreter."""
 
-    def link(source: str, target: str) -> None:
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copy2(source, target)
-
-    shutil.copytree(src, dest, symlinks=True, copy_function=link)
+    # cp, not shutil.copytree: thousands of files walked in Python would hold the endpoint's
+    # GIL for a second per node, stalling every API call meanwhile
+    linked = procs.run(["cp", "-al", str(src), str(dest)], timeout=600, capture_output=True,
+                       text=True)
+    if linked.returncode != 0:  # another filesystem: no hard links, copy
+        shutil.rmtree(dest, ignore_errors=True)
+        copied = procs.run(["cp", "-a", str(src), str(dest)], timeout=600,
+                           capture_output=True, text=True)
+        if copied.returncode != 0:
+            raise OSError(f"cannot copy {src} to {dest}: {copied.stderr.strip()}")
     (dest / ".complete").unlink(missing_ok=True)
     old, new = f"#!{src}/bin/".encode(), f"#!{dest}/bin/".encode()
     for script in (dest / "bin").iterdir():

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -69,6 +71,7 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
         return running.work_dir if running is not None else Settings().work_dir
 
     pages = console.Console(work_dir, region)
+    _cache_moto_modules()
 
     class Dispatcher(DomainDispatcherApplication):
         console = pages
@@ -87,10 +90,21 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
                 start_response(f"{status} {HTTPStatus(status).phrase}",
                                [("Content-Type", content_type)])
                 return [body.encode()]
-            return super().__call__(environ, start_response)
+            started = time.perf_counter()
+
+            def timed(status: str, headers: list, exc_info: Any = None) -> Any:
+                # the endpoint's own time (routing, moto's handler, serializing), which a
+                # client can set against its round trip (harness.emr.load)
+                ms = (time.perf_counter() - started) * 1000
+                return start_response(status, [*headers, ("Server-Timing",
+                                                          f"endpoint;dur={ms:.1f}")], exc_info)
+
+            return super().__call__(environ, timed)
 
         def warm(self, port: int) -> None:
             pages.warm(port)
+            threading.Thread(target=warm_backends, args=(region,), daemon=True,
+                             name="backends-warm").start()
 
         def close(self) -> None:
             pages.close()
@@ -102,6 +116,34 @@ def dispatcher(plane: Callable[[], ControlPlane | None] = lambda: None,
             return super().infer_service_region_host(environ, path)
 
     return Dispatcher(create_backend_app)
+
+
+def _cache_moto_modules() -> None:
+    """moto's dispatcher lists its package directory (an isdir per module, ~150) on every
+    request to route it; the list does not change while the server runs."""
+    from moto import backends
+
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        backends.list_of_moto_modules = functools.cache(
+            lambda listed=backends.list_of_moto_modules: tuple(listed()))
+
+
+# what a job flow's calls create in moto on first use (EMR's own, S3 for its logs, EC2 for
+# its instances, IAM and STS for its roles and account)
+WARM_SERVICES = (("emr", None), ("s3", "global"), ("ec2", None), ("iam", "global"),
+                 ("sts", "global"))
+
+
+def warm_backends(region: str) -> None:
+    """Create moto's backends for the default account before the first job flow needs
+    them: each loads botocore's service data (EC2's a quarter second of parsing) under
+    moto's one backend lock, which every other request would otherwise wait behind in
+    the middle of the run."""
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    for service, fixed_region in WARM_SERVICES:
+        get_backend(service)[DEFAULT_ACCOUNT_ID][fixed_region or region]
 
 
 class EndpointServer:
