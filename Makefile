@@ -20,12 +20,15 @@ bench: $(STAMP)
 
 ## The release-label runtimes the tests' job flows run (pyspark from PyPI + S3A jars, into
 ## ~/.cache/emr-rehearsal; a second run downloads nothing), and their node images; and the
-## class-data-sharing archive of the harness's own Spark (once, about a minute: every
-## spark-submit of the tests then starts seconds sooner).
+## class-data-sharing archives of the harness's own Spark and of emr-7.12.0's (once, about a
+## minute each: every spark-submit of the tests, and the Spark daemons of every emr-7.12.0
+## job flow on the process backend, then start seconds sooner).
 TEST_RUNTIMES := emr-7.12.0 emr-spark-8.0.0
 runtimes: $(STAMP)
 	for label in $(TEST_RUNTIMES); do $(BIN)/harness runtimes install $$label || exit $$?; done
 	$(BIN)/harness jvm archive || echo "warning: no class-data-sharing archive; Spark starts without it"
+	$(BIN)/harness jvm archive --release-label emr-7.12.0 || \
+		echo "warning: no class-data-sharing archive for emr-7.12.0; its daemons start without it"
 
 ## All tests: unit tests, then integration tests against real servers it starts itself
 ## (PostgreSQL; a Docker engine and the node images for the docker backend's tests;
