@@ -23,16 +23,21 @@ include set-up and verification):
                                         the gate compares with the baseline's
     startup_s, job_s (Spark)            the run's start-up (local[*]: the driver's JVM and
                                         session) and the job's own time from its metrics line
+    runtime, bench_runtime (Spark)      what the platform ran on (label, Spark, Scala,
+                                        Python, ANSI; harness.targets.runtime_description),
+                                        and the --bench-runtimes entry: "default" or a label
     phases (Spark)                      {phase: seconds}, where the total went (driver
                                         start, session, read, executors, compute, commit,
                                         write, stop; an EMR step's bookkeeping around them),
                                         see harness.phases
 
-One measurement is one benchmark. Spark runs once per size and platform
-(`test_spark[PLATFORM-ROWS]`, "total" the spark-submit or step wall time on an already
-running platform, start-up and job in its extra_info); the cluster's cold start and
+One measurement is one benchmark. Spark runs once per size, platform and runtime
+(`test_spark[PLATFORM-ROWS]`, `test_spark[PLATFORM@LABEL-ROWS]` on a release runtime of
+--bench-runtimes; "total" the spark-submit or step wall time on an already running
+platform, start-up and job in its extra_info); each runtime's cluster cold start and
 run_job_flow until WAITING happen once per session and are one benchmark each
-(`test_spark_startup[spark-cluster]`, `[spark-emr]`), which runs before the sizes use them.
+(`test_spark_startup[spark-cluster]`, `[spark-emr]`, `[spark-cluster@LABEL]`), which runs
+before the sizes use them.
 The run's reference benchmark is `test_reference_computation`, named in the JSON's
 `suite.reference` (benchmarks/conftest.py).
 """
@@ -49,7 +54,7 @@ from harness.bench.machine import machine_info
 from harness.bench.runner import BenchOptions, BenchRun, VariantResult
 from harness.config import get_profile
 
-from .conftest import dataset, suite_workload
+from .conftest import DEFAULT_RUNTIME, SparkCase, dataset, suite_workload
 from .reference import PairedReference, reference_computation
 
 
@@ -132,68 +137,74 @@ def test_vectorised(benchmark, pytestconfig, bench_work_dir, machine, bench_rows
 
 
 class SparkPlatforms:
-    """Each platform is a target of the harness plugin (harness.targets): spark-local runs
-    on local[*], spark-cluster on the plugin's cluster, spark-emr as a step on one job flow
-    through the plugin's endpoint. Started once, the first time they are needed, stopped at
-    the end of the session; each (platform, size) runs once."""
+    """Each platform on each runtime (a SparkCase) is a target of the harness plugin
+    (harness.targets): spark-local runs on local[*], spark-cluster on the plugin's cluster
+    (another runtime's: one of the same topology for it), spark-emr as a step on one job flow
+    (of that runtime's ReleaseLabel) through the plugin's endpoint. Started once, the first
+    time they are needed, stopped at the end of the session; each (case, size) runs once."""
 
     TARGETS = {"spark-local": "local", "spark-cluster": "cluster", "spark-emr": "emr-step"}
 
     def __init__(self, request: pytest.FixtureRequest, work_dir: Path) -> None:
         self.request = request
         self.work_dir = work_dir
-        self.runs: dict[tuple[str, int], dict[str, Any]] = {}
-        self.started: dict[str, dict[str, Any]] = {}  # platform: its start-up figures
+        self.runs: dict[tuple[SparkCase, int], dict[str, Any]] = {}
+        self.started: dict[SparkCase, dict[str, Any]] = {}  # case: its start-up figures
 
-    def target(self, platform: str):  # noqa: ANN201 (a harness.targets.Target)
-        return self.request.getfixturevalue("harness_target")(self.TARGETS[platform])
+    def target(self, case: SparkCase):  # noqa: ANN201 (a harness.targets.Target)
+        return self.request.getfixturevalue("harness_target")(self.TARGETS[case.platform],
+                                                              runtime=case.runtime)
 
-    def prepare(self, platform: str) -> None:
+    def prepare(self, case: SparkCase) -> None:
         """What a platform's start-up needs first and is not part of it: the endpoint and
         its buckets for a job flow."""
-        if platform == "spark-emr":
-            self.target(platform).prepare()
+        if case.platform == "spark-emr":
+            self.target(case).prepare()
 
-    def start(self, platform: str) -> dict[str, Any]:
+    def start(self, case: SparkCase) -> dict[str, Any]:
         """Start the platform once (local[*] has nothing to start); its start-up figures."""
-        if platform not in self.started:
-            self.prepare(platform)
-            target = self.target(platform)
-            if platform == "spark-cluster":
+        if case not in self.started:
+            self.prepare(case)
+            target = self.target(case)
+            runtime = {"runtime": target.describe_runtime(),
+                       "bench_runtime": case.runtime or DEFAULT_RUNTIME}
+            if case.platform == "spark-cluster":
                 cluster = target.running()
-                self.started[platform] = {"startup_s": cluster.startup_s,
-                                          "backend": cluster.backend}
-            elif platform == "spark-emr":
+                self.started[case] = {"startup_s": cluster.startup_s,
+                                      "backend": cluster.backend, **runtime}
+            elif case.platform == "spark-emr":
                 job_flow = target.job_flow()
-                self.started[platform] = {"startup_s": target.ready_s, "backend": "emr-api",
-                                          "job_flow": job_flow}
+                self.started[case] = {"startup_s": target.ready_s, "backend": "emr-api",
+                                      "job_flow": job_flow, **runtime}
             else:
-                self.started[platform] = {"backend": "local[*]"}
-        return self.started[platform]
+                self.started[case] = {"backend": "local[*]", **runtime}
+        return self.started[case]
 
-    def get(self, platform: str, workload, rows: int) -> dict[str, Any]:  # noqa: ANN001
-        key = (platform, rows)
+    def get(self, case: SparkCase, workload, rows: int) -> dict[str, Any]:  # noqa: ANN001
+        key = (case, rows)
         if key not in self.runs:
-            self.start(platform)
-            self.runs[key] = self._run(platform, workload, dataset(workload, rows))
+            self.start(case)
+            self.runs[key] = self._run(case, workload, dataset(workload, rows))
         return self.runs[key]
 
-    def _run(self, platform: str, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
+    def _run(self, case: SparkCase, workload, fixture) -> dict[str, Any]:  # noqa: ANN001
         from harness.bench.runner import EMR_STEP, SPARK
         from harness.targets import cluster_cores
 
-        target = self.target(platform)
-        variant = EMR_STEP if platform == "spark-emr" else SPARK
+        target = self.target(case)
+        variant = EMR_STEP if case.platform == "spark-emr" else SPARK
         opts = BenchOptions(variants=[variant], profile=get_profile("local"),
-                            work_dir=self.work_dir / f"{platform}-{fixture.rows}",
+                            work_dir=self.work_dir / f"{case.id}-{fixture.rows}",
                             targets={variant: target})
         (result,) = BenchRun(workload, fixture, opts, machine=dict).run().results
         job = result.details.get("job_s")
         run = {"result": result, "total": result.measured_seconds, "job": job,
-               **{k: v for k, v in self.started[platform].items() if k != "startup_s"}}
-        if platform == "spark-local":  # the driver's JVM and session, part of each submit
+               **{k: v for k, v in self.started[case].items() if k != "startup_s"}}
+        if result.details.get("runtime"):  # what the run itself reported
+            run["runtime"] = result.details["runtime"]
+        if case.platform == "spark-local":  # the driver's JVM and session, part of each submit
             run["startup"] = result.measured_seconds - (job or 0.0)
-        elif platform == "spark-cluster":
+        elif case.platform == "spark-cluster":
             # the cluster starts once for every size (test_spark_startup); its submits'
             # totals leave that start out
             run["cores"] = cluster_cores(target.running())
@@ -205,48 +216,52 @@ def spark_platforms(request: pytest.FixtureRequest, bench_work_dir: Path) -> Spa
     return SparkPlatforms(request, bench_work_dir / "spark")
 
 
+RECORDED = ("backend", "cores", "job_flow", "runtime", "bench_runtime")
+
+
 def test_spark_startup(benchmark, pytestconfig, spark_platforms, machine,
                        spark_startup_platform):
-    """A platform's start-up, measured once for every size: the EMR-shaped cluster's cold
-    start (until every worker is ALIVE) or run_job_flow until WAITING. It must be the
-    platform's first use in the session (the suite's order sees to that)."""
-    platform = spark_startup_platform
+    """A platform's start-up on one runtime, measured once for every size: the EMR-shaped
+    cluster's cold start (until every worker is ALIVE) or run_job_flow until WAITING. It
+    must be the platform's first use in the session (the suite's order sees to that)."""
+    case = spark_startup_platform
     benchmark.extra_info["workload"] = suite_workload(pytestconfig).name
-    assert platform not in spark_platforms.started, (
-        f"{platform} was started before its start-up benchmark: run "
+    assert case not in spark_platforms.started, (
+        f"{case} was started before its start-up benchmark: run "
         "test_spark_startup before test_spark (as the suite orders them)")
     paired = PairedReference()
 
     def setup() -> None:
-        spark_platforms.prepare(platform)  # the endpoint is not part of the job flow's start
+        spark_platforms.prepare(case)  # the endpoint is not part of the job flow's start
         paired.setup()
 
-    started = benchmark.pedantic(spark_platforms.start, args=(platform,), setup=setup,
+    started = benchmark.pedantic(spark_platforms.start, args=(case,), setup=setup,
                                  rounds=1, iterations=1)
-    _record(benchmark, machine, platform, 0, "startup", started["startup_s"], None, paired,
-            output_equal=True, startup_shared=True,
-            **{k: started[k] for k in ("backend", "job_flow") if k in started})
+    _record(benchmark, machine, case.platform, 0, "startup", started["startup_s"], None,
+            paired, output_equal=True, startup_shared=True,
+            **{k: started[k] for k in RECORDED if k in started})
 
 
 def test_spark(benchmark, pytestconfig, spark_platforms, machine, spark_platform, bench_rows):
-    """One Spark run per platform and size on a running platform (its start-up is
+    """One Spark run per platform, runtime and size on a running platform (its start-up is
     test_spark_startup's; local[*]'s driver start is in startup_s), its job time apart."""
+    case = spark_platform
     workload = suite_workload(pytestconfig)
     benchmark.extra_info["workload"] = workload.name
     paired = PairedReference()
 
     def setup() -> None:
-        spark_platforms.start(spark_platform)  # not timed: a start-up is its own benchmark
+        spark_platforms.start(case)  # not timed: a start-up is its own benchmark
         paired.setup()
 
-    run = benchmark.pedantic(spark_platforms.get, args=(spark_platform, workload, bench_rows),
+    run = benchmark.pedantic(spark_platforms.get, args=(case, workload, bench_rows),
                              setup=setup, rounds=1, iterations=1)
-    extra = {k: run[k] for k in ("backend", "cores", "job_flow") if k in run}
+    extra = {k: run[k] for k in RECORDED if k in run}
     if "startup" in run:  # local[*]: the driver's JVM and session, part of each submit
         # the whole submit less the job: none without the job's metrics line
         extra["startup_s"] = None if run["job"] is None else round(run["startup"], 6)
     phases = run["result"].details.get("phases")
     if phases:  # where the total went (harness.phases)
         extra["phases"] = phases
-    _record(benchmark, machine, spark_platform, bench_rows, "total", run["total"],
+    _record(benchmark, machine, case.platform, bench_rows, "total", run["total"],
             run["result"], paired, job_s=run["job"], **extra)

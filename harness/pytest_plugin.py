@@ -17,10 +17,12 @@ benchmarks of their Spark jobs, on the same endpoint and cluster the harness use
     harness_dataset    session  a factory: harness_dataset(rows, workload="cascade",
                                 seed=42) -> Fixture (generated once into the shared cache)
     harness_target     session  a factory: harness_target("local" | "cluster" | "emr-step",
-                                storage=None) -> a harness.targets.Target on the
-                                cluster and endpoint above; .run(workload, fixture) runs
-                                the workload's Spark job there and returns its outputs
-                                and timings (a JobRun)
+                                storage=None, runtime=None) -> a harness.targets.Target on
+                                the cluster and endpoint above; .run(workload, fixture)
+                                runs the workload's Spark job there and returns its outputs
+                                and timings (a JobRun). runtime="emr-7.12.0": that release's
+                                Spark instead of harness_runtime's (a cluster of its own,
+                                a job flow of that ReleaseLabel)
 
 Everything costly is session-scoped and stopped on every exit path, Ctrl-C included. The
 plugin imports nothing heavy until a fixture is used, so it costs nothing in test runs
@@ -196,32 +198,58 @@ def harness_dataset(pytestconfig: pytest.Config) -> Callable[..., Fixture]:
 
 
 @pytest.fixture(scope="session")
-def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path,
-                   harness_runtime: InstalledRuntime | None
+def harness_target(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
+                   harness_work_dir: Path, harness_runtime: InstalledRuntime | None
                    ) -> Iterator[Callable[..., Target]]:
-    """harness_target(alias, storage=None) -> Target: where a workload's Spark job runs
-    (local: local[*]; cluster: harness_cluster; emr-step: a step on a job flow through
-    harness_endpoint's EMR API), made once per session; the cluster and endpoint start only
-    when a target needs them, and every target is cleaned up at the end."""
+    """harness_target(alias, storage=None, runtime=None) -> Target: where a workload's Spark
+    job runs (local: local[*]; cluster: harness_cluster; emr-step: a step on a job flow
+    through harness_endpoint's EMR API), made once per session; the cluster and endpoint
+    start only when a target needs them, and every target is cleaned up at the end.
+
+    `runtime` (a release label, e.g. emr-7.12.0) runs the target on that release's Spark
+    rather than harness_runtime's: local[*] through its spark-submit, a cluster of
+    harness_topology started for it (at its first job, stopped at the end), a job flow of
+    that ReleaseLabel on the same endpoint. None, or harness_runtime's own label: the
+    session's runtime, cluster and targets."""
     from harness.config import Settings
     from harness.targets import ClusterSpark, EmrStep, LocalSpark
 
-    made: dict[tuple[str, str], Target] = {}
+    made: dict[tuple[str, str, str | None], Target] = {}
+    installed: dict[str, InstalledRuntime] = {}
     java_home = Settings().java_home
+    session_label = harness_runtime.label if harness_runtime is not None else None
 
-    def make(alias: str, storage: str | None = None) -> Target:
+    def runtime_of(label: str | None) -> InstalledRuntime | None:
+        if label is None or label == session_label:
+            return harness_runtime
+        if label not in installed:
+            from harness.runtimes import install, runtime_for
+
+            installed[label] = install(runtime_for(label))  # cached after the first time
+        return installed[label]
+
+    def make(alias: str, storage: str | None = None, runtime: str | None = None) -> Target:
         storage = storage or ("s3" if alias == EmrStep.alias else "local")
-        if (alias, storage) in made:
-            return made[(alias, storage)]
-        work = harness_work_dir / "targets" / f"{alias}-{storage}"
+        chosen = runtime_of(runtime)
+        label = chosen.label if chosen is not None else None
+        if (alias, storage, label) in made:
+            return made[(alias, storage, label)]
+        own = label == session_label  # the session's runtime: its cluster
+        work = harness_work_dir / "targets" / (
+            f"{alias}-{storage}" if own else f"{alias}-{storage}-{label}")
         needs_endpoint = storage == "s3" or alias == EmrStep.alias
         options: dict[str, Any] = {"java_home": java_home, "storage": storage, "endpoint":
                                    request.getfixturevalue("harness_endpoint")
-                                   if needs_endpoint else None, "runtime": harness_runtime}
+                                   if needs_endpoint else None, "runtime": chosen}
         if alias == LocalSpark.alias:
             target: Target = LocalSpark(work, **options)
-        elif alias == ClusterSpark.alias:
+        elif alias == ClusterSpark.alias and own:
             target = ClusterSpark(work, cluster=request.getfixturevalue("harness_cluster"),
+                                  **options)
+        elif alias == ClusterSpark.alias:  # another runtime: a cluster of its own
+            _stop_on_sigterm()
+            target = ClusterSpark(work, topology=request.getfixturevalue("harness_topology"),
+                                  backend=pytestconfig.getoption("--harness-backend"),
                                   **options)
         elif alias == EmrStep.alias:
             target = EmrStep(work, **options)
@@ -230,7 +258,7 @@ def harness_target(request: pytest.FixtureRequest, harness_work_dir: Path,
 
             raise UsageError(f"harness_target: unknown target {alias!r}",
                              "use local, cluster or emr-step")
-        made[(alias, storage)] = target
+        made[(alias, storage, label)] = target
         return target
 
     try:

@@ -156,6 +156,11 @@ class Target:
         """The hook: run one submission and wait for it."""
         raise NotImplementedError
 
+    def describe_runtime(self) -> dict[str, Any]:
+        """What the job runs on, for the record (runtime_description): the runtime's, or
+        the harness's own pyspark, with the Python of a driver submitted from here."""
+        return runtime_description(self.runtime, this_python())
+
     def cleanup(self) -> None:
         """Stop everything this target started (clusters, endpoints, job flows)."""
         self._stack.close()
@@ -238,7 +243,7 @@ class LocalSpark(Target):
         return Submitted(
             result.seconds, result.metrics,
             {"master": master, "cores": cores, "phases": result.phases,
-             "runtime": runtime_description(self.runtime, this_python()),
+             "runtime": self.describe_runtime(),
              "session_start_s": result.metrics.get("session_start_s"),
              "job_s": result.metrics.get("job_s"), "submit_wall_s": round(result.seconds, 3)},
             error=None if result.returncode == 0 else result.error_excerpt(),
@@ -314,6 +319,10 @@ class EmrStep(Target):
     def release_label(self) -> str:
         """The job flow's ReleaseLabel: the runtime's, else the default one."""
         return self.runtime.label if self.runtime is not None else JOB_FLOW_RELEASE
+
+    def describe_runtime(self) -> dict[str, Any]:
+        """The job flow's ReleaseLabel's runtime: its nodes run the driver too."""
+        return runtime_description(self.release_label)
 
     def _endpoint(self) -> Endpoint:
         if self.endpoint is None:
@@ -415,7 +424,7 @@ class EmrStep(Target):
         wall, seen_at = time.perf_counter() - started, time.time()
         details = {"endpoint": self._endpoint().url, "cluster_id": cluster_id, "step": step,
                    "job_flow_ready_s": self.ready_s, "logs": self.step_logs(cluster_id, step),
-                   "runtime": runtime_description(self.release_label)}
+                   "runtime": self.describe_runtime()}
         metrics: dict[str, Any] = {}
         error = None
         if status["State"] == "COMPLETED":

@@ -49,17 +49,19 @@ def _orderer(samples: list[Sample], baseline: str | None):
 
 
 def _labels(samples: list[Sample]) -> dict[Sample, str]:
-    """A series label per sample: the variant, qualified by the legacy database's latency
-    profile when it is not the local one, and by backend when a variant ran on several."""
-    backends: dict[str, set] = defaultdict(set)
+    """A series label per sample: the variant, qualified by the release runtime it ran on
+    where that is not the run's default (spark-local@emr-7.12.0), by the legacy database's
+    latency profile when it is not the local one, and by backend when a variant ran on
+    several."""
+    backends: dict[tuple[str, str | None], set] = defaultdict(set)
     for s in samples:
-        backends[s.variant].add(s.backend)
+        backends[(s.variant, s.runtime)].add(s.backend)
     labels = {}
     for s in samples:
-        label = s.variant
+        label = s.variant if s.runtime is None else f"{s.variant}@{s.runtime}"
         if s.legacy and s.profile and s.profile != "local":
             label += f" ({s.profile})"
-        if len(backends[s.variant]) > 1 and s.backend:
+        if len(backends[(s.variant, s.runtime)]) > 1 and s.backend:
             label += f" [{s.backend}]"
         labels[s] = label
     return labels
@@ -131,9 +133,14 @@ def _workload(name: str, samples: list[Sample], projection_rows: list[int],
     labels = _labels(samples)
     by_point: dict[tuple[str, int, str], list[Sample]] = defaultdict(list)
     variants: dict[str, str] = {}
+    on: dict[str, str | None] = {}  # series: the release runtime it names, if any
+    described: dict[str, list[str]] = defaultdict(list)  # series: the runtimes it recorded
     for s in samples:
         by_point[(labels[s], s.rows, s.measure)].append(s)
         variants[labels[s]] = s.variant
+        on[labels[s]] = s.runtime
+        if s.runtime_describe and s.runtime_describe not in described[labels[s]]:
+            described[labels[s]].append(s.runtime_describe)
     order = _orderer(samples, baseline)
     legacy = {s.variant for s in samples if s.legacy}
     series = sorted(variants, key=lambda s: (order(variants[s]), s))
@@ -205,12 +212,13 @@ def _workload(name: str, samples: list[Sample], projection_rows: list[int],
             r.speedup = base.seconds / r.seconds
             r.speedup_projected = base.projected or r.projected
     report = WorkloadReport(name, series, variants, rows, fits, [], startup_job, baselines,
-                            baseline, _phases(series, by_point))
-    report.crossovers = _crossovers(report)
+                            baseline, _phases(series, by_point),
+                            {s: "; ".join(described[s]) for s in series if described[s]})
+    report.crossovers = _crossovers(report, on)
     return report
 
 
-def _crossovers(report: WorkloadReport) -> list[Crossover]:
+def _crossovers(report: WorkloadReport, on: dict[str, str | None]) -> list[Crossover]:
     found = []
     incumbents = [s for s in report.series if report.variants[s] == INCUMBENT]
     spark = sorted((s for s in report.series if report.variants[s] in SPARK),
@@ -226,12 +234,13 @@ def _crossovers(report: WorkloadReport) -> list[Crossover]:
             if ref and job:
                 found.append(crossover(s, job.fit, incumbents[0], ref.fit,
                                        "job alone, start-up apart"))
-    cluster = [s for s in spark if report.variants[s] == "spark-cluster"]
-    local = [s for s in spark if report.variants[s] == "spark-local"]
-    if cluster and local:
-        a, b = report.fit_for(cluster[0]), report.fit_for(local[0])
-        if a and b:
-            found.append(crossover(cluster[0], a.fit, local[0], b.fit))
+    # the cluster against local[*] on the same runtime, each runtime's pair
+    for cluster in (s for s in spark if report.variants[s] == "spark-cluster"):
+        local = next((s for s in spark if report.variants[s] == "spark-local"
+                      and on.get(s) == on.get(cluster)), None)
+        a, b = report.fit_for(cluster), report.fit_for(local) if local else None
+        if a and b and local:
+            found.append(crossover(cluster, a.fit, local, b.fit))
     # where Spark starts paying off against the legacy job it replaces
     for s in spark:
         legacy = report.baselines.get(s)

@@ -70,9 +70,15 @@ def _workload_html(w: WorkloadReport, projection_rows: list[int]) -> str:
                    *(f"at {n:,} rows" for n in projection_rows), "notes"], fit_rows, "num")
     cross = "".join(f"<li>{e(c.sentence())}</li>" for c in w.crossovers) or \
         f"<li>{e(w.headline())}</li>"
+    runtimes = ""
+    if w.runtimes:
+        runtimes = ("<p>What each Spark series ran on (a series on a release other than the "
+                    "run's default runtime is named PLATFORM@LABEL):</p>\n" + _table(
+                        ["variant", "runtime"],
+                        [[e(s), e(r)] for s, r in w.runtimes.items()]))
     return (f'<section><h2>{e(w.workload)}</h2>\n'
             f'<p class="headline">{e(w.headline())}</p>\n'
-            f"<h3>Time, throughput and speed-up</h3>\n{times}\n"
+            f"<h3>Time, throughput and speed-up</h3>\n{times}\n{runtimes}\n"
             f"<h3>Scaling: seconds = fixed + per-row × rows</h3>\n"
             f"<p>Least squares over the measured sizes; projections from the fitted line are "
             f"marked <span class=\"proj\">projected</span>. Spark's job fit keeps its start-up "

@@ -85,6 +85,9 @@ class WorkloadReport:
     # per Spark series and size where its runs recorded them: variant (the series label),
     # rows, phases ({name: median seconds}, in run order)
     phases: list[dict[str, Any]] = field(default_factory=list)
+    # per Spark series, the runtime its runs recorded ("emr-7.12.0: Spark 3.5.6 / ..."): a
+    # series on a release other than the run's default is labelled PLATFORM@LABEL
+    runtimes: dict[str, str] = field(default_factory=dict)
 
     def fit_for(self, series: str, measure: str = "total") -> SeriesFit | None:
         """The series' fitted line for the measure (total or job), if it has one."""
@@ -105,6 +108,7 @@ class WorkloadReport:
                 "fits": [f.to_json() for f in self.fits],
                 "crossovers": [c.to_json() for c in self.crossovers],
                 "startup_vs_job": self.startup_job, "phases": self.phases,
+                "spark_runtimes": self.runtimes,
                 "baseline": self.baseline,
                 "speedup_baselines": self.baselines,
                 "headline": self.headline()}

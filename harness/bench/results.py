@@ -27,6 +27,8 @@ from typing import Any
 from harness.errors import UsageError
 
 SPARK = ("spark-local", "spark-cluster", "spark-emr")
+# the suite's name for its default runtime (benchmarks/conftest.py, --bench-runtimes)
+DEFAULT_RUNTIME = "default"
 VECTORISED = "vectorised"
 REFERENCE = "reference"  # a fixed computation timed only to normalise the gate's figures
 # the harness's own variants, in report order after the legacy ones (a workload's own)
@@ -65,6 +67,10 @@ class Sample:
     source: str = ""
     # a Spark total's phases (harness.phases) as (name, seconds) pairs, in run order
     phases: tuple[tuple[str, float], ...] = ()
+    # the release runtime a Spark figure ran on where it is not the run's default one (the
+    # suite's --bench-runtimes label): the report shows it apart, as PLATFORM@LABEL
+    runtime: str | None = None
+    runtime_describe: str | None = None  # "Spark 3.5.6 / Scala 2.12 / ...", where recorded
 
 
 @dataclass
@@ -400,10 +406,14 @@ def _from_suite(run: SuiteRun, warnings: list[str]) -> list[Sample]:
         # runs before the flag: the cluster's and the job flow's start-ups were shared
         shared = bool(info.get("startup_shared", measure == "startup" and
                                variant in ("spark-cluster", "spark-emr")))
+        bench_runtime = info.get("bench_runtime")
         common = dict(workload=str(info["workload"]), variant=variant, rows=rows,
                       output_equal=equal, profile=info.get("profile"),
                       backend=info.get("backend"), legacy=_is_legacy(info, variant),
-                      name=name, source=str(path))
+                      name=name, source=str(path),
+                      runtime=str(bench_runtime) if bench_runtime not in
+                      (None, "", DEFAULT_RUNTIME) else None,
+                      runtime_describe=_describe(info.get("runtime")))
         samples.append(Sample(
             measure=measure,
             # a figure whose output differs is withheld: its seconds may be missing
@@ -424,6 +434,15 @@ def _from_suite(run: SuiteRun, warnings: list[str]) -> list[Sample]:
             samples.append(Sample(measure=part, seconds=value,
                                   startup_shared=part == "startup" and shared, **common))
     return samples
+
+
+def _describe(runtime: Any) -> str | None:
+    """A recorded runtime's one-line description (runtime_description's `describe`)."""
+    if isinstance(runtime, dict) and runtime.get("describe"):
+        label = runtime.get("label")
+        described = str(runtime["describe"])
+        return f"{label}: {described}" if label else described
+    return None
 
 
 def phase_pairs(phases: Any) -> tuple[tuple[str, float], ...]:
@@ -457,7 +476,17 @@ def _suite_info(suite: SuiteRun) -> RunInfo:
                                        " ".join(str(info[k]) for k in ("system", "release")
                                                 if info.get(k))),
                     "pytest-benchmark": suite.version,
-                    "runtime": ((suite.suite or {}).get("runtime") or {}).get("describe")})
+                    "runtime": _suite_runtimes(suite.suite or {})})
+
+
+def _suite_runtimes(suite: dict[str, Any]) -> str | None:
+    """The Spark variants' runtime(s) a suite ran: its default one, or each of
+    --bench-runtimes by name when it ran several."""
+    runtimes = suite.get("runtimes")
+    if isinstance(runtimes, dict) and len(runtimes) > 1:
+        return "; ".join(f"{name}: {(r or {}).get('describe', '?')}"
+                         for name, r in runtimes.items())
+    return (suite.get("runtime") or {}).get("describe")
 
 
 def _from_bench(bench: BenchFile) -> list[Sample]:
@@ -475,10 +504,14 @@ def _from_bench(bench: BenchFile) -> list[Sample]:
         seconds = r.seconds if r.seconds is not None else r.measured_seconds
         if seconds is None:
             continue
+        recorded = details.get("runtime") or bench.runtime
         common = dict(workload=workload, variant=variant, rows=int(rows),
                       output_equal=r.output_equal,
                       profile=r.profile if r.legacy else None, legacy=r.legacy,
-                      name=f"{workload}/{variant}", source=str(bench.path))
+                      name=f"{workload}/{variant}", source=str(bench.path),
+                      runtime=_release_runtime(variant, bench.runtime) if variant in SPARK
+                      else None,
+                      runtime_describe=_describe(recorded) if variant in SPARK else None)
         samples.append(Sample(measure="total", seconds=float(seconds), projected=r.projected,
                               sample_rows=r.measured_rows if r.projected else None,
                               phases=phase_pairs(details.get("phases")), **common))
@@ -486,6 +519,19 @@ def _from_bench(bench: BenchFile) -> list[Sample]:
             if details.get(key) is not None:
                 samples.append(Sample(measure=measure, seconds=float(details[key]), **common))
     return samples
+
+
+def _release_runtime(variant: str, runtime: dict[str, Any]) -> str | None:
+    """A `harness bench --release-label` file's label, shown apart as the suite shows a
+    runtime other than its default: not for the harness's own pyspark, nor for spark-emr on
+    the release its job flows run anyway (JOB_FLOW_RELEASE)."""
+    from harness.targets import JOB_FLOW_RELEASE
+
+    label = runtime.get("label")
+    if not label or label == "embedded" or (variant == "spark-emr" and
+                                            label == JOB_FLOW_RELEASE):
+        return None
+    return str(label)
 
 
 def _bench_info(bench: BenchFile) -> RunInfo:
