@@ -69,6 +69,8 @@ class JobFlow:
         self.capacity = Capacity(self)  # instances, resizes, spot (capacity.py)
         self.daemons_up = False  # the nodes' Spark daemons run: a resize can add workers
         self.stopped = False  # _end stopped the nodes: workers a resize starts later stop too
+        # where the start's time goes (RunJobFlow accepted until WAITING), logged once ready
+        self.startup = phases.StepClock()
 
     @property
     def keep_alive(self) -> bool:
@@ -99,11 +101,13 @@ class JobFlow:
         if not self.plane.acquire(self, topology.worker_memory_mb,
                                   "; ".join(topology.mapping_lines())):
             return self._end()
+        self.startup.lap("capacity")
         try:
             self.runtime = self.plane.runtime(self.emr)
         except HarnessError as exc:
             return self._end("INTERNAL_ERROR", f"The {self.emr.release_label} runtime cannot "
                              f"be installed: {exc.one_line()}")
+        self.startup.lap("runtime")
         self.plane.log(f"{self.id}: {self.emr.release_label}: {self.runtime.describe()}")
         try:
             self.cluster = self.backend.start(topology, self.dir, self.id, runtime=self.runtime,
@@ -111,12 +115,17 @@ class JobFlow:
         except nodeenv.SetupStopped as exc:
             return self._end(exc.code, exc.problem) if exc.code else self._end()
         self.daemons_up = True
+        self.startup.lap("spark daemons")
         # Spark's configuration once the master has its ports, which it takes after the
         # bootstrap actions (as EMR writes /etc/spark/conf when it installs Spark)
         self.plane.write_spark_conf(self)
         self.capacity.request()  # groups or fleets changed while the nodes started
         self._observe()
         self.plane.record(self)
+        self.startup.lap("ready")
+        laps = self.startup.phases
+        self.plane.log(f"{self.id}: started in {sum(laps.values()):.2f} s: " +
+                       ", ".join(f"{name} {s:.2f}" for name, s in laps.items()))
         if self.terminating:
             return self._end()
         self._run_steps()
@@ -132,6 +141,7 @@ class JobFlow:
             node.emr_instances = ids.get(node.spec.name, [])
         self.plane.record(self)
         self.nodes = self.plane.prepare_nodes(self)
+        self.startup.lap("node environments")
         if self.terminating:
             raise nodeenv.SetupStopped("terminated while starting")
         self.emr.run_bootstrap_actions()
@@ -141,7 +151,10 @@ class JobFlow:
             raise nodeenv.SetupStopped(failure, code="BOOTSTRAP_FAILURE")
         if self.terminating:
             raise nodeenv.SetupStopped("terminated while bootstrapping")
-        return self.plane.install_applications(self)
+        self.startup.lap("bootstrap actions")
+        daemon_env = self.plane.install_applications(self)
+        self.startup.lap("applications")
+        return daemon_env
 
     def setup_added(self, nodes: list[Node]) -> dict[str, dict[str, str]]:
         """For workers a resize adds, between their start and their Spark daemons', as EMR
