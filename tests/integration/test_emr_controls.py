@@ -305,6 +305,26 @@ def test_auto_termination_ends_an_idle_cluster(site):
     assert idle_for.total_seconds() >= 60 * IDLE_SCALE
 
 
+def test_a_job_flow_logs_where_its_start_went(site):
+    """RunJobFlow accepted until WAITING, cut into consecutive phases in the control
+    plane's log (README: "Where a Spark run's time goes")."""
+    import re
+
+    endpoint, work, _, cluster_id = site
+    endpoint.client("emr").get_waiter("cluster_running").wait(
+        ClusterId=cluster_id, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    text = (work / "logs" / "emr-control-plane.log").read_text()
+    found = re.search(rf"{cluster_id}: started in ([0-9.]+) s: (.*)", text)
+    assert found, f"no start-up phases for {cluster_id} in the control plane's log"
+    laps = dict(re.fullmatch(r"(.+) ([0-9.]+)", part).groups() for part in
+                found.group(2).split(", "))
+    assert list(laps) == ["capacity", "runtime", "node environments", "bootstrap actions",
+                          "applications", "spark daemons", "ready"]
+    # the Spark daemons really started (JVMs take more than a moment), and the laps add up
+    assert float(laps["spark daemons"]) > 0.2
+    assert abs(sum(map(float, laps.values())) - float(found.group(1))) < 0.05
+
+
 # last: it ends the kept job flow the tests above use
 def test_a_protected_cluster_survives_termination_until_unprotected(site):
     endpoint, work, _, cluster_id = site
