@@ -17,6 +17,15 @@ owner (the harness process that started it) under `Settings().owners_dir`
     <owner pid>-<owner start time>/p-<pid>-<start>.json  a child: pid, start time, command
     <owner pid>-<owner start time>/r-<name>.json         a resource: how to remove it (the
                                                         docker backend's containers)
+    <owner pid>-<owner start time>/s-<token>.json        a child being started: written
+                                                        before the fork, removed once its
+                                                        p- record is written
+
+A child's pid exists only once it is forked, so a SIGKILL between the fork and its record
+would leave a child nobody knows of: every child is started with a token in its
+environment (HARNESS_SPAWN, inherited by what it starts), recorded (`s-`) before the fork;
+the reaper finds the processes of a gone owner's unfinished spawns by that token in
+/proc/PID/environ.
 
 A process's identity is its pid plus its start time (clock ticks after boot, field 22 of
 /proc/PID/stat): pids are reused (pid_max is 32768 on many machines), a pid with another
@@ -70,6 +79,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +87,7 @@ from typing import IO, Any
 
 _owned: set[OwnedProcess] = set()
 _lock = threading.Lock()
+SPAWN_VAR = "HARNESS_SPAWN"  # a child's spawn token, in its environment (module docstring)
 
 
 # -- identity ----------------------------------------------------------------------------------
@@ -258,6 +269,31 @@ def _register(ident: Identity, detached: bool, grace_s: float) -> None:
         "detached": detached, "grace_s": grace_s})
 
 
+def _spawning(cmd: Sequence[str]) -> tuple[str, Path]:
+    """Record a child about to be forked: its token and its spawn record."""
+    token = uuid.uuid4().hex
+    path = _owner_dir() / f"s-{token}.json"
+    _write_json(path, {"kind": "spawn", "token": token, "cmd": " ".join(cmd)})
+    return token, path
+
+
+def _spawned_with(tokens: set[str]) -> list[Identity]:
+    """The live processes whose environment carries one of the spawn tokens."""
+    wanted = {f"{SPAWN_VAR}={t}".encode() for t in tokens}
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as fh:
+                environ = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if wanted.intersection(environ):
+            found.append(Identity.of(int(entry.name)))
+    return [ident for ident in found if ident.running()]
+
+
 def _unregister(ident: Identity) -> None:
     path = _registry()[0] / _key(me()) / _record_name(ident)
     path.unlink(missing_ok=True)
@@ -328,11 +364,15 @@ def _stop_records(records: list[tuple[Path, dict[str, Any]]], owner: str) -> lis
     done: list[Orphan] = []
     procs = [(p, d) for p, d in records if d.get("kind") == "process" and not d.get("self")]
     targets = [Identity(d["pid"], d.get("start"), d.get("cmd", "")) for _, d in procs]
+    spawns = {str(d["token"]) for _, d in records if d.get("kind") == "spawn"}
+    if spawns:  # killed between a fork and its record: found by their token
+        known = {(t.pid, t.start) for t in targets}
+        targets += [t for t in _spawned_with(spawns) if (t.pid, t.start) not in known]
     grace = max([float(d.get("grace_s", 10.0)) for _, d in procs], default=10.0)
     for target in stop_identified(targets, grace):
         done.append(Orphan(owner, str(target)))
     for path, data in records:
-        if data.get("kind") == "resource":
+        if data.get("kind") == "resource":  # (a spawn record goes with its processes)
             module, _, func = str(data["remover"]).partition(":")
             try:
                 getattr(importlib.import_module(module), func)(*data.get("args", []))
@@ -366,10 +406,10 @@ def reap(root: Path | None = None, rounds: int = 5) -> list[Orphan]:
                     continue
                 found = True
                 if owner is None or owner[1].get("boot") == boot:  # pids of another boot
-                    records = [(p, d) for p in sorted(path.glob("[pr]-*.json"))
+                    records = [(p, d) for p in sorted(path.glob("[prs]-*.json"))
                                if (d := _read(p)) is not None]
                     reaped += _stop_records(records, path.name)
-                if not any(path.glob("[pr]-*.json")):
+                if not any(path.glob("[prs]-*.json")):
                     _remove_dir(path)
         if not found:
             break
@@ -472,13 +512,15 @@ class OwnedProcess:
                  grace_s: float = 10.0) -> None:
         self.cmd = list(cmd)
         self._log = log.open("ab") if log else subprocess.DEVNULL
+        token, spawning = _spawning(self.cmd)
         try:
             self.proc = subprocess.Popen(
-                self.cmd, env=dict(env) if env is not None else None, cwd=cwd,
-                stdin=subprocess.DEVNULL, stdout=stdout or self._log,
+                self.cmd, env={**(os.environ if env is None else env), SPAWN_VAR: token},
+                cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout or self._log,
                 stderr=stderr or subprocess.STDOUT, start_new_session=True, text=text,
             )
         except BaseException:
+            spawning.unlink(missing_ok=True)
             self._close_log()
             raise
         # its identity now: a process that exits at once (a failed exec) still has one
@@ -488,12 +530,14 @@ class OwnedProcess:
         with _lock:
             if not detached:
                 _owned.add(self)
-        if start is not None:
-            try:
+        try:
+            if start is not None:
                 _register(self.identity, detached, grace_s)
-            except BaseException:
-                self.stop()
-                raise
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            spawning.unlink(missing_ok=True)  # recorded by its identity now (or gone)
 
     @property
     def pid(self) -> int:

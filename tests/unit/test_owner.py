@@ -85,6 +85,48 @@ def test_a_killed_owners_children_are_reaped_with_their_groups(owners: Path) -> 
     assert procs.reap(owners) == []
 
 
+# killed between the fork and the child's record: the spawn record made before the fork
+# is all there is (the fork and exec of OwnedProcess, without its _register)
+MID_SPAWN = """
+import os, subprocess, time
+from harness import procs
+token, _ = procs._spawning(["bash"])
+child = subprocess.Popen(["bash", "-c", "sleep 600 & wait"], start_new_session=True,
+                         env={**os.environ, procs.SPAWN_VAR: token})
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_child_forked_but_not_yet_recorded_is_reaped_by_its_spawn_token(
+        owners: Path) -> None:
+    owner = subprocess.Popen([sys.executable, "-c", MID_SPAWN], stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "HARNESS_OWNERS_DIR": str(owners)})
+    try:
+        assert owner.stdout is not None
+        child = int(owner.stdout.readline())
+        assert not list(owners.glob("*/p-*.json")) and len(list(owners.glob("*/s-*.json"))) == 1
+    finally:
+        owner.kill()
+        owner.wait()
+    assert _group_alive(child)
+    reaped = procs.reap(owners)
+    assert reaped and not _group_alive(child)  # the child and what it started
+    assert not any(owners.iterdir())
+
+
+def test_a_started_child_keeps_no_spawn_record(owners: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_OWNERS_DIR", str(owners))
+    monkeypatch.setattr(procs, "_settings", {})
+    child = OwnedProcess(["sleep", "600"])
+    try:
+        assert len(list(owners.glob("*/p-*.json"))) == 1
+        assert not list(owners.glob("*/s-*.json"))
+    finally:
+        child.stop()
+
+
 def test_a_live_owners_children_are_left_alone(owners: Path) -> None:
     owner = _owner(owners)
     try:
