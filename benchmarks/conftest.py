@@ -7,6 +7,8 @@
     --bench-profile local|rds  the legacy variants' modelled database latency
     --bench-sample N           row-at-a-time legacy variants run at most N rows and are
                                projected to the size (marked projected)
+    --overhead-rows N          test_overhead.py's fixture size (400,000), and its rounds:
+    --overhead-rounds N        harness against by hand, alternately (3)
 
 The cluster for spark-cluster comes from the harness pytest plugin (--harness-backend,
 --harness-topology); spark-emr runs a step on a job flow through the EMR API of the
@@ -45,6 +47,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-profile", default="local", help="legacy latency profile")
     group.addoption("--bench-sample", type=int, default=5_000,
                     help="row-at-a-time legacy variants run at most this many rows")
+    group.addoption("--overhead-rows", type=int, default=400_000,
+                    help="test_overhead.py: rows of the fixture")
+    group.addoption("--overhead-rounds", type=int, default=3,
+                    help="test_overhead.py: rounds of harness against by hand")
 
 
 def pytest_configure(config: pytest.Config) -> None:
