@@ -10,6 +10,8 @@
     --bench-runtimes a,b       the runtimes the Spark variants run on, each its own
                                benchmarks: default (the plugin's runtime, below) and
                                release labels, e.g. default,emr-7.12.0 (default: default)
+    --overhead-rows N          test_overhead.py's fixture size (400,000), and its rounds:
+    --overhead-rounds N        harness against by hand, alternately (3)
 
 The cluster for spark-cluster comes from the harness pytest plugin (--harness-backend,
 --harness-topology); spark-emr runs a step on a job flow through the EMR API of the
@@ -64,6 +66,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="comma-separated runtimes of the Spark variants: default (the "
                          "plugin's --harness-release-label, else the harness's own pyspark) "
                          "and release labels, e.g. default,emr-7.12.0")
+    group.addoption("--overhead-rows", type=int, default=400_000,
+                    help="test_overhead.py: rows of the fixture")
+    group.addoption("--overhead-rounds", type=int, default=3,
+                    help="test_overhead.py: rounds of harness against by hand")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -88,6 +88,29 @@ class SubmitResult:
         return logs.error_excerpt(self.stderr + "\n" + self.stdout, lines)
 
 
+def submit_command(script: Path, args: Sequence[str], java: Path, home: Path,
+                   master: str = "local[*]", conf: Mapping[str, str] | None = None,
+                   driver_memory: str = "2g", event_log_dir: Path | None = None,
+                   jvm_opts: str | None = None) -> tuple[list[str], Path | None]:
+    """spark-submit's command line as the harness runs it (its settings: DEFAULT_CONF, the
+    JVM options, the event log), and the event log directory it records into (None when
+    there is none, or `conf` sets its own). See spark_submit for the parameters."""
+    from harness import jvm
+
+    jvm_opts = jvm_opts or jvm.driver_opts(home, java)
+    merged = {**DEFAULT_CONF, "spark.executor.extraJavaOptions": jvm_opts, **(conf or {})}
+    if event_log_dir is not None and "spark.eventLog.enabled" not in merged:
+        event_log_dir.mkdir(parents=True, exist_ok=True)
+        merged.update(EVENT_LOG_CONF, **{"spark.eventLog.dir": event_log_dir.resolve().as_uri()})
+    else:
+        event_log_dir = None
+    cmd = [str(home / "bin" / "spark-submit"), "--master", master,
+           "--driver-memory", driver_memory, "--driver-java-options", jvm_opts]
+    for key, value in merged.items():
+        cmd += ["--conf", f"{key}={value}"]
+    return [*cmd, str(script), *args], event_log_dir
+
+
 def spark_submit(
     script: Path,
     args: Sequence[str],
@@ -108,23 +131,11 @@ def spark_submit(
     there (as EMR does by default), for the finer phases, unless `conf` sets its own.
     `jvm_opts`: the driver's and executors' JVM options (default: harness.jvm's, with the
     class-data-sharing archive of this Java and Spark where one was built)."""
-    from harness import jvm
-
     java = java_executable(java_home)
     home = home or spark_home()
-    submit = home / "bin" / "spark-submit"
-    jvm_opts = jvm_opts or jvm.driver_opts(home, java)
-    merged = {**DEFAULT_CONF, "spark.executor.extraJavaOptions": jvm_opts, **(conf or {})}
-    if event_log_dir is not None and "spark.eventLog.enabled" not in merged:
-        event_log_dir.mkdir(parents=True, exist_ok=True)
-        merged.update(EVENT_LOG_CONF, **{"spark.eventLog.dir": event_log_dir.resolve().as_uri()})
-    else:
-        event_log_dir = None
-    cmd = [str(submit), "--master", master, "--driver-memory", driver_memory,
-           "--driver-java-options", jvm_opts]
-    for key, value in merged.items():
-        cmd += ["--conf", f"{key}={value}"]
-    cmd += [str(script), *args]
+    cmd, event_log_dir = submit_command(script, args, java, home, master=master, conf=conf,
+                                        driver_memory=driver_memory,
+                                        event_log_dir=event_log_dir, jvm_opts=jvm_opts)
     child_env = {
         **os.environ,
         "JAVA_HOME": str(java.resolve().parent.parent),
