@@ -88,6 +88,12 @@ from typing import IO, Any
 _owned: set[OwnedProcess] = set()
 _lock = threading.Lock()
 SPAWN_VAR = "HARNESS_SPAWN"  # a child's spawn token, in its environment (module docstring)
+# The nodes' processes (Spark daemons, their executors, steps, their environments' copies)
+# run below the harness's CPU priority: on EMR the control plane never shares the
+# cluster's cores, and here a queued job flow's JVMs starting on both cores made the
+# endpoint's describe/list calls wait (benchmarks/test_load.py; README "Faults, bad input
+# and load"). With the CPU idle it changes nothing.
+NODE_NICENESS = 10
 
 
 # -- identity ----------------------------------------------------------------------------------
@@ -500,17 +506,29 @@ def _exit_owner() -> None:
 
 # -- owned processes ---------------------------------------------------------------------------
 
+def lower_priority(pid: int, niceness: int) -> None:
+    """Lower the CPU priority of the session `pid` leads, everything it starts included.
+    `nice` alone does not do it where the kernel groups tasks by session (autogroup, on by
+    default in most distributions): CPU is shared between sessions first and a nice value
+    counts only inside its own, so the session's autogroup is given the niceness too (an
+    unprivileged process may raise it). Best effort: without autogroup there is nothing
+    more to do."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
+
+
 class OwnedProcess:
     """A `subprocess.Popen` in a new session, recorded in the registry; `stop()` signals
     the whole group. `grace_s`: how long the reaper waits after SIGTERM (an endpoint stops
-    its job flows first)."""
+    its job flows first). `niceness`: run below our CPU priority (`nice`, which execs, and
+    the session's autogroup: `lower_priority`)."""
 
     def __init__(self, cmd: Sequence[str], env: Mapping[str, str] | None = None,
                  cwd: Path | None = None, log: Path | None = None,
                  detached: bool = False, stdout: IO | int | None = None,
                  stderr: IO | int | None = None, text: bool = False,
-                 grace_s: float = 10.0) -> None:
-        self.cmd = list(cmd)
+                 grace_s: float = 10.0, niceness: int = 0) -> None:
+        self.cmd = ["nice", "-n", str(niceness), *cmd] if niceness else list(cmd)
         self._log = log.open("ab") if log else subprocess.DEVNULL
         token, spawning = _spawning(self.cmd)
         try:
@@ -523,6 +541,8 @@ class OwnedProcess:
             spawning.unlink(missing_ok=True)
             self._close_log()
             raise
+        if niceness:
+            lower_priority(self.proc.pid, niceness)
         # its identity now: a process that exits at once (a failed exec) still has one
         start = start_time(self.proc.pid)
         self.identity = Identity(self.proc.pid, start, " ".join(self.cmd))
@@ -575,7 +595,8 @@ def run(cmd: Sequence[str], timeout: float | None = None, grace_s: float = 30.0,
     owned, and on a timeout (or Ctrl-C) SIGTERM then SIGKILL to its group, so it can stop
     what it started; subprocess.run would SIGKILL it alone (what a SIGKILL leaves, the
     reaper stops here). `capture_output`, `text`, `env`, `cwd`, `check` as subprocess.run;
-    output not captured goes to `stdout` / `stderr` if given, else nowhere."""
+    output not captured goes to `stdout` / `stderr` if given, else nowhere; `niceness` as
+    OwnedProcess's."""
     capture = kwargs.pop("capture_output", False)
     check = kwargs.pop("check", False)
     stdin_input = kwargs.pop("input", None)
@@ -584,7 +605,8 @@ def run(cmd: Sequence[str], timeout: float | None = None, grace_s: float = 30.0,
     proc = OwnedProcess(cmd, env=kwargs.pop("env", None), cwd=kwargs.pop("cwd", None),
                         stdout=subprocess.PIPE if capture else kwargs.pop("stdout", None),
                         stderr=subprocess.PIPE if capture else kwargs.pop("stderr", None),
-                        text=bool(kwargs.pop("text", False)), grace_s=grace_s)
+                        text=bool(kwargs.pop("text", False)), grace_s=grace_s,
+                        niceness=int(kwargs.pop("niceness", 0)))
     if kwargs:
         raise TypeError(f"procs.run does not take {', '.join(kwargs)}")
     try:

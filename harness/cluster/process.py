@@ -35,7 +35,7 @@ from harness.cluster.base import (
 from harness.cluster.topology import NodeSpec, Topology
 from harness.jvm import driver_opts
 from harness.net import free_port
-from harness.procs import Identity, OwnedProcess, pid_alive, stop_identified
+from harness.procs import NODE_NICENESS, Identity, OwnedProcess, pid_alive, stop_identified
 from harness.spark import java_executable, spark_home
 
 if TYPE_CHECKING:
@@ -91,9 +91,9 @@ class ProcessBackend(WorkerResizes):
         runner = env.pop("HARNESS_NODE_RUNNER", None)  # the node's own view of the machine
         if runner:
             cmd.insert(0, runner)
-        proc = OwnedProcess(niced(cmd), env={**self._env(node_dir, home), **env}, cwd=node_dir,
+        proc = OwnedProcess(cmd, env={**self._env(node_dir, home), **env}, cwd=node_dir,
                             log=Path(node.log or node_dir / "logs" / "daemon.log"),
-                            detached=detached)
+                            detached=detached, niceness=NODE_NICENESS)
         self._procs[node.spec.name] = proc
         node.pid, node.pid_start = proc.pid, proc.identity.start
 
@@ -251,20 +251,10 @@ class ProcessBackend(WorkerResizes):
             else:
                 merged[key] = value
         runner = merged.pop("HARNESS_NODE_RUNNER", None)
-        return OwnedProcess(niced([runner, *argv] if runner else argv), env=merged, cwd=cwd,
-                            stdout=stdout, stderr=stderr)
+        return OwnedProcess([runner, *argv] if runner else argv, env=merged, cwd=cwd,
+                            stdout=stdout, stderr=stderr, niceness=NODE_NICENESS)
 
 
-# The nodes' processes (Spark daemons, their executors, steps) run below the harness's CPU
-# priority: on EMR the control plane never shares the cluster's cores, and here a queued
-# job flow's JVMs starting on both cores made the endpoint's describe/list calls wait
-# (benchmarks/test_load.py, quiet machine: p99 365 ms -> 202 ms). With the CPU idle it
-# changes nothing; `nice` execs, so the recorded pid is the node's own.
-NODE_NICENESS = 10
-
-
-def niced(cmd: list[str]) -> list[str]:
-    return ["nice", "-n", str(NODE_NICENESS), *cmd]
 
 
 def _identity(node: Node) -> Identity:

@@ -207,11 +207,11 @@ def copy_venv(src: Path, dest: Path) -> None:
     # cp, not shutil.copytree: thousands of files walked in Python would hold the endpoint's
     # GIL for a second per node, stalling every API call meanwhile
     linked = procs.run(["cp", "-al", str(src), str(dest)], timeout=600, capture_output=True,
-                       text=True)
+                       text=True, niceness=procs.NODE_NICENESS)
     if linked.returncode != 0:  # another filesystem: no hard links, copy
         shutil.rmtree(dest, ignore_errors=True)
         copied = procs.run(["cp", "-a", str(src), str(dest)], timeout=600,
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, niceness=procs.NODE_NICENESS)
         if copied.returncode != 0:
             raise OSError(f"cannot copy {src} to {dest}: {copied.stderr.strip()}")
     (dest / ".complete").unlink(missing_ok=True)

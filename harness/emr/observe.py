@@ -87,9 +87,8 @@ class HistoryServer:
         # at the lowest priority: its JVM's start must not slow the job flow's own start
         # and first step on a small machine (the UI is read later, by a person)
         self._process = OwnedProcess(
-            ["nice", "-n", "19", str(self.spark_home / "bin" / "spark-class"),
-             HISTORY_SERVER_CLASS], env=env,
-            cwd=self.work_dir, log=self.work_dir / "history-server.log")
+            [str(self.spark_home / "bin" / "spark-class"), HISTORY_SERVER_CLASS], env=env,
+            cwd=self.work_dir, log=self.work_dir / "history-server.log", niceness=19)
         return self
 
     def ready(self) -> bool:

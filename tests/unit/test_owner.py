@@ -406,3 +406,21 @@ def test_an_owner_that_exits_stops_what_was_handed_to_it(owners: Path) -> None:
     finally:
         new_owner.kill()
         new_owner.wait()
+
+
+def test_a_niced_child_runs_below_us_in_its_own_session_too() -> None:
+    """`nice` alone counts only inside a session's autogroup: the child's session gets the
+    niceness too, or a node's JVMs would take the endpoint's CPU share (README, load)."""
+    child = OwnedProcess(["sleep", "600"], niceness=10)
+    try:
+        deadline = time.monotonic() + 10
+        while not procs.cmdline(child.pid).startswith("sleep") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert procs.cmdline(child.pid).startswith("sleep")  # nice exec'd: the same pid
+        fields = procs._stat(child.pid)  # from field 3 (state) on
+        assert fields is not None and int(fields[19 - 3]) == 10  # the task's own nice value
+        autogroup = Path(f"/proc/{child.pid}/autogroup")
+        if autogroup.exists():  # a kernel with autogroup (this machine's has it)
+            assert autogroup.read_text().split()[-1] == "10"
+    finally:
+        child.stop()
