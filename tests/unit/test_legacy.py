@@ -111,3 +111,19 @@ def test_a_wrong_variant_is_caught_and_gets_no_speed_figure(cascade, small_fixtu
     assert "net_amount" in wrong.mismatch
     assert right.output_equal and right.seconds is not None
     assert not report.all_equal
+
+
+def test_a_legacy_job_runs_with_the_harness_heap_frozen(cascade, small_fixture, work_dir,
+                                                        monkeypatch):
+    """The collector does not walk the harness's own objects while the job runs (README,
+    "the harness's overhead"), and they are back in its care after."""
+    import gc
+
+    seen = []
+    job = cascade.legacy["batched"]
+    monkeypatch.setitem(cascade.legacy, "batched", dataclasses.replace(
+        job, run=lambda ctx: (seen.append(gc.get_freeze_count()), job.run(ctx))[1]))
+    report = _run_bench(cascade, small_fixture, work_dir, ["batched"], sample=0)
+    assert report.results[0].output_equal
+    assert seen and seen[0] > 0  # frozen during the job
+    assert gc.get_freeze_count() == 0  # and unfrozen after
