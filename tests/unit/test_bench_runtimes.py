@@ -62,11 +62,14 @@ def test_the_suite_collects_the_default_runtime_first_under_its_stored_names():
         "test_spark_startup[spark-cluster@emr-7.12.0]",
         "test_spark[spark-local@emr-7.12.0-10000]",
         "test_spark[spark-cluster@emr-7.12.0-10000]"]
-    # the stored baseline's Spark benchmarks are all still there under their names
+    # the stored baseline's Spark benchmarks (recorded with both runtimes) are all still
+    # there under their names, the default runtime's among the default's
     stored = json.loads((ROOT / "benchmarks/baselines/cascade-2core/run1.json").read_text())
     spark = {b["name"] for b in stored["benchmarks"] if "spark" in b["name"]
              and not b["name"].endswith(("-100000]", "-400000]"))}
-    assert spark and spark <= set(default)
+    assert spark and spark <= set(both)
+    assert {n for n in spark if "@" not in n} <= set(default)
+    assert any("@emr-7.12.0" in n for n in spark)
 
 
 def test_a_runtimes_benchmark_can_be_selected_by_its_node_id_as_the_gate_reruns_it():
