@@ -529,9 +529,10 @@ class OwnedProcess:
                  stderr: IO | int | None = None, text: bool = False,
                  grace_s: float = 10.0, niceness: int = 0) -> None:
         self.cmd = ["nice", "-n", str(niceness), *cmd] if niceness else list(cmd)
-        self._log = log.open("ab") if log else subprocess.DEVNULL
+        self._log: IO | int = subprocess.DEVNULL
         token, spawning = _spawning(self.cmd)
         try:
+            self._log = log.open("ab") if log else subprocess.DEVNULL
             self.proc = subprocess.Popen(
                 self.cmd, env={**(os.environ if env is None else env), SPAWN_VAR: token},
                 cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout or self._log,
